@@ -1,0 +1,92 @@
+"""A MAP-Elites grid: feature space cut into cells, each keeping its best programs.
+
+With no features the grid has a single cell whose capacity is the population size:
+an elitist population is the one-cell special case, not a second code path.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+
+class AddStatus(enum.Enum):
+    NEW_CELL = "new_cell"       # first elite of an empty cell
+    ADDED = "added"             # cell not full yet
+    IMPROVED = "improved"       # displaced a worse elite
+    NOT_ADDED = "not_added"     # worse than every elite of a full cell
+    PRESENT = "present"         # this program is already in the grid
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    bins: int
+    low: float
+    high: float
+
+    def bin(self, value: float) -> int:
+        """Bin index of ``value``; values outside the range go to the edge bins."""
+        if value != value:  # NaN
+            return 0
+        frac = (value - self.low) / (self.high - self.low)
+        return min(self.bins - 1, max(0, int(frac * self.bins)))
+
+
+@dataclass(frozen=True)
+class Elite:
+    program_id: str
+    fitness: float
+
+
+Cell = tuple[int, ...]
+
+
+class Grid:
+    """Cells of elites, best first inside a cell; iteration order is insertion order."""
+
+    def __init__(self, features: Sequence[Feature], capacity: int):
+        if capacity < 1:
+            raise ValueError("capacity must be >= 1")
+        self.features = tuple(features)
+        self.capacity = capacity
+        self.cells: dict[Cell, list[Elite]] = {}
+        self._where: dict[str, Cell] = {}
+
+    def cell_of(self, values: Mapping[str, float]) -> Cell:
+        return tuple(f.bin(float(values.get(f.name, f.low))) for f in self.features)
+
+    def add(self, elite: Elite, values: Mapping[str, float]) -> AddStatus:
+        if elite.program_id in self._where:
+            return AddStatus.PRESENT
+        cell = self.cell_of(values)
+        members = self.cells.get(cell)
+        if members is None:
+            self.cells[cell] = [elite]
+            self._where[elite.program_id] = cell
+            return AddStatus.NEW_CELL
+        if len(members) < self.capacity:
+            status = AddStatus.ADDED
+        elif elite.fitness > members[-1].fitness:
+            del self._where[members.pop().program_id]
+            status = AddStatus.IMPROVED
+        else:
+            return AddStatus.NOT_ADDED
+        # Stable insert, best first; equal fitness keeps the older elite ahead.
+        index = next((i for i, m in enumerate(members) if elite.fitness > m.fitness), len(members))
+        members.insert(index, elite)
+        self._where[elite.program_id] = cell
+        return status
+
+    def elites(self) -> list[Elite]:
+        return [e for members in self.cells.values() for e in members]
+
+    def __contains__(self, program_id: str) -> bool:
+        return program_id in self._where
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def best(self, n: int = 1) -> list[Elite]:
+        return sorted(self.elites(), key=lambda e: -e.fitness)[:n]

@@ -1,0 +1,228 @@
+"""Typed, validated configuration.
+
+Unknown keys, wrong types and out-of-range values are errors naming the key path,
+raised before anything runs. A ``Config`` is a frozen value: it can be hashed,
+diffed, saved with the run and loaded again on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvaluationConfig(_Model):
+    timeout: float = Field(30.0, gt=0, description="wall-clock seconds per candidate")
+
+
+class IslandsConfig(_Model):
+    count: Union[int, Literal["auto"]] = Field(
+        "auto", description="islands; 'auto' = 1 per 250 candidates of budget, 1 to 5"
+    )
+    migration_interval: int = Field(50, ge=1, description="candidates between migrations")
+    migrants: int = Field(1, ge=0, description="elites copied to the next island")
+
+    @model_validator(mode="after")
+    def _positive(self) -> "IslandsConfig":
+        if self.count != "auto" and self.count < 1:
+            raise ValueError("count must be >= 1 or 'auto'")
+        return self
+
+
+class FeatureConfig(_Model):
+    name: str = Field(description="a numeric metric of the evaluator, or 'code_length'")
+    bins: int = Field(10, ge=1, le=1000)
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _range(self) -> "FeatureConfig":
+        if not self.max > self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        return self
+
+
+class ArchiveConfig(_Model):
+    population_size: int = Field(
+        40, ge=1, description="elites per cell when there are no features (elitist population)"
+    )
+    cell_size: int = Field(1, ge=1, description="elites per cell when features are set")
+    features: tuple[FeatureConfig, ...] = ()
+
+
+class SelectionConfig(_Model):
+    method: Literal["power_law", "weighted", "tournament", "boltzmann"] = "power_law"
+    power_law_alpha: float = Field(1.5, ge=0)
+    weighted_lambda: float = Field(10.0, gt=0)
+    tournament_size: int = Field(3, ge=1)
+    boltzmann_temperature: float = Field(0.1, gt=0)
+    inspirations: int = Field(2, ge=0, le=20)
+
+
+class PerturbConfig(_Model):
+    weight: float = Field(0.6, ge=0)
+    sigma: float = Field(0.1, gt=0, description="relative step size")
+    log_scale_prob: float = Field(0.3, ge=0, le=1)
+    max_constants: int = Field(3, ge=1, description="constants changed per candidate, at most")
+
+
+class CrossoverConfig(_Model):
+    weight: float = Field(0.15, ge=0)
+    rate: float = Field(0.5, gt=0, le=1, description="share of constants taken from the mate")
+
+
+class StructuralConfig(_Model):
+    weight: float = Field(0.25, ge=0)
+
+
+class OperatorsConfig(_Model):
+    perturb: PerturbConfig = PerturbConfig()
+    crossover: CrossoverConfig = CrossoverConfig()
+    structural: StructuralConfig = StructuralConfig()
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> "OperatorsConfig":
+        if sum(self.weights().values()) <= 0:
+            raise ValueError("at least one operator needs a positive weight")
+        return self
+
+    def weights(self) -> dict[str, float]:
+        """Operator name -> weight, in a fixed order."""
+        return {name: getattr(self, name).weight for name in type(self).model_fields}
+
+
+class Config(_Model):
+    seed: int = 0
+    budget: int = Field(200, ge=1, description="candidates to propose (the initial program excluded)")
+    max_time: float | None = Field(None, gt=0, description="wall-clock seconds for this session")
+    target: float | None = Field(None, description="stop once the best score reaches this")
+    patience: int | None = Field(None, ge=1, description="stop after this many candidates without improvement")
+    workers: int = Field(2, ge=1, le=512, description="candidates in flight at once")
+    objective: str = "combined_score"
+    direction: Literal["maximize", "minimize"] = "maximize"
+    evaluation: EvaluationConfig = EvaluationConfig()
+    islands: IslandsConfig = IslandsConfig()
+    archive: ArchiveConfig = ArchiveConfig()
+    selection: SelectionConfig = SelectionConfig()
+    operators: OperatorsConfig = OperatorsConfig()
+
+    @property
+    def island_count(self) -> int:
+        if self.islands.count == "auto":
+            return max(1, min(5, self.budget // 250))
+        return self.islands.count
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def digest(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _interpolate(value: Any, path: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def repl(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"config: {path}: environment variable ${{{name}}} is not set")
+            return os.environ[name]
+
+        return _ENV.sub(repl, value)
+    return value
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"config: {dotted}: {key} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping; a missing file or bad YAML is a one-line ConfigError."""
+    import yaml
+
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"config: cannot read {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config: {path}{where}: invalid YAML") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: {path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def build(data: dict[str, Any], overrides: dict[str, Any] | None = None) -> Config:
+    """Validate ``data`` (with dotted-key ``overrides`` applied on top) into a Config."""
+    merged = json.loads(json.dumps(data))  # deep copy of plain data
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _set_path(merged, key, value)
+    merged = _interpolate(merged, "")
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+def load(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
+    """Load a YAML config file (or defaults if None) and apply overrides."""
+    return build(read_yaml(path) if path is not None else {}, overrides)
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+        if err["type"] == "extra_forbidden":
+            parts.append(f"{loc}: unknown key{_suggest(loc)}")
+            continue
+        got = err.get("input")
+        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        parts.append(f"{loc or '<top>'}: {err['msg']}{shown}")
+    return "config: " + "; ".join(parts)
+
+
+def _suggest(loc: str) -> str:
+    import difflib
+
+    *parents, leaf = loc.split(".")
+    model: Any = Config
+    for p in parents:
+        field = model.model_fields.get(p) if hasattr(model, "model_fields") else None
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            return ""
+        model = field.annotation
+    close = difflib.get_close_matches(leaf, list(model.model_fields), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

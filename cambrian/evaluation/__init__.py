@@ -1,0 +1,7 @@
+"""Evaluation: run a candidate in isolation and validate what its evaluator says."""
+
+from .evaluator import Evaluator, ProcessEvaluator
+from .result import ERROR, INVALID, OK, REJECTED, TIMEOUT, EvalResult, validate
+
+__all__ = ["ERROR", "INVALID", "OK", "REJECTED", "TIMEOUT", "EvalResult", "Evaluator",
+           "ProcessEvaluator", "validate"]

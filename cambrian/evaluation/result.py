@@ -1,0 +1,65 @@
+"""Evaluation results and the validation of what an evaluator returned.
+
+Validation is pure: the raw report goes in, a status with a reason comes out. An
+objective counts only if it is a real, finite number (bools, strings, NaN, inf,
+complex and arrays are rejected with a reason).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+OK, INVALID, ERROR, TIMEOUT, REJECTED = "ok", "invalid", "error", "timeout", "rejected"
+STATUSES = (OK, INVALID, ERROR, TIMEOUT, REJECTED)
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    status: str
+    reason: str = ""
+    score: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    feedback: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+def is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, dict) and len(value) == 1:
+        (key, text), = value.items()
+        if key in ("__float__", "__unsupported__"):
+            return str(text)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate(raw: Any, *, objective: str, seconds: float = 0.0) -> EvalResult:
+    """Turn an evaluator's returned value into an ``EvalResult``."""
+    if not isinstance(raw, dict):
+        return EvalResult(INVALID, f"evaluate() returned {describe(raw)}, expected a dict of metrics",
+                          seconds=seconds)
+    metrics: dict[str, float] = {}
+    feedback: dict[str, Any] = {}
+    for key, value in raw.items():
+        if is_real(value):
+            metrics[key] = float(value)
+        elif key != objective:
+            feedback[key] = value
+    if objective not in raw:
+        reason = f"objective '{objective}' missing from evaluate() result (keys: {', '.join(sorted(raw)) or 'none'})"
+        return EvalResult(INVALID, reason, metrics=metrics, feedback=feedback, seconds=seconds)
+    value = raw[objective]
+    if not is_real(value):
+        kind = "bool" if isinstance(value, bool) else "non-finite or non-numeric"
+        return EvalResult(INVALID, f"objective '{objective}' is {kind}: {describe(value)}",
+                          metrics=metrics, feedback=feedback, seconds=seconds)
+    return EvalResult(OK, score=float(value), metrics=metrics, feedback=feedback, seconds=seconds)

@@ -1,0 +1,4 @@
+from .base import Executor
+from .local import LocalExecutor
+
+__all__ = ["Executor", "LocalExecutor"]

@@ -1,0 +1,107 @@
+"""A problem directory: the program to evolve, its evaluator, config and task text.
+
+```
+initial_program.py   one or more EVOLVE-BLOCK regions
+evaluate.py          evaluate(program_path) -> dict of metrics
+cambrian.yaml        optional config
+task.md              optional description, for LLM operators
+```
+
+Nothing here imports the user's code: the evaluator is checked statically and only
+ever runs in a separate process.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ProblemError
+from .program import Frame
+
+PROGRAM_FILE = "initial_program.py"
+EVALUATOR_FILE = "evaluate.py"
+CONFIG_FILE = "cambrian.yaml"
+TASK_FILE = "task.md"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A loaded, checked problem directory."""
+
+    root: Path
+    initial_code: str
+    task: str
+    evaluator_path: Path
+    config_path: Path | None
+    stages: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Problem":
+        root = Path(directory).expanduser().resolve()
+        if not root.exists():
+            raise ProblemError(f"problem directory not found: {directory}")
+        if not root.is_dir():
+            raise ProblemError(f"not a directory: {directory}")
+        program = root / PROGRAM_FILE
+        evaluator = root / EVALUATOR_FILE
+        for path in (program, evaluator):
+            if not path.is_file():
+                raise ProblemError(f"{root}: missing {path.name}")
+        code = _read(program)
+        try:
+            Frame.parse(code)
+        except ProblemError as exc:
+            raise ProblemError(f"{program}: {exc}") from None
+        try:
+            compile(code, str(program), "exec")
+        except SyntaxError as exc:
+            raise ProblemError(f"{program}:{exc.lineno}: syntax error: {exc.msg}") from None
+        names = _top_level_names(evaluator)
+        if "evaluate" not in names:
+            raise ProblemError(f"{evaluator}: defines no evaluate(program_path) function")
+        stages = tuple(sorted((n for n in names if n.startswith("evaluate_stage")), key=_stage_key))
+        config = root / CONFIG_FILE
+        task = root / TASK_FILE
+        return cls(
+            root=root,
+            initial_code=code,
+            task=_read(task) if task.is_file() else "",
+            evaluator_path=evaluator,
+            config_path=config if config.is_file() else None,
+            stages=stages,
+        )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemError(f"cannot read {path}: {exc}") from None
+
+
+def _top_level_names(path: Path) -> set[str]:
+    source = _read(path)
+    try:
+        tree = ast.parse(source, str(path))
+    except SyntaxError as exc:
+        raise ProblemError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _stage_key(name: str) -> int:
+    suffix = name.removeprefix("evaluate_stage")
+    return int(suffix) if suffix.isdigit() else 1_000_000

@@ -1,0 +1,142 @@
+"""Programs: content-hash ids and the split into fixed code and evolve regions.
+
+A program is a sequence of fixed segments and evolvable regions, delimited by
+``EVOLVE-BLOCK-START`` / ``EVOLVE-BLOCK-END`` marker lines. Operators change only
+regions; ``Frame`` makes "only regions changed" a checkable property of a child
+rather than a promise of the operator that wrote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from .errors import ProblemError
+
+START = "EVOLVE-BLOCK-START"
+END = "EVOLVE-BLOCK-END"
+_MARKER = re.compile(r"^\s*#\s*(EVOLVE-BLOCK-START|EVOLVE-BLOCK-END)\b")
+
+
+def program_id(code: str) -> str:
+    """Content hash of a program: equal code, equal id, in every run."""
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A program split into fixed text and evolve regions.
+
+    ``fixed`` has one more element than ``regions``: the program is
+    ``fixed[0] + regions[0] + fixed[1] + ... + fixed[-1]``. Marker lines belong
+    to the fixed text, so a region can never remove or move a marker.
+    """
+
+    fixed: tuple[str, ...]
+    regions: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, code: str) -> "Frame":
+        """Split ``code``; raise ``ProblemError`` for missing or unbalanced markers."""
+        fixed: list[str] = []
+        regions: list[str] = []
+        current: list[str] = []
+        inside = False
+        for lineno, line in enumerate(code.splitlines(keepends=True), start=1):
+            match = _MARKER.match(line)
+            if match is None:
+                current.append(line)
+                continue
+            kind = match.group(1)
+            if kind == START:
+                if inside:
+                    raise ProblemError(f"line {lineno}: {START} inside an open evolve block")
+                current.append(line)
+                fixed.append("".join(current))
+                current = []
+                inside = True
+            else:
+                if not inside:
+                    raise ProblemError(f"line {lineno}: {END} without a matching {START}")
+                regions.append("".join(current))
+                current = [line]
+                inside = False
+        if inside:
+            raise ProblemError(f"{START} is never closed by {END}")
+        fixed.append("".join(current))
+        if not regions:
+            raise ProblemError(f"no evolve region: mark one with '# {START}' and '# {END}'")
+        return cls(tuple(fixed), tuple(regions))
+
+    def join(self, regions: tuple[str, ...] | list[str]) -> str:
+        """The program with these region texts in place of the current ones."""
+        if len(regions) != len(self.regions):
+            raise ValueError(f"expected {len(self.regions)} regions, got {len(regions)}")
+        parts = [self.fixed[0]]
+        for region, fixed in zip(regions, self.fixed[1:]):
+            if region and not region.endswith("\n"):
+                region += "\n"
+            parts += [region, fixed]
+        return "".join(parts)
+
+    @property
+    def code(self) -> str:
+        return self.join(self.regions)
+
+    def region_spans(self) -> list[tuple[int, int]]:
+        """Character offsets ``[start, end)`` of each region in ``self.code``."""
+        spans, pos = [], 0
+        for fixed, region in zip(self.fixed, self.regions):
+            pos += len(fixed)
+            spans.append((pos, pos + len(region)))
+            pos += len(region)
+        return spans
+
+
+def outside_change(parent: str, child: str) -> str | None:
+    """Why ``child`` is not ``parent`` with only its regions changed, or None."""
+    try:
+        a = Frame.parse(parent)
+        b = Frame.parse(child)
+    except ProblemError as exc:
+        return f"evolve markers damaged: {exc}"
+    if len(a.regions) != len(b.regions):
+        return f"evolve region count changed from {len(a.regions)} to {len(b.regions)}"
+    for i, (x, y) in enumerate(zip(a.fixed, b.fixed)):
+        if x != y:
+            line = _first_diff_line(x, y)
+            return f"edit outside the evolve regions (fixed segment {i}, line {line})"
+    return None
+
+
+def _first_diff_line(a: str, b: str) -> int:
+    for n, (x, y) in enumerate(zip(a.splitlines(), b.splitlines()), start=1):
+        if x != y:
+            return n
+    return min(len(a.splitlines()), len(b.splitlines())) + 1
+
+
+@dataclass(frozen=True)
+class Program:
+    """A stored program and what its evaluation said."""
+
+    id: str
+    code: str
+    parent_id: str | None
+    operator: str
+    generation: int
+    island: int
+    status: str                      # ok | invalid | error | timeout | rejected
+    reason: str = ""
+    score: float | None = None
+    metrics: dict = None  # type: ignore[assignment]
+    feedback: dict = None  # type: ignore[assignment]
+    seq: int = 0
+    eval_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.metrics is None:
+            object.__setattr__(self, "metrics", {})
+        if self.feedback is None:
+            object.__setattr__(self, "feedback", {})

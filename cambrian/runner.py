@@ -1,0 +1,298 @@
+"""The loop: ask, propose, check, evaluate, record, tell, until a stop condition.
+
+Proposals are asked in sequence order and told in sequence order, with up to
+``workers`` candidates in flight between the two. A candidate's result is written
+to the store the moment it exists; it is told to the strategy when every earlier
+candidate has been told. So the search depends on the seed and on results, never on
+which evaluation happened to finish first, and resuming is re-running the same
+schedule with stored attempts answering instantly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from .config import Config
+from .evaluation import ERROR, OK, REJECTED, EvalResult
+from .events import EventLog
+from .executors import Executor
+from .operators import Context, Operator, ProposalFailure
+from .program import Program, outside_change, program_id
+from .store import DUPLICATE, FAILED, NEW, Attempt, Store
+from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
+
+INITIAL = "initial"
+
+
+@dataclass
+class Stats:
+    """What the progress display and the final summary show."""
+
+    candidates: int = 0
+    evaluated: int = 0
+    valid: int = 0
+    duplicates: int = 0
+    best_score: float | None = None
+    best_id: str | None = None
+    initial_score: float | None = None
+    started: float = field(default_factory=time.monotonic)
+    session_candidates: int = 0
+    failures: Counter = field(default_factory=Counter)
+    stop_reason: str = ""
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.session_candidates / elapsed if elapsed > 0 else 0.0
+
+
+def failure_kind(status: str, reason: str) -> str:
+    """A short, groupable label for a failure: the status and the reason's head."""
+    head = reason.split(":", 1)[0].strip()
+    return f"{status}: {head}"[:60] if head else status
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        strategy: Strategy,
+        operators: Mapping[str, Operator],
+        executor: Executor,
+        context: Context,
+        events: EventLog,
+        on_progress: Callable[[Stats], None] | None = None,
+    ):
+        self.config = config
+        self.store = store
+        self.strategy = strategy
+        self.operators = operators
+        self.executor = executor
+        self.context = context
+        self.events = events
+        self.on_progress = on_progress or (lambda stats: None)
+        self.stats = Stats()
+        self._stop: str | None = None
+        self._in_flight: dict[str, asyncio.Future[EvalResult]] = {}
+
+    # -- control -------------------------------------------------------------
+    def request_stop(self, reason: str) -> None:
+        if self._stop is None:
+            self._stop = reason
+            self.events.emit("stop_requested", reason=reason)
+
+    async def run(self, initial_code: str, *, handle_signals: bool = False) -> Stats:
+        loop = asyncio.get_running_loop()
+        main = asyncio.current_task()
+        if handle_signals:
+            def on_sigint() -> None:
+                if self._stop is None:
+                    self.request_stop("interrupted")
+                elif main is not None:
+                    main.cancel()
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            loop.add_signal_handler(signal.SIGTERM, on_sigint)
+        try:
+            return await self._run(initial_code)
+        finally:
+            if handle_signals:
+                loop.remove_signal_handler(signal.SIGINT)
+                loop.remove_signal_handler(signal.SIGTERM)
+
+    async def _run(self, initial_code: str) -> Stats:
+        initial = await self._initial(initial_code)
+        self.strategy.seed(initial.id, initial.score, self._features(initial))
+        self.stats.best_score = self.stats.initial_score = initial.score
+        self.stats.best_id = initial.id
+        self.events.emit("started", budget=self.config.budget, workers=self.config.workers,
+                         islands=len(self.strategy.islands))
+        budget, window = self.config.budget, self.config.workers
+        pending: dict[int, tuple[Proposal, asyncio.Future[Outcome]]] = {}
+        next_ask = next_tell = 1
+        deadline = time.monotonic() + self.config.max_time if self.config.max_time else None
+        try:
+            while True:
+                while self._stop is None and next_ask <= budget and next_ask < next_tell + window:
+                    pending[next_ask] = self._start(next_ask)
+                    next_ask += 1
+                if next_tell >= next_ask:
+                    break
+                proposal, future = pending.pop(next_tell)
+                outcome = await future
+                self._tell(proposal, outcome, replayed=getattr(future, "replayed", False))
+                next_tell += 1
+                self._check_stop(deadline)
+        except asyncio.CancelledError:
+            for _, future in pending.values():
+                future.cancel()
+            await asyncio.gather(*(f for _, f in pending.values()), return_exceptions=True)
+            self.stats.stop_reason = "interrupted twice: in-flight candidates cancelled"
+            self.events.emit("stopped", reason=self.stats.stop_reason)
+            raise
+        self.stats.stop_reason = self._stop or "budget"
+        self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
+                         best_id=self.stats.best_id)
+        return self.stats
+
+    def _check_stop(self, deadline: float | None) -> None:
+        cfg, best = self.config, self.stats.best_score
+        if cfg.target is not None and best is not None and self.strategy.sign * (best - cfg.target) >= 0:
+            self.request_stop(f"target {cfg.target:g} reached")
+        elif cfg.patience is not None and self.strategy.since_improvement >= cfg.patience:
+            self.request_stop(f"no improvement for {cfg.patience} candidates")
+        elif deadline is not None and time.monotonic() >= deadline:
+            self.request_stop(f"max time {cfg.max_time:g} s reached")
+
+    # -- one candidate -------------------------------------------------------
+    def _start(self, seq: int) -> tuple[Proposal, asyncio.Future[Outcome]]:
+        stored = self.store.attempt(seq)
+        if stored is not None:
+            proposal = Proposal(seq, stored.island, stored.parent_id or "", stored.inspirations, stored.operator)
+            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            future.set_result(self._stored_outcome(stored))
+            future.replayed = True  # type: ignore[attr-defined]
+            return proposal, future
+        proposal = self.strategy.ask(seq)
+        return proposal, asyncio.ensure_future(self._candidate(proposal))
+
+    def _stored_outcome(self, attempt: Attempt) -> Outcome:
+        if attempt.outcome != NEW or attempt.program_id is None:
+            return Outcome(None, None)
+        program = self.store.program(attempt.program_id)
+        if program is None or program.status != OK:
+            return Outcome(attempt.program_id, None)
+        return Outcome(program.id, program.score, self._features(program))
+
+    async def _candidate(self, proposal: Proposal) -> Outcome:
+        started = time.monotonic()
+        parent = self.store.program(proposal.parent_id)
+        assert parent is not None, "strategy proposed a parent that is not in the store"
+        inspirations = [p for i in proposal.inspiration_ids if (p := self.store.program(i)) is not None]
+        operator = self.operators[proposal.operator]
+        rng = rng_for(self.config.seed, proposal.seq, OPERATOR_STREAM)
+        try:
+            made = await operator.propose(parent, inspirations, self.context, rng)
+        except Exception as exc:  # an operator bug must not end the run: it is data
+            made = ProposalFailure(f"operator raised {type(exc).__name__}: {exc}")
+
+        def attempt(outcome: str, pid: str | None = None, reason: str = "") -> Attempt:
+            return Attempt(proposal.seq, proposal.island, parent.id, proposal.inspiration_ids,
+                           proposal.operator, pid, outcome, reason, time.monotonic() - started)
+
+        if isinstance(made, ProposalFailure):
+            self.store.record(attempt(FAILED, reason=made.reason))
+            return Outcome(None, None)
+        if made.code == parent.code:
+            self.store.record(attempt(FAILED, reason="candidate is identical to its parent"))
+            return Outcome(None, None)
+        pid = program_id(made.code)
+        if pid in self._in_flight:
+            await asyncio.shield(self._in_flight[pid])
+        if self.store.has_program(pid):
+            self.store.record(attempt(DUPLICATE, pid, "same code as a stored program"))
+            return Outcome(None, None)
+        result = await self._evaluate_once(pid, made.code, parent.code)
+        program = Program(
+            id=pid, code=made.code, parent_id=parent.id, operator=proposal.operator,
+            generation=parent.generation + 1, island=proposal.island, status=result.status,
+            reason=result.reason, score=result.score, metrics=result.metrics,
+            feedback=result.feedback, seq=proposal.seq, eval_seconds=result.seconds,
+        )
+        self.store.record(attempt(NEW, pid, result.reason), program)
+        return Outcome(pid, result.score if result.ok else None, self._features(program))
+
+    async def _evaluate_once(self, pid: str, code: str, parent_code: str) -> EvalResult:
+        """Check, then evaluate; concurrent identical candidates share one evaluation."""
+        future: asyncio.Future[EvalResult] = asyncio.get_running_loop().create_future()
+        self._in_flight[pid] = future
+        try:
+            result = self._precheck(code, parent_code)
+            if result is None:
+                try:
+                    result = await self.executor.run(code)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the executor failing is this candidate's error
+                    result = EvalResult(ERROR, f"executor failed: {type(exc).__name__}: {exc}")
+            future.set_result(result)
+            return result
+        finally:
+            if not future.done():
+                future.cancel()
+            del self._in_flight[pid]
+
+    @staticmethod
+    def _precheck(code: str, parent_code: str) -> EvalResult | None:
+        reason = outside_change(parent_code, code)
+        if reason is not None:
+            return EvalResult(REJECTED, reason)
+        try:
+            compile(code, "<candidate>", "exec")
+        except (SyntaxError, ValueError) as exc:
+            line = getattr(exc, "lineno", None)
+            return EvalResult(REJECTED, f"syntax error{f' on line {line}' if line else ''}: "
+                                        f"{getattr(exc, 'msg', exc)}")
+        return None
+
+    def _features(self, program: Program) -> dict[str, float]:
+        return {**program.metrics, "code_length": float(len(program.code))}
+
+    # -- bookkeeping ---------------------------------------------------------
+    def _tell(self, proposal: Proposal, outcome: Outcome, *, replayed: bool) -> None:
+        told = self.strategy.tell(proposal, outcome)
+        stats = self.stats
+        stats.candidates += 1
+        if not replayed:
+            stats.session_candidates += 1
+        attempt = self.store.attempt(proposal.seq)
+        if attempt is not None:
+            if attempt.outcome == DUPLICATE:
+                stats.duplicates += 1
+                stats.failures["duplicate"] += 1
+            elif attempt.outcome == FAILED:
+                stats.failures[failure_kind("no candidate", attempt.reason)] += 1
+            else:
+                stats.evaluated += 1
+                program = self.store.program(attempt.program_id)
+                if program is not None and program.status == OK:
+                    stats.valid += 1
+                elif program is not None:
+                    stats.failures[failure_kind(program.status, program.reason)] += 1
+        if told.new_best:
+            stats.best_score, stats.best_id = outcome.score, outcome.program_id
+            if not replayed:
+                self.events.emit("new_best", seq=proposal.seq, score=outcome.score,
+                                 program_id=outcome.program_id, operator=proposal.operator)
+        self.on_progress(stats)
+
+    async def _initial(self, code: str) -> Program:
+        from .errors import InitialProgramError
+
+        pid = program_id(code)
+        stored = self.store.attempt(0)
+        if stored is not None:
+            program = self.store.program(stored.program_id) if stored.program_id else None
+            if program is None or program.id != pid:
+                raise InitialProgramError("initial_program.py changed since this run started; "
+                                          "start a new run instead of resuming")
+        else:
+            result = await self.executor.run(code)
+            program = Program(id=pid, code=code, parent_id=None, operator=INITIAL, generation=0, island=0,
+                              status=result.status, reason=result.reason, score=result.score,
+                              metrics=result.metrics, feedback=result.feedback, seq=0,
+                              eval_seconds=result.seconds)
+            self.store.record(Attempt(0, 0, None, (), INITIAL, pid, NEW, result.reason, result.seconds),
+                              program)
+        if program.status != OK or program.score is None:
+            detail = program.feedback.get("traceback", "") if isinstance(program.feedback, dict) else ""
+            last = detail.strip().splitlines()[-1] if detail.strip() else ""
+            raise InitialProgramError(f"the initial program does not evaluate ({program.status}): "
+                                      f"{program.reason}" + (f" [{last}]" if last and last not in program.reason else ""))
+        return program

@@ -1,0 +1,133 @@
+"""The search strategy, written ask/tell: it proposes, the runner executes.
+
+``ask(seq)`` reads the state and returns a ``Proposal`` (island, parent,
+inspirations, operator); ``tell(proposal, outcome)`` is the only place the state
+changes. Randomness comes from a generator derived from (seed, seq), so a proposal
+depends on the seed and on what was told before it, never on timing; resuming a run
+is replaying its tells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from .archive import AddStatus, Elite, Feature, Islands
+from .archive.selection import select
+from .config import Config
+
+
+@dataclass(frozen=True)
+class Proposal:
+    seq: int
+    island: int
+    parent_id: str
+    inspiration_ids: tuple[str, ...]
+    operator: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a proposal. ``score`` is None unless the program is valid."""
+
+    program_id: str | None
+    score: float | None
+    features: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Told:
+    status: AddStatus | None
+    new_best: bool
+
+
+def rng_for(seed: int, seq: int, stream: int) -> np.random.Generator:
+    """An independent generator per (seed, candidate, purpose): the RNG state is the counter."""
+    return np.random.default_rng([seed, seq, stream])
+
+
+STRATEGY_STREAM, OPERATOR_STREAM = 0, 1
+
+
+class Strategy:
+    def __init__(self, config: Config, *, mate_operators: frozenset[str] = frozenset()):
+        self.config = config
+        self.sign = 1.0 if config.direction == "maximize" else -1.0
+        features = [Feature(f.name, f.bins, f.min, f.max) for f in config.archive.features]
+        capacity = config.archive.cell_size if features else config.archive.population_size
+        self.islands = Islands(config.island_count, features, capacity)
+        weights = config.operators.weights()
+        self._operators = [name for name, w in weights.items() if w > 0]
+        self._weights = np.array([weights[n] for n in self._operators], dtype=float)
+        self._mate_operators = mate_operators
+        self.children: dict[str, int] = {}
+        self.best_id: str | None = None
+        self.best_score: float | None = None
+        self.told = 0
+        self.since_improvement = 0
+
+    # -- ask ---------------------------------------------------------------
+    def ask(self, seq: int) -> Proposal:
+        rng = rng_for(self.config.seed, seq, STRATEGY_STREAM)
+        island = seq % len(self.islands)
+        elites = self.islands.grids[island].elites()
+        if not elites:
+            raise RuntimeError("ask() before the initial program was told")
+        fitness = np.fromiter((e.fitness for e in elites), float, len(elites))
+        children = np.fromiter((self.children.get(e.program_id, 0) for e in elites), float, len(elites))
+        sel = self.config.selection
+        index = select(
+            sel.method, fitness, children, rng,
+            alpha=sel.power_law_alpha, lam=sel.weighted_lambda,
+            temperature=sel.boltzmann_temperature, tournament_size=sel.tournament_size,
+        )
+        parent = elites[index]
+        inspirations = self._inspirations(elites, index, fitness, rng)
+        operator = self._operator(rng, has_mate=bool(inspirations))
+        return Proposal(seq, island, parent.program_id, inspirations, operator)
+
+    def _inspirations(self, elites: list[Elite], parent: int, fitness: np.ndarray,
+                      rng: np.random.Generator) -> tuple[str, ...]:
+        """Half the best others of the island, half drawn at random from the rest."""
+        wanted = self.config.selection.inspirations
+        others = [i for i in np.argsort(-fitness, kind="stable") if i != parent]
+        if wanted == 0 or not others:
+            return ()
+        n_top = (wanted + 1) // 2
+        chosen = others[:n_top]
+        rest = others[n_top:]
+        if rest and wanted > n_top:
+            picks = rng.choice(len(rest), size=min(wanted - n_top, len(rest)), replace=False)
+            chosen += [rest[i] for i in sorted(picks)]
+        return tuple(elites[i].program_id for i in chosen)
+
+    def _operator(self, rng: np.random.Generator, *, has_mate: bool) -> str:
+        weights = self._weights.copy()
+        if not has_mate:
+            mask = np.array([name in self._mate_operators for name in self._operators])
+            if not mask.all():
+                weights[mask] = 0.0
+        return self._operators[int(rng.choice(len(weights), p=weights / weights.sum()))]
+
+    # -- tell --------------------------------------------------------------
+    def seed(self, program_id: str, score: float, features: Mapping[str, float]) -> None:
+        """Place the initial program on every island."""
+        for island in range(len(self.islands)):
+            self.islands.add(island, Elite(program_id, self.sign * score), features)
+        self.best_id, self.best_score = program_id, score
+
+    def tell(self, proposal: Proposal, outcome: Outcome) -> Told:
+        self.told += 1
+        self.children[proposal.parent_id] = self.children.get(proposal.parent_id, 0) + 1
+        status, new_best = None, False
+        if outcome.program_id is not None and outcome.score is not None:
+            elite = Elite(outcome.program_id, self.sign * outcome.score)
+            status = self.islands.add(proposal.island, elite, outcome.features)
+            if self.best_score is None or self.sign * (outcome.score - self.best_score) > 0:
+                self.best_id, self.best_score, new_best = outcome.program_id, outcome.score, True
+        self.since_improvement = 0 if new_best else self.since_improvement + 1
+        if self.told % self.config.islands.migration_interval == 0:
+            self.islands.migrate(self.config.islands.migrants)
+        return Told(status, new_best)
