@@ -60,11 +60,19 @@ def constants(code: str) -> list[tuple[Token, int | float]]:
     return [(t, v) for t in region_tokens(code) if (v := _literal(t)) is not None]
 
 
-def format_number(value: int | float) -> str:
+def format_number(value: int | float, *, power_base: bool = False) -> str:
+    """Source text for ``value`` in place of a literal; a negative base of ``**`` is
+    parenthesized so ``-x ** 2`` cannot silently mean ``-(x ** 2)``."""
     if isinstance(value, int):
-        return str(value)
-    text = f"{value:.10g}"
-    return text if any(c in text for c in ".en") else text + ".0"
+        text = str(value)
+    else:
+        text = f"{value:.10g}"
+        text = text if any(c in text for c in ".en") else text + ".0"
+    return f"({text})" if power_base and value < 0 else text
+
+
+def _before_power(code: str, token: Token) -> bool:
+    return code[token.end:].lstrip(" \t").startswith("**")
 
 
 def replace_spans(code: str, edits: Sequence[tuple[Token, str]]) -> str:
@@ -94,13 +102,13 @@ class Perturb:
     def step(self, value: int | float, rng: np.random.Generator) -> int | float:
         sigma = self.config.sigma
         if isinstance(value, int):
+            # Integers are mostly counts and indices: step, but never below zero.
             size = max(1, int(round(abs(value) * sigma * abs(rng.normal()))))
             return abs(value + int(rng.choice([-1, 1])) * size)
         if value != 0 and rng.random() < self.config.log_scale_prob:
-            new = value * math.exp(sigma * 3 * rng.normal())
-        else:
-            new = value + sigma * (abs(value) if value != 0 else 1.0) * rng.normal()
-        return abs(float(new))
+            return float(value * math.exp(sigma * 3 * rng.normal()))
+        # Additive steps may cross zero: a literal's sign is part of what is searched.
+        return float(value + sigma * (abs(value) if value != 0 else 1.0) * rng.normal())
 
     async def propose(self, parent: Program, inspirations: Sequence[Program], context: Context,
                       rng: np.random.Generator) -> Candidate | ProposalFailure:
@@ -114,7 +122,7 @@ class Perturb:
             token, value = found[i]
             new = self.step(value, rng)
             if new != value:
-                edits.append((token, format_number(new)))
+                edits.append((token, format_number(new, power_base=_before_power(parent.code, token))))
         if not edits:
             return ProposalFailure("perturbation left every chosen constant unchanged")
         return Candidate(replace_spans(parent.code, edits), note=f"{len(edits)} constants")

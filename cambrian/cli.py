@@ -1,0 +1,163 @@
+"""The ``cambrian`` command. Imports stay inside the commands so ``--help`` is fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import CambrianError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cambrian", description="LLM-guided evolutionary program search.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="evolve a problem directory (or resume a run)")
+    run.add_argument("problem", nargs="?", help="problem directory (initial_program.py, evaluate.py)")
+    run.add_argument("--budget", type=int, help="candidates to propose")
+    run.add_argument("--max-time", type=float, help="wall-clock seconds for this session")
+    run.add_argument("--target", type=float, help="stop when the best score reaches this")
+    run.add_argument("--patience", type=int, help="stop after N candidates without improvement")
+    run.add_argument("--seed", type=int)
+    run.add_argument("--workers", type=int, help="candidates in flight at once")
+    run.add_argument("--islands", help="island count or 'auto'")
+    run.add_argument("--run-dir", help="where the run is written (default runs/<problem>-<time>)")
+    run.add_argument("--config", help="config file (default: the problem's cambrian.yaml)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override any config key, e.g. --set selection.method=weighted (repeatable)")
+    run.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run")
+    run.add_argument("--quiet", action="store_true", help="no progress display")
+
+    status = sub.add_parser("status", help="summarize a run directory")
+    status.add_argument("run_dir")
+
+    best = sub.add_parser("best", help="print or save the best program of a run")
+    best.add_argument("run_dir")
+    best.add_argument("-o", "--output", help="write the program to this file")
+
+    init = sub.add_parser("init", help="write a problem skeleton that runs")
+    init.add_argument("name")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    import yaml
+
+    out = {"budget": args.budget, "max_time": args.max_time, "target": args.target,
+           "patience": args.patience, "seed": args.seed, "workers": args.workers}
+    if args.islands is not None:
+        out["islands.count"] = args.islands if args.islands == "auto" else _int(args.islands, "--islands")
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CambrianError(f"--set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _int(text: str, flag: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise CambrianError(f"{flag} expects an integer or 'auto', got {text!r}") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .progress import Progress
+    from .session import execute, prepare
+
+    if args.problem is None and args.resume is None:
+        raise CambrianError("give a problem directory, or --resume RUN_DIR")
+    problem, config, store, run_path = prepare(
+        args.problem, overrides=_overrides(args), config_file=args.config,
+        run_dir=args.run_dir, resume=args.resume,
+    )
+    print(f"run directory: {run_path}", file=sys.stderr)
+    progress = None if args.quiet else Progress(title=problem.name, budget=config.budget)
+    try:
+        result = asyncio.run(execute(problem, config, store, run_path, on_progress=progress,
+                                     handle_signals=True))
+    except BaseException:
+        if progress is not None:
+            progress.close()
+        raise
+    if progress is not None:
+        progress.close(result.stats)
+    st = result.stats
+    print(f"stopped: {st.stop_reason}")
+    print(f"best score: {result.score:.10g} (initial {st.initial_score:.10g}) after {st.candidates} candidates")
+    print(f"best program: {run_path / 'best' / 'program.py'}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .report import render, status
+    from .store import Store
+
+    render(status(Store.open(Path(args.run_dir))))
+    return 0
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    from .report import status
+    from .store import Store
+
+    st = status(Store.open(Path(args.run_dir)))
+    if st.best is None:
+        raise CambrianError(f"{args.run_dir}: no valid program yet")
+    if args.output:
+        Path(args.output).write_text(st.best.code)
+        print(f"wrote {args.output} (score {st.best.score:.10g})", file=sys.stderr)
+    else:
+        sys.stdout.write(st.best.code)
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .scaffold import init
+
+    path = init(args.name)
+    print(f"wrote {path}/ : try `cambrian run {path}`")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "status": cmd_status, "best": cmd_best, "init": cmd_init}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except CambrianError as exc:
+        print(f"cambrian: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cambrian: interrupted", file=sys.stderr)
+        return 130
+    except asyncio_cancelled():
+        print("cambrian: interrupted; in-flight candidates were cancelled, the store is consistent",
+              file=sys.stderr)
+        return 130
+
+
+def asyncio_cancelled() -> type[BaseException]:
+    import asyncio
+
+    return asyncio.CancelledError
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""What a run directory holds, summarized: ``cambrian status`` and ``cambrian best``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .program import Program
+from .store import Store
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    operator: str
+    candidates: int
+    valid: int
+    improved: int  # valid children that beat their parent
+
+
+@dataclass(frozen=True)
+class Status:
+    candidates: int
+    evaluated: int
+    valid: int
+    duplicates: int
+    no_candidate: int
+    best: Program | None
+    lineage_depth: int
+    operators: list[OperatorRow]
+    top: list[Program]
+    statuses: dict[str, int]
+    stop_reason: str | None
+
+
+def status(store: Store) -> Status:
+    maximize = (store.meta("config") or {}).get("direction", "maximize") == "maximize"
+    top = store.top(5, maximize=maximize)
+    best = top[0] if top else None
+    sign = "> parent.score" if maximize else "< parent.score"
+    rows = store.rows(
+        "SELECT a.operator, COUNT(*), SUM(p.status = 'ok'),"
+        f" SUM(p.status = 'ok' AND parent.score IS NOT NULL AND p.score {sign})"
+        " FROM attempts a LEFT JOIN programs p ON p.id = a.program_id AND a.outcome = 'new'"
+        " LEFT JOIN programs parent ON parent.id = a.parent_id"
+        " WHERE a.seq > 0 GROUP BY a.operator ORDER BY a.operator")
+    last_stop = store.rows("SELECT data FROM events WHERE kind = 'stopped' ORDER BY id DESC LIMIT 1")
+    import json
+
+    return Status(
+        candidates=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0"),
+        evaluated=store.scalar("SELECT COUNT(*) FROM programs WHERE seq > 0 AND status != 'rejected'"),
+        valid=store.scalar("SELECT COUNT(*) FROM programs WHERE seq > 0 AND status = 'ok'"),
+        duplicates=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'duplicate'"),
+        no_candidate=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'failed'"),
+        best=best,
+        lineage_depth=len(store.lineage(best.id)) - 1 if best else 0,
+        operators=[OperatorRow(r[0], r[1], r[2] or 0, r[3] or 0) for r in rows],
+        top=top,
+        statuses=dict(store.rows("SELECT status, COUNT(*) FROM programs WHERE seq > 0 GROUP BY status")),
+        stop_reason=json.loads(last_stop[0][0]).get("reason") if last_stop else None,
+    )
+
+
+def render(st: Status) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    valid = 100.0 * st.valid / st.evaluated if st.evaluated else 0.0
+    console.print(f"candidates {st.candidates}  evaluated {st.evaluated}  valid {st.valid} ({valid:.0f}%)"
+                  f"  duplicates {st.duplicates}  no candidate {st.no_candidate}")
+    if st.statuses:
+        console.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(st.statuses.items())))
+    if st.best is not None:
+        console.print(f"best {st.best.score:.10g}  id {st.best.id}  lineage depth {st.lineage_depth}")
+    if st.stop_reason:
+        console.print(f"last stop: {st.stop_reason}")
+    ops = Table("operator", "candidates", "valid", "improved on parent", "success %", title="operators")
+    for row in st.operators:
+        rate = 100.0 * row.improved / row.candidates if row.candidates else 0.0
+        ops.add_row(row.operator, str(row.candidates), str(row.valid), str(row.improved), f"{rate:.1f}")
+    console.print(ops)
+    top = Table("rank", "score", "id", "operator", "generation", "island", title="top 5")
+    for i, p in enumerate(st.top, start=1):
+        top.add_row(str(i), f"{p.score:.10g}", p.id, p.operator, str(p.generation), str(p.island))
+    console.print(top)

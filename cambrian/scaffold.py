@@ -1,0 +1,52 @@
+"""``cambrian init NAME``: a problem skeleton that runs as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ProblemError
+
+FILES = {
+    "initial_program.py": '''"""The program Cambrian evolves. Only code between the EVOLVE-BLOCK markers changes."""
+
+
+def solve():
+    # EVOLVE-BLOCK-START
+    x = 1.0
+    y = -2.0
+    return x, y
+    # EVOLVE-BLOCK-END
+''',
+    "evaluate.py": '''"""Scores a candidate. Runs in its own process; return a dict of metrics."""
+
+import importlib.util
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("candidate", program_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    x, y = module.solve()
+    distance = (x - 3.0) ** 2 + (y - 0.5) ** 2
+    # combined_score is the objective (maximized); other numbers are metrics,
+    # strings are feedback.
+    return {"combined_score": 1.0 / (1.0 + distance), "distance": distance}
+''',
+    "cambrian.yaml": '''# Every key is optional; unknown keys are errors. See the README for all of them.
+budget: 100
+seed: 0
+evaluation:
+  timeout: 10
+''',
+    "task.md": "Make solve() return the point (x, y) that maximizes the score.\n",
+}
+
+
+def init(target: str | Path) -> Path:
+    path = Path(target)
+    if path.exists() and any(path.iterdir()):
+        raise ProblemError(f"{path} exists and is not empty")
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in FILES.items():
+        (path / name).write_text(text)
+    return path
