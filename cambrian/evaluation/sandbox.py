@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -70,36 +71,37 @@ async def run(argv: list[str], *, workdir: Path, timeout: float, env: dict[str, 
     read_fd, write_fd = os.pipe()
     start = time.monotonic()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, str(write_fd), cwd=workdir, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            start_new_session=True, pass_fds=(write_fd,),
+        proc = subprocess.Popen(
+            argv + [str(write_fd)], cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, pass_fds=(write_fd,),
         )
     except BaseException:
         os.close(read_fd)
         raise
     finally:
         os.close(write_fd)
-    report_reader = asyncio.StreamReader()
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(report_reader), os.fdopen(read_fd, "rb", 0))
-    readers = [asyncio.ensure_future(_drain(s, cap)) for s, cap in
-               ((proc.stdout, OUTPUT_CAP), (proc.stderr, OUTPUT_CAP), (report_reader, REPORT_CAP))]
+    streams = [proc.stdout, proc.stderr, os.fdopen(read_fd, "rb", 0)]
+    readers, transports = [], []
+    for stream, cap in zip(streams, (OUTPUT_CAP, OUTPUT_CAP, REPORT_CAP)):
+        reader = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(lambda r=reader: asyncio.StreamReaderProtocol(r), stream)
+        transports.append(transport)
+        readers.append(asyncio.ensure_future(_drain(reader, cap)))
     timed_out = False
     try:
-        await asyncio.wait_for(proc.wait(), timeout)
+        # Wait for the process itself, not its pipes: a child it left behind may hold them.
+        await asyncio.wait_for(_exited(proc), timeout)
     except asyncio.TimeoutError:
         timed_out = True
     finally:
         # Always: a candidate's background children die with it, timeout or not.
         kill_group(proc.pid)
-        if proc.returncode is None:
-            await proc.wait()
-        # A process that left the group may still hold the pipes: stop waiting soon.
+        proc.wait()
         await asyncio.wait(readers, timeout=2.0)
         for task in readers:
             task.cancel()
-        transport.close()
+        for transport in transports:
+            transport.close()
     out, err, report = (t.result() if t.done() and not t.cancelled() else b"" for t in readers)
     return Finished(
         returncode=None if timed_out else proc.returncode,
@@ -109,6 +111,24 @@ async def run(argv: list[str], *, workdir: Path, timeout: float, env: dict[str, 
         report=report,
         seconds=time.monotonic() - start,
     )
+
+
+async def _exited(proc: subprocess.Popen) -> None:
+    """Resolve when ``proc`` exits (pidfd where the kernel has it, else a polling wait)."""
+    loop = asyncio.get_running_loop()
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        while proc.poll() is None:
+            await asyncio.sleep(0.005)
+        return
+    done = loop.create_future()
+    loop.add_reader(pidfd, lambda: done.done() or done.set_result(None))
+    try:
+        await done
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
 
 
 PYTHON = sys.executable

@@ -1,0 +1,117 @@
+"""The process evaluator on real processes: every failure becomes a status with a reason."""
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from cambrian.evaluation import ERROR, INVALID, OK, TIMEOUT, ProcessEvaluator
+from tests.conftest import LOADER
+
+EVALUATOR = LOADER + """
+def evaluate(path):
+    return load(path).run()
+"""
+
+
+def _evaluate(tmp_path: Path, body: str, timeout: float = 5.0):
+    evaluator = tmp_path / "evaluate.py"
+    evaluator.write_text(EVALUATOR)
+    code = "import os, sys, time, subprocess\n\ndef run():\n" + "".join(
+        f"    {line}\n" for line in body.strip().splitlines())
+    ev = ProcessEvaluator(evaluator, objective="combined_score", timeout=timeout)
+    return asyncio.run(ev.evaluate(code))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes.
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_ok(tmp_path):
+    r = _evaluate(tmp_path, "return {'combined_score': 1.5, 'note': 'hi'}")
+    assert r.status == OK and r.score == 1.5 and r.feedback["note"] == "hi"
+
+
+def test_exception_is_error_with_traceback(tmp_path):
+    r = _evaluate(tmp_path, "raise ValueError('bad idea')")
+    assert r.status == ERROR and "ValueError: bad idea" in r.reason
+    assert "Traceback" in r.feedback["traceback"]
+
+
+@pytest.mark.parametrize("body", ["sys.exit(3)", "os._exit(0)"])
+def test_exits_are_errors(tmp_path, body):
+    r = _evaluate(tmp_path, body)
+    assert r.status == ERROR
+    assert "SystemExit" in r.reason or "without a result" in r.reason
+
+
+def test_segfault_is_error(tmp_path):
+    r = _evaluate(tmp_path, "import ctypes\nctypes.string_at(0)")
+    assert r.status == ERROR and "signal 11" in r.reason
+
+
+def test_timeout_kills_the_candidate_and_its_children(tmp_path):
+    pidfile = tmp_path / "child.pid"
+    body = f"""
+p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])
+open({str(pidfile)!r}, 'w').write(str(p.pid))
+time.sleep(600)
+"""
+    start = time.monotonic()
+    r = _evaluate(tmp_path, body, timeout=1.0)
+    assert r.status == TIMEOUT and "1 s timeout" in r.reason
+    assert time.monotonic() - start < 30
+    child = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def test_background_child_of_a_finished_candidate_is_killed(tmp_path):
+    pidfile = tmp_path / "child.pid"
+    body = f"""
+p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])
+open({str(pidfile)!r}, 'w').write(str(p.pid))
+return {{'combined_score': 1.0}}
+"""
+    r = _evaluate(tmp_path, body)
+    assert r.status == OK
+    child = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ("return {'combined_score': float('nan')}", "nan"),
+    ("return {'combined_score': float('inf')}", "inf"),
+    ("return {'combined_score': 1j}", "complex"),
+    ("return {'combined_score': list(range(10**6))}", "sequence"),
+    ("return {'other': 1.0}", "missing"),
+    ("return 3", "expected a dict"),
+])
+def test_garbage_scores_are_invalid(tmp_path, body, fragment):
+    r = _evaluate(tmp_path, body)
+    assert r.status == INVALID and fragment in r.reason
+
+
+def test_output_flood_is_capped(tmp_path):
+    r = _evaluate(tmp_path, "sys.stdout.write('x' * 50_000_000)\nreturn {'combined_score': 1.0}")
+    assert r.status == OK
+    assert len(r.feedback["stdout"]) <= 2000
+
+
+def test_environment_is_scrubbed(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    r = _evaluate(tmp_path, "return {'combined_score': 1.0, 'seen': os.environ.get('OPENAI_API_KEY', '')}")
+    assert r.status == OK and r.feedback["seen"] == ""

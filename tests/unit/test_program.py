@@ -1,0 +1,53 @@
+import pytest
+
+from cambrian.errors import ProblemError
+from cambrian.program import Frame, outside_change, program_id
+
+CODE = """import math
+# EVOLVE-BLOCK-START
+a = 1.0
+# EVOLVE-BLOCK-END
+def f():
+    # EVOLVE-BLOCK-START
+    return a * 2
+    # EVOLVE-BLOCK-END
+"""
+
+
+def test_frame_round_trips_and_finds_every_region():
+    frame = Frame.parse(CODE)
+    assert frame.code == CODE
+    assert frame.regions == ("a = 1.0\n", "    return a * 2\n")
+    starts = [CODE[a:b] for a, b in frame.region_spans()]
+    assert starts == list(frame.regions)
+
+
+def test_join_replaces_regions_only():
+    frame = Frame.parse(CODE)
+    child = frame.join(["a = 2.0", "    return a\n"])
+    assert "a = 2.0\n# EVOLVE-BLOCK-END" in child
+    assert outside_change(CODE, child) is None
+
+
+@pytest.mark.parametrize("code, message", [
+    ("x = 1\n", "no evolve region"),
+    ("# EVOLVE-BLOCK-START\nx = 1\n", "never closed"),
+    ("x = 1\n# EVOLVE-BLOCK-END\n", "without a matching"),
+    ("# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-END\n", "inside an open"),
+])
+def test_bad_markers_are_errors(code, message):
+    with pytest.raises(ProblemError, match=message):
+        Frame.parse(code)
+
+
+def test_edit_outside_regions_is_detected():
+    child = CODE.replace("import math", "import os")
+    assert "outside the evolve regions" in outside_change(CODE, child)
+    removed_marker = CODE.replace("    # EVOLVE-BLOCK-END\n", "", 1)
+    assert outside_change(CODE, removed_marker) is not None
+
+
+def test_program_id_is_a_content_hash():
+    assert program_id(CODE) == program_id(str(CODE))
+    assert program_id(CODE) != program_id(CODE + " ")
+    assert len(program_id(CODE)) == 16

@@ -1,0 +1,64 @@
+from cambrian import config
+from cambrian.strategy import Outcome, Strategy
+
+
+def _run(seed: int, steps: int = 40, **cfg):
+    strategy = Strategy(config.build({"seed": seed, **cfg}), mate_operators=frozenset({"crossover"}))
+    strategy.seed("p0", 1.0, {})
+    asked = []
+    for seq in range(1, steps + 1):
+        proposal = strategy.ask(seq)
+        asked.append(proposal)
+        # A fake "evaluation": the score is a function of the sequence number.
+        strategy.tell(proposal, Outcome(f"p{seq}", float(seq % 7), {}))
+    return strategy, asked
+
+
+def test_same_seed_same_proposals():
+    assert _run(3)[1] == _run(3)[1]
+    assert _run(3)[1] != _run(4)[1]
+
+
+def test_ask_does_not_change_state():
+    strategy, _ = _run(0, steps=5)
+    assert strategy.ask(6) == strategy.ask(6)
+
+
+def test_tell_tracks_best_and_patience():
+    strategy, _ = _run(0, steps=20)
+    assert strategy.best_score == 6.0
+    assert strategy.since_improvement == 20 - 6
+    assert strategy.told == 20
+
+
+def test_minimize_flips_fitness():
+    strategy = Strategy(config.build({"direction": "minimize"}))
+    strategy.seed("p0", 5.0, {})
+    told = strategy.tell(strategy.ask(1), Outcome("p1", 3.0, {}))
+    assert told.new_best and strategy.best_id == "p1"
+    told = strategy.tell(strategy.ask(2), Outcome("p2", 4.0, {}))
+    assert not told.new_best
+
+
+def test_crossover_not_asked_without_a_mate():
+    strategy = Strategy(config.build({"operators": {"crossover": {"weight": 100.0}}}),
+                        mate_operators=frozenset({"crossover"}))
+    strategy.seed("p0", 1.0, {})
+    assert all(strategy.ask(seq).operator != "crossover" for seq in range(1, 30))
+
+
+def test_islands_round_robin_and_migration():
+    strategy, asked = _run(0, steps=10, islands={"count": 2, "migration_interval": 5})
+    assert [p.island for p in asked[:4]] == [1, 0, 1, 0]
+    # After migration, island 0 holds island 1's best and vice versa.
+    best = {g.best()[0].program_id for g in strategy.islands.grids}
+    assert len(best) == 1
+
+
+def test_failed_outcome_counts_as_a_child_but_not_an_elite():
+    strategy = Strategy(config.build({}))
+    strategy.seed("p0", 1.0, {})
+    proposal = strategy.ask(1)
+    strategy.tell(proposal, Outcome(None, None))
+    assert strategy.children["p0"] == 1
+    assert len(strategy.islands.grids[0]) == 1
