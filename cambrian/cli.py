@@ -76,8 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.problem, overrides=_overrides(args), config_file=args.config,
         run_dir=args.run_dir, resume=args.resume,
     )
-    print(f"run directory: {run_path}", file=sys.stderr)
-    progress = None if args.quiet else Progress(title=problem.name, budget=config.budget)
+    progress = None if args.quiet else Progress(title=f"{problem.name} -> {run_path}", budget=config.budget)
     try:
         result = asyncio.run(execute(problem, config, store, run_path, on_progress=progress,
                                      handle_signals=True))
@@ -91,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"stopped: {st.stop_reason}")
     print(f"best score: {result.score:.10g} (initial {st.initial_score:.10g}) after {st.candidates} candidates")
     print(f"best program: {run_path / 'best' / 'program.py'}")
+    print(f"run directory: {run_path} (inspect: cambrian status {run_path})")
     return 0
 
 

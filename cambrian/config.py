@@ -24,6 +24,9 @@ class _Model(BaseModel):
 
 class EvaluationConfig(_Model):
     timeout: float = Field(30.0, gt=0, description="wall-clock seconds per candidate")
+    pass_env: tuple[str, ...] = Field(
+        (), description="environment variables the evaluator may see (all others are removed)"
+    )
 
 
 class IslandsConfig(_Model):

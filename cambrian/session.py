@@ -86,7 +86,8 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
                  on_progress: Callable[[Stats], None] | None = None) -> Runner:
     operators = build_operators(config)
     evaluator = ProcessEvaluator(problem.evaluator_path, objective=config.objective,
-                                 timeout=config.evaluation.timeout)
+                                 timeout=config.evaluation.timeout,
+                                 allow_env=config.evaluation.pass_env)
     return Runner(
         config=config,
         store=store,

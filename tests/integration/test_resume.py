@@ -1,0 +1,115 @@
+"""Kill a run mid-flight (SIGKILL, then SIGINT), resume it, and check nothing was lost or redone."""
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from tests.conftest import LOADER, QUADRATIC_PROGRAM, write_problem
+
+SLOW_EVALUATOR = LOADER + """
+import hashlib, os, time
+def evaluate(path):
+    code = open(path, encoding="utf-8").read()
+    x, y = load(path).solve()
+    time.sleep(0.15)
+    with open(os.environ["CAMBRIAN_TEST_LOG"], "a") as log:
+        log.write(hashlib.sha256(code.encode()).hexdigest()[:16] + "\\n")
+    d = (x - 3.0) ** 2 + (y - 0.5) ** 2
+    return {"combined_score": 1.0 / (1.0 + d)}
+"""
+
+
+def _cambrian(*args, log):
+    env = {**os.environ, "CAMBRIAN_TEST_LOG": str(log)}
+    return subprocess.Popen([sys.executable, "-m", "cambrian.cli", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _problem(tmp_path):
+    problem = write_problem(tmp_path / "slow", QUADRATIC_PROGRAM, SLOW_EVALUATOR,
+                            "budget: 30\nworkers: 2\nseed: 3\n"
+                            "evaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n")
+    return problem
+
+
+def _attempts(db):
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT a.seq, a.operator, a.program_id, a.outcome, p.score FROM attempts a"
+                            " LEFT JOIN programs p ON p.id = a.program_id ORDER BY a.seq").fetchall()
+    finally:
+        conn.close()
+
+
+def _wait_for_attempts(db, n, proc, limit=60.0):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"run ended early: {proc.communicate()}")
+        if db.exists():
+            try:
+                if len(_attempts(db)) >= n:
+                    return
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("run made no progress")
+
+
+def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
+    problem = _problem(tmp_path)
+    reference_log = tmp_path / "reference.log"
+    ref = _cambrian("run", str(problem), "--run-dir", str(tmp_path / "ref"), "--quiet", log=reference_log)
+    assert ref.wait(timeout=120) == 0, ref.communicate()
+    reference = _attempts(tmp_path / "ref" / "cambrian.db")
+    assert len(reference) == 31
+
+    log = tmp_path / "eval.log"
+    run_dir = tmp_path / "run"
+    db = run_dir / "cambrian.db"
+    proc = _cambrian("run", str(problem), "--run-dir", str(run_dir), "--quiet", log=log)
+    _wait_for_attempts(db, 12, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)  # let orphaned in-flight candidates finish writing their log lines
+    before = _attempts(db)
+    stored_before = {row[2] for row in before if row[3] == "new"}
+    log_before = log.read_text().split()
+    assert 12 <= len(before) < 31
+
+    resumed = _cambrian("run", "--resume", str(run_dir), "--quiet", log=log)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    after = _attempts(db)
+    evaluated_after = log.read_text().split()[len(log_before):]
+
+    assert [row[0] for row in after] == list(range(31))
+    assert set(before) <= set(after), "something stored before the kill was lost"
+    assert not stored_before & set(evaluated_after), "a stored program was evaluated again"
+    assert after == reference, "the resumed run differs from an uninterrupted one"
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_ctrl_c_stops_gracefully_and_resume_finishes(tmp_path):
+    problem = _problem(tmp_path)
+    log = tmp_path / "eval.log"
+    run_dir = tmp_path / "run"
+    proc = _cambrian("run", str(problem), "--run-dir", str(run_dir), "--quiet", log=log)
+    _wait_for_attempts(run_dir / "cambrian.db", 6, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopped: interrupted" in out
+    n = len(_attempts(run_dir / "cambrian.db"))
+    assert n < 31
+    resumed = _cambrian("run", "--resume", str(run_dir), "--quiet", log=log)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert len(_attempts(run_dir / "cambrian.db")) == 31
+    codes = log.read_text().split()
+    assert len(codes) == len(set(codes)), "a program was evaluated twice"
