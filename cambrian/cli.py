@@ -89,6 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     st = result.stats
     print(f"stopped: {st.stop_reason}")
     print(f"best score: {result.score:.10g} (initial {st.initial_score:.10g}) after {st.candidates} candidates")
+    print(f"this session: {st.session_candidates} candidates in {st.elapsed:.1f} s ({st.rate:.1f}/s)")
     print(f"best program: {run_path / 'best' / 'program.py'}")
     print(f"run directory: {run_path} (inspect: cambrian status {run_path})")
     return 0

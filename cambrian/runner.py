@@ -46,9 +46,12 @@ class Stats:
     stop_reason: str = ""
 
     @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
     def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
-        return self.session_candidates / elapsed if elapsed > 0 else 0.0
+        return self.session_candidates / self.elapsed if self.elapsed > 0 else 0.0
 
 
 def failure_kind(status: str, reason: str) -> str:
