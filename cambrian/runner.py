@@ -140,6 +140,11 @@ class Runner:
             self.events.emit("stopped", reason=self.stats.stop_reason)
             raise
         self.stats.stop_reason = self._stop or "budget"
+        # The whole search state is derivable from the attempts; this is a readable summary.
+        # Randomness is counter-based: (seed, seq) determines every draw.
+        self.store.set_meta("state", {"told": self.strategy.told, "next_seq": next_ask,
+                                      "best_id": self.stats.best_id, "rng": {"seed": self.config.seed,
+                                                                             "kind": "counter (seed, seq)"}})
         self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
                          best_id=self.stats.best_id)
         return self.stats
