@@ -27,6 +27,11 @@ class EvaluationConfig(_Model):
     pass_env: tuple[str, ...] = Field(
         (), description="environment variables the evaluator may see (all others are removed)"
     )
+    cpu_seconds: float | None = Field(None, gt=0, description="CPU time limit; default: the timeout")
+    memory_mb: int | None = Field(4096, ge=64, description="address-space limit per candidate")
+    open_files: int | None = Field(256, ge=16)
+    file_mb: int | None = Field(256, ge=1, description="largest file a candidate may write")
+    network: bool = Field(False, description="allow network access (default: cut where the kernel allows)")
 
 
 class IslandsConfig(_Model):

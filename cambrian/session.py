@@ -13,6 +13,7 @@ from .config import Config
 from .errors import ConfigError, StoreError
 from .events import EventLog
 from .evaluation import ProcessEvaluator
+from .evaluation.evaluator import Limits
 from .executors import LocalExecutor
 from .operators import Context, build_operators
 from .problem import Problem
@@ -82,12 +83,18 @@ def _write_resolved(run_path: Path, config: Config) -> None:
     (run_path / RESOLVED_CONFIG).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
+def build_evaluator(problem: Problem, config: Config) -> ProcessEvaluator:
+    ev = config.evaluation
+    limits = Limits(cpu_seconds=ev.cpu_seconds or ev.timeout, memory_mb=ev.memory_mb,
+                    open_files=ev.open_files, file_mb=ev.file_mb, no_network=not ev.network)
+    return ProcessEvaluator(problem.evaluator_path, objective=config.objective, timeout=ev.timeout,
+                            allow_env=ev.pass_env, limits=limits)
+
+
 def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
                  on_progress: Callable[[Stats], None] | None = None) -> Runner:
     operators = build_operators(config)
-    evaluator = ProcessEvaluator(problem.evaluator_path, objective=config.objective,
-                                 timeout=config.evaluation.timeout,
-                                 allow_env=config.evaluation.pass_env)
+    evaluator = build_evaluator(problem, config)
     return Runner(
         config=config,
         store=store,

@@ -23,6 +23,7 @@ class EvalResult:
     metrics: dict[str, float] = field(default_factory=dict)
     feedback: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    protections: tuple[str, ...] = ()  # limits in force while it ran (not stored per program)
 
     @property
     def ok(self) -> bool:
@@ -42,7 +43,8 @@ def describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def validate(raw: Any, *, objective: str, seconds: float = 0.0) -> EvalResult:
+def validate(raw: Any, *, objective: str, seconds: float = 0.0,
+             protections: tuple[str, ...] = ()) -> EvalResult:
     """Turn an evaluator's returned value into an ``EvalResult``."""
     if not isinstance(raw, dict):
         return EvalResult(INVALID, f"evaluate() returned {describe(raw)}, expected a dict of metrics",
@@ -62,4 +64,5 @@ def validate(raw: Any, *, objective: str, seconds: float = 0.0) -> EvalResult:
         kind = "bool" if isinstance(value, bool) else "non-finite or non-numeric"
         return EvalResult(INVALID, f"objective '{objective}' is {kind}: {describe(value)}",
                           metrics=metrics, feedback=feedback, seconds=seconds)
-    return EvalResult(OK, score=float(value), metrics=metrics, feedback=feedback, seconds=seconds)
+    return EvalResult(OK, score=float(value), metrics=metrics, feedback=feedback, seconds=seconds,
+                      protections=protections)

@@ -45,16 +45,63 @@ def jsonable(value, depth=0):
     return {"__unsupported__": type(value).__name__}
 
 
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+
+
+def _unshare(flags):
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.unshare(flags) == 0
+
+
+def confine(limits):
+    """Apply resource limits and cut the network, before any user code runs.
+
+    Returns the protections that are actually in force (a kernel may refuse some)."""
+    import resource
+
+    active = []
+
+    def cap(name, value, slack=0):
+        if value is None:
+            return
+        res = getattr(resource, name)
+        _, hard = resource.getrlimit(res)
+        value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+        new_hard = value + slack if hard == resource.RLIM_INFINITY else min(value + slack, hard)
+        try:
+            resource.setrlimit(res, (value, new_hard))
+            active.append(name)
+        except (ValueError, OSError):
+            pass
+
+    cap("RLIMIT_CORE", 0)
+    # CPU: SIGXCPU at the soft limit (reported as such), SIGKILL a second later.
+    cap("RLIMIT_CPU", limits.get("cpu_seconds"), slack=1)
+    cap("RLIMIT_AS", limits.get("memory_bytes"))
+    cap("RLIMIT_NOFILE", limits.get("open_files"))
+    cap("RLIMIT_FSIZE", limits.get("file_bytes"))
+    if limits.get("no_network"):
+        # As root a plain network namespace; otherwise inside a new user namespace.
+        if _unshare(CLONE_NEWNET) or _unshare(CLONE_NEWUSER | CLONE_NEWNET):
+            active.append("no_network")
+    return active
+
+
 def main():
     evaluator_path, program_path, report_fd = sys.argv[1], sys.argv[2], int(sys.argv[-1])
+    limits = json.loads(sys.argv[3]) if len(sys.argv) > 4 else {}
     report = os.fdopen(report_fd, "w")
+    protections = confine(limits)
     sys.path.insert(0, os.path.dirname(evaluator_path))
     try:
         spec = importlib.util.spec_from_file_location("evaluate", evaluator_path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         result = module.evaluate(program_path)
-        payload = {"result": jsonable(result)}
+        payload = {"result": jsonable(result), "protections": protections}
     except BaseException as exc:  # the candidate may raise anything, SystemExit included
         tail = traceback.format_exception(type(exc), exc, exc.__traceback__)
         payload = {"exception": "%s: %s" % (type(exc).__name__, exc), "traceback": "".join(tail)[-MAX_TEXT:]}
