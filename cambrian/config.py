@@ -22,6 +22,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ProbeConfig(_Model):
+    function: str = Field(description="a function of the candidate program")
+    inputs: tuple[tuple[Any, ...], ...] = Field(min_length=1, description="argument lists to call it with")
+
+
 class EvaluationConfig(_Model):
     timeout: float = Field(30.0, gt=0, description="wall-clock seconds per candidate")
     pass_env: tuple[str, ...] = Field(
@@ -31,7 +36,22 @@ class EvaluationConfig(_Model):
     memory_mb: int | None = Field(4096, ge=64, description="address-space limit per candidate")
     open_files: int | None = Field(256, ge=16)
     file_mb: int | None = Field(256, ge=1, description="largest file a candidate may write")
+    processes: int | None = Field(256, ge=8, description="process limit of the sandbox user")
     network: bool = Field(False, description="allow network access (default: cut where the kernel allows)")
+    sandbox_user: str | None = Field(
+        "nobody", description="user candidates run as when Cambrian runs as root (null: stay root)"
+    )
+    pool: bool = Field(True, description="fork candidates from a warm server instead of a fresh interpreter")
+    preload: tuple[str, ...] = Field((), description="modules the warm server imports once, e.g. scipy.optimize")
+    cascade: dict[str, float] = Field(
+        {}, description="evaluate_stageN -> threshold the objective must reach to go on"
+    )
+    fingerprint: ProbeConfig | None = Field(
+        None, description="probe inputs for functional-equivalence caching (or define fingerprint() in evaluate.py)"
+    )
+    objective_range: tuple[float, float] | None = Field(
+        None, description="[low, high]: an objective outside is invalid"
+    )
 
 
 class IslandsConfig(_Model):

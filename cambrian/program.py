@@ -134,6 +134,7 @@ class Program:
     feedback: dict = None  # type: ignore[assignment]
     seq: int = 0
     eval_seconds: float = 0.0
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         if self.metrics is None:

@@ -58,6 +58,8 @@ class Progress:
         table.add_row("valid", f"{stats.valid} of {stats.evaluated} evaluated ({valid:.0f}%)")
         table.add_row("speed", f"{stats.rate:.1f} candidates/s")
         table.add_row("failures", _failures(stats, 6))
+        if stats.equivalent:
+            table.add_row("equivalent", f"{stats.equivalent} (result reused, not evaluated)")
         return table
 
     def close(self, stats: Stats | None = None) -> None:

@@ -22,6 +22,7 @@ class Status:
     evaluated: int
     valid: int
     duplicates: int
+    equivalent: int
     no_candidate: int
     best: Program | None
     lineage_depth: int
@@ -47,9 +48,12 @@ def status(store: Store) -> Status:
 
     return Status(
         candidates=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0"),
-        evaluated=store.scalar("SELECT COUNT(*) FROM programs WHERE seq > 0 AND status != 'rejected'"),
-        valid=store.scalar("SELECT COUNT(*) FROM programs WHERE seq > 0 AND status = 'ok'"),
+        evaluated=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND outcome = 'new' AND"
+                               " program_id IN (SELECT id FROM programs WHERE status != 'rejected')"),
+        valid=store.scalar("SELECT COUNT(*) FROM attempts a JOIN programs p ON p.id = a.program_id"
+                           " WHERE a.seq > 0 AND a.outcome = 'new' AND p.status = 'ok'"),
         duplicates=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'duplicate'"),
+        equivalent=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'equivalent'"),
         no_candidate=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'failed'"),
         best=best,
         lineage_depth=len(store.lineage(best.id)) - 1 if best else 0,
@@ -68,6 +72,8 @@ def render(st: Status) -> None:
     valid = 100.0 * st.valid / st.evaluated if st.evaluated else 0.0
     console.print(f"candidates {st.candidates}  evaluated {st.evaluated}  valid {st.valid} ({valid:.0f}%)"
                   f"  duplicates {st.duplicates}  no candidate {st.no_candidate}")
+    if st.equivalent:
+        console.print(f"functionally equivalent: {st.equivalent} (evaluations saved by the fingerprint cache)")
     if st.statuses:
         console.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(st.statuses.items())))
     if st.best is not None:

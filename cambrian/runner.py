@@ -23,7 +23,7 @@ from .events import EventLog
 from .executors import Executor
 from .operators import Context, Operator, ProposalFailure
 from .program import Program, outside_change, program_id
-from .store import DUPLICATE, FAILED, NEW, Attempt, Store
+from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
 from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
 
 INITIAL = "initial"
@@ -37,6 +37,7 @@ class Stats:
     evaluated: int = 0
     valid: int = 0
     duplicates: int = 0
+    equivalent: int = 0
     best_score: float | None = None
     best_id: str | None = None
     initial_score: float | None = None
@@ -72,6 +73,7 @@ class Runner:
         context: Context,
         events: EventLog,
         on_progress: Callable[[Stats], None] | None = None,
+        fingerprints: bool = False,
     ):
         self.config = config
         self.store = store
@@ -81,6 +83,7 @@ class Runner:
         self.context = context
         self.events = events
         self.on_progress = on_progress or (lambda stats: None)
+        self.fingerprints = fingerprints
         self.stats = Stats()
         self._stop: str | None = None
         self._in_flight: dict[str, asyncio.Future[EvalResult]] = {}
@@ -206,31 +209,49 @@ class Runner:
         if self.store.has_program(pid):
             self.store.record(attempt(DUPLICATE, pid, "same code as a stored program"))
             return Outcome(None, None)
-        result = await self._evaluate_once(pid, made.code, parent.code)
+        result, fingerprint, twin = await self._evaluate_once(pid, made.code, parent.code)
         program = Program(
             id=pid, code=made.code, parent_id=parent.id, operator=proposal.operator,
             generation=parent.generation + 1, island=proposal.island, status=result.status,
             reason=result.reason, score=result.score, metrics=result.metrics,
             feedback=result.feedback, seq=proposal.seq, eval_seconds=result.seconds,
+            fingerprint=fingerprint,
         )
+        if twin is not None:
+            self.store.record(attempt(EQUIVALENT, pid, program.reason), program)
+            return Outcome(None, None)
         self.store.record(attempt(NEW, pid, result.reason), program)
         return Outcome(pid, result.score if result.ok else None, self._features(program))
 
-    async def _evaluate_once(self, pid: str, code: str, parent_code: str) -> EvalResult:
-        """Check, then evaluate; concurrent identical candidates share one evaluation."""
+    async def _evaluate_once(self, pid: str, code: str, parent_code: str
+                             ) -> tuple[EvalResult, str | None, Program | None]:
+        """Check, fingerprint, then evaluate: (result, fingerprint, equivalent known program).
+
+        Concurrent identical candidates share one evaluation; a candidate whose
+        fingerprint matches a stored program takes that program's result unevaluated."""
         future: asyncio.Future[EvalResult] = asyncio.get_running_loop().create_future()
         self._in_flight[pid] = future
+        fingerprint, twin = None, None
         try:
             result = self._precheck(code, parent_code)
-            if result is None:
-                try:
+            try:
+                if result is None and self.fingerprints:
+                    taken = await self.executor.fingerprint(code)
+                    if isinstance(taken, EvalResult):
+                        result = taken  # it failed on the probe inputs: that is its result
+                    else:
+                        fingerprint, twin = taken, self.store.by_fingerprint(taken)
+                        if twin is not None:
+                            result = EvalResult(twin.status, f"functionally equivalent to {twin.id}",
+                                                score=twin.score, metrics=twin.metrics)
+                if result is None:
                     result = await self.executor.run(code)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # the executor failing is this candidate's error
-                    result = EvalResult(ERROR, f"executor failed: {type(exc).__name__}: {exc}")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the executor failing is this candidate's error
+                result = EvalResult(ERROR, f"executor failed: {type(exc).__name__}: {exc}")
             future.set_result(result)
-            return result
+            return result, fingerprint, twin
         finally:
             if not future.done():
                 future.cancel()
@@ -264,6 +285,8 @@ class Runner:
             if attempt.outcome == DUPLICATE:
                 stats.duplicates += 1
                 stats.failures["duplicate"] += 1
+            elif attempt.outcome == EQUIVALENT:
+                stats.equivalent += 1
             elif attempt.outcome == FAILED:
                 stats.failures[failure_kind("no candidate", attempt.reason)] += 1
             else:

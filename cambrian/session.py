@@ -12,8 +12,7 @@ from . import config as config_mod
 from .config import Config
 from .errors import ConfigError, StoreError
 from .events import EventLog
-from .evaluation import ProcessEvaluator
-from .evaluation.evaluator import Limits
+from .evaluation import Limits, PoolEvaluator, ProcessEvaluator, Spec
 from .executors import LocalExecutor
 from .operators import Context, build_operators
 from .problem import Problem
@@ -83,12 +82,23 @@ def _write_resolved(run_path: Path, config: Config) -> None:
     (run_path / RESOLVED_CONFIG).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
-def build_evaluator(problem: Problem, config: Config) -> ProcessEvaluator:
+def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | ProcessEvaluator:
     ev = config.evaluation
+    unknown = sorted(set(ev.cascade) - set(problem.stages))
+    if unknown:
+        raise ConfigError(f"config: evaluation.cascade: {', '.join(unknown)} not defined in "
+                          f"{problem.evaluator_path.name} (it defines: {', '.join(problem.stages) or 'no stages'})")
     limits = Limits(cpu_seconds=ev.cpu_seconds or ev.timeout, memory_mb=ev.memory_mb,
-                    open_files=ev.open_files, file_mb=ev.file_mb, no_network=not ev.network)
-    return ProcessEvaluator(problem.evaluator_path, objective=config.objective, timeout=ev.timeout,
-                            allow_env=ev.pass_env, limits=limits)
+                    open_files=ev.open_files, file_mb=ev.file_mb, processes=ev.processes,
+                    no_network=not ev.network, sandbox_user=ev.sandbox_user)
+    spec = Spec(
+        evaluator_path=problem.evaluator_path, objective=config.objective, direction=config.direction,
+        timeout=ev.timeout, limits=limits, allow_env=ev.pass_env,
+        stages=tuple((name, ev.cascade.get(name)) for name in problem.stages),
+        probe=ev.fingerprint.model_dump() if ev.fingerprint else None,
+        objective_range=ev.objective_range, preload=ev.preload,
+    )
+    return PoolEvaluator(spec) if ev.pool else ProcessEvaluator(spec)
 
 
 def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
@@ -104,6 +114,7 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
         context=Context(task=problem.task, objective=config.objective, direction=config.direction),
         events=EventLog(store, run_path / "events.jsonl"),
         on_progress=on_progress,
+        fingerprints=evaluator.spec.fingerprints,
     )
 
 

@@ -38,9 +38,11 @@ CREATE TABLE programs (
     metrics TEXT NOT NULL DEFAULT '{}',
     feedback TEXT NOT NULL DEFAULT '{}',
     eval_seconds REAL NOT NULL DEFAULT 0,
+    fingerprint TEXT,
     created REAL NOT NULL
 );
 CREATE INDEX programs_score ON programs(status, score);
+CREATE INDEX programs_fingerprint ON programs(fingerprint);
 CREATE TABLE attempts (
     seq INTEGER PRIMARY KEY,
     island INTEGER NOT NULL,
@@ -61,9 +63,10 @@ CREATE TABLE events (
 );
 """
 
-# Attempt outcomes: a new program was evaluated; a known program came back; the
-# operator produced nothing usable.
-NEW, DUPLICATE, FAILED = "new", "duplicate", "failed"
+# Attempt outcomes: a new program was evaluated; a known program came back; a new
+# program computes the same as a known one (its result is reused, no evaluation);
+# the operator produced nothing usable.
+NEW, DUPLICATE, EQUIVALENT, FAILED = "new", "duplicate", "equivalent", "failed"
 
 
 @dataclass(frozen=True)
@@ -157,13 +160,13 @@ class Store:
             if program is not None:
                 self.conn.execute(
                     "INSERT INTO programs (id, seq, code, parent_id, inspirations, operator, generation,"
-                    " island, status, reason, score, metrics, feedback, eval_seconds, created)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " island, status, reason, score, metrics, feedback, eval_seconds, fingerprint, created)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (program.id, program.seq, program.code, program.parent_id,
                      json.dumps(list(attempt.inspirations)), program.operator, program.generation,
                      program.island, program.status, program.reason, program.score,
                      json.dumps(program.metrics), json.dumps(program.feedback),
-                     program.eval_seconds, now),
+                     program.eval_seconds, program.fingerprint, now),
                 )
             self.conn.execute(
                 "INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -180,6 +183,12 @@ class Store:
     def _load_program(self, program_id: str) -> Program | None:
         row = self.conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ?",
                                 (program_id,)).fetchone()
+        return None if row is None else _program(row)
+
+    def by_fingerprint(self, fingerprint: str) -> Program | None:
+        """The first evaluated program with this fingerprint."""
+        row = self.conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE fingerprint = ?"
+                                " AND status != 'rejected' ORDER BY seq LIMIT 1", (fingerprint,)).fetchone()
         return None if row is None else _program(row)
 
     def has_program(self, program_id: str) -> bool:
@@ -227,7 +236,7 @@ class Store:
 
 
 _PROGRAM_COLUMNS = ("id, code, parent_id, operator, generation, island, status, reason, score,"
-                    " metrics, feedback, seq, eval_seconds")
+                    " metrics, feedback, seq, eval_seconds, fingerprint")
 
 
 _ATTEMPT_COLUMNS = "seq, island, parent_id, inspirations, operator, program_id, outcome, reason, seconds"
@@ -241,5 +250,5 @@ def _program(row: tuple) -> Program:
     return Program(
         id=row[0], code=row[1], parent_id=row[2], operator=row[3], generation=row[4], island=row[5],
         status=row[6], reason=row[7], score=row[8], metrics=json.loads(row[9]),
-        feedback=json.loads(row[10]), seq=row[11], eval_seconds=row[12],
+        feedback=json.loads(row[10]), seq=row[11], eval_seconds=row[12], fingerprint=row[13],
     )

@@ -48,3 +48,16 @@ def evaluate(path):
 @pytest.fixture
 def quadratic(tmp_path: Path) -> Path:
     return write_problem(tmp_path / "quadratic", QUADRATIC_PROGRAM, QUADRATIC_EVALUATOR)
+
+
+@pytest.fixture
+def drop_dir():
+    """A directory candidates may write to: they run as an unprivileged user when tests run as root."""
+    import os
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="cambrian-test-"))
+    os.chmod(path, 0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

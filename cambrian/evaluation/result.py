@@ -44,7 +44,7 @@ def describe(value: Any) -> str:
 
 
 def validate(raw: Any, *, objective: str, seconds: float = 0.0,
-             protections: tuple[str, ...] = ()) -> EvalResult:
+             protections: tuple[str, ...] = (), bounds: tuple[float, float] | None = None) -> EvalResult:
     """Turn an evaluator's returned value into an ``EvalResult``."""
     if not isinstance(raw, dict):
         return EvalResult(INVALID, f"evaluate() returned {describe(raw)}, expected a dict of metrics",
@@ -64,5 +64,9 @@ def validate(raw: Any, *, objective: str, seconds: float = 0.0,
         kind = "bool" if isinstance(value, bool) else "non-finite or non-numeric"
         return EvalResult(INVALID, f"objective '{objective}' is {kind}: {describe(value)}",
                           metrics=metrics, feedback=feedback, seconds=seconds)
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        return EvalResult(INVALID, f"objective '{objective}' = {value!r} is outside the declared range "
+                                   f"[{bounds[0]:g}, {bounds[1]:g}]", metrics=metrics, feedback=feedback,
+                          seconds=seconds)
     return EvalResult(OK, score=float(value), metrics=metrics, feedback=feedback, seconds=seconds,
                       protections=protections)

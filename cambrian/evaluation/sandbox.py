@@ -1,23 +1,29 @@
-"""Run one candidate process: its own process group, a hard wall-clock timeout
-that kills the whole group, captured output with a size cap, a scrubbed
-environment and a fresh working directory.
+"""Supervise one candidate process: a hard wall-clock timeout that kills its whole
+process group, captured output with a size cap, a scrubbed environment and a fresh
+working directory. Where the process comes from (a fresh interpreter or the warm
+pool) is the caller's business; what happens inside it is ``jail``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import pwd
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Awaitable
 
 OUTPUT_CAP = 64 * 1024
 REPORT_CAP = 16 * 1024 * 1024
+PYTHON = sys.executable
 # Variables a candidate may see; everything else (API keys above all) is dropped.
-PASS_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
+PASS_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 FIXED_ENV = {
     "PYTHONHASHSEED": "0",
     "PYTHONDONTWRITEBYTECODE": "1",
@@ -37,12 +43,40 @@ class Finished:
     seconds: float
 
 
-def clean_env(workdir: Path, allow: tuple[str, ...] = ()) -> dict[str, str]:
-    env = {k: os.environ[k] for k in PASS_ENV + allow if k in os.environ}
+def clean_env(home: Path, allow: tuple[str, ...] = ()) -> dict[str, str]:
+    env = {k: os.environ[k] for k in PASS_ENV + tuple(allow) if k in os.environ}
     env.update(FIXED_ENV)
-    env["HOME"] = str(workdir)
-    env["TMPDIR"] = str(workdir)
+    env["HOME"] = str(home)
+    env["TMPDIR"] = str(home)
     return env
+
+
+def sandbox_ids(user: str | None) -> tuple[int, int] | None:
+    """(uid, gid) candidates run as: only when Cambrian runs as root and a user is set."""
+    if user is None or os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"config: evaluation.sandbox_user: no such user {user!r}") from None
+    return entry.pw_uid, entry.pw_gid
+
+
+class Workdir:
+    """A fresh directory per candidate, owned by the sandbox user, removed afterwards."""
+
+    def __init__(self, code: str, ids: tuple[int, int] | None):
+        self.path = Path(tempfile.mkdtemp(prefix="cambrian-"))
+        self.program = self.path / "program.py"
+        self.program.write_text(code, encoding="utf-8")
+        if ids is not None:
+            os.chown(self.path, *ids)
+            os.chown(self.program, *ids)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 async def _drain(stream: asyncio.StreamReader, cap: int) -> bytes:
@@ -65,46 +99,68 @@ def kill_group(pgid: int) -> None:
         pass
 
 
-async def run(argv: list[str], *, workdir: Path, timeout: float, env: dict[str, str]) -> Finished:
-    """Run ``argv`` plus the report channel's fd number as the last argument, in ``workdir``."""
+class Pipes:
+    """stdout, stderr and report pipes: write ends go to the child, read ends are drained here."""
+
+    def __init__(self) -> None:
+        self.read_fds: list[int] = []
+        self.write_fds: list[int] = []
+        for _ in range(3):
+            r, w = os.pipe()
+            self.read_fds.append(r)
+            self.write_fds.append(w)
+
+    def close_write_ends(self) -> None:
+        for fd in self.write_fds:
+            os.close(fd)
+        self.write_fds = []
+
+    def close_all(self) -> None:
+        self.close_write_ends()
+        for fd in self.read_fds:
+            os.close(fd)
+        self.read_fds = []
+
+
+async def supervise(pipes: Pipes, *, pgid: int, exited: Awaitable[int], timeout: float,
+                    start: float) -> Finished:
+    """Drain the pipes while waiting for ``exited`` (the exit code), killing the group on timeout."""
     loop = asyncio.get_running_loop()
-    read_fd, write_fd = os.pipe()
-    start = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            argv + [str(write_fd)], cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, pass_fds=(write_fd,),
-        )
-    except BaseException:
-        os.close(read_fd)
-        raise
-    finally:
-        os.close(write_fd)
-    streams = [proc.stdout, proc.stderr, os.fdopen(read_fd, "rb", 0)]
     readers, transports = [], []
-    for stream, cap in zip(streams, (OUTPUT_CAP, OUTPUT_CAP, REPORT_CAP)):
+    for fd, cap in zip(pipes.read_fds, (OUTPUT_CAP, OUTPUT_CAP, REPORT_CAP)):
         reader = asyncio.StreamReader()
-        transport, _ = await loop.connect_read_pipe(lambda r=reader: asyncio.StreamReaderProtocol(r), stream)
+        transport, _ = await loop.connect_read_pipe(
+            lambda r=reader: asyncio.StreamReaderProtocol(r), os.fdopen(fd, "rb", 0))
         transports.append(transport)
         readers.append(asyncio.ensure_future(_drain(reader, cap)))
+    pipes.read_fds = []  # owned by the transports now
+    exit_task = asyncio.ensure_future(exited)
     timed_out = False
+    returncode: int | None = None
     try:
         # Wait for the process itself, not its pipes: a child it left behind may hold them.
-        await asyncio.wait_for(_exited(proc), timeout)
+        returncode = await asyncio.wait_for(asyncio.shield(exit_task), timeout)
     except asyncio.TimeoutError:
         timed_out = True
     finally:
         # Always: a candidate's background children die with it, timeout or not.
-        kill_group(proc.pid)
-        proc.wait()
+        kill_group(pgid)
+        if not exit_task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(exit_task), 10.0)
+            except (asyncio.TimeoutError, Exception):
+                pass
+        kill_group(pgid)
         await asyncio.wait(readers, timeout=2.0)
         for task in readers:
             task.cancel()
         for transport in transports:
             transport.close()
+        if not exit_task.done():
+            exit_task.cancel()
     out, err, report = (t.result() if t.done() and not t.cancelled() else b"" for t in readers)
     return Finished(
-        returncode=None if timed_out else proc.returncode,
+        returncode=None if timed_out else returncode,
         timed_out=timed_out,
         stdout=out.decode("utf-8", "replace"),
         stderr=err.decode("utf-8", "replace"),
@@ -113,8 +169,24 @@ async def run(argv: list[str], *, workdir: Path, timeout: float, env: dict[str, 
     )
 
 
-async def _exited(proc: subprocess.Popen) -> None:
-    """Resolve when ``proc`` exits (pidfd where the kernel has it, else a polling wait)."""
+async def run_fresh(argv: list[str], pipes: Pipes, *, cwd: Path, env: dict[str, str],
+                    timeout: float) -> Finished:
+    """A fresh interpreter: ``argv`` plus the report fd's number as the last argument."""
+    start = time.monotonic()
+    stdout_w, stderr_w, report_w = pipes.write_fds
+    proc = subprocess.Popen(argv + [str(report_w)], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=stdout_w, stderr=stderr_w, start_new_session=True, pass_fds=(report_w,))
+    pipes.close_write_ends()
+
+    async def exited() -> int:
+        await wait_pid(proc)
+        return proc.wait()
+
+    return await supervise(pipes, pgid=proc.pid, exited=exited(), timeout=timeout, start=start)
+
+
+async def wait_pid(proc: subprocess.Popen) -> None:
+    """Resolve when ``proc`` exits (pidfd where the kernel has it, else polling)."""
     loop = asyncio.get_running_loop()
     try:
         pidfd = os.pidfd_open(proc.pid)
@@ -129,6 +201,3 @@ async def _exited(proc: subprocess.Popen) -> None:
     finally:
         loop.remove_reader(pidfd)
         os.close(pidfd)
-
-
-PYTHON = sys.executable

@@ -1,16 +1,22 @@
-"""Runs inside the candidate's process: load evaluate.py, call it, report as JSON.
+"""Runs in the candidate's process: confine it, run the evaluator, report as JSON.
 
-Standard library only, and run as a script (not ``-m cambrian...``) so a candidate
-process starts without importing Cambrian. The report goes to a file descriptor
-opened before any user code runs; stdout and stderr are the candidate's.
+Standard library only, and loaded as a script (``python worker.py ...``) or by the
+warm pool (``pool_server.py``), so a candidate process never imports Cambrian. The
+report goes to a file descriptor given by the parent; stdout and stderr are the
+candidate's own.
 """
 
+import hashlib
 import importlib.util
 import json
 import math
 import os
 import sys
 import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import jail  # noqa: E402
 
 MAX_TEXT = 4000
 
@@ -45,69 +51,101 @@ def jsonable(value, depth=0):
     return {"__unsupported__": type(value).__name__}
 
 
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
+def load_module(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _unshare(flags):
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    return libc.unshare(flags) == 0
+def load_evaluator(path):
+    sys.path.insert(0, os.path.dirname(path))
+    return load_module(path, "evaluate")
 
 
-def confine(limits):
-    """Apply resource limits and cut the network, before any user code runs.
-
-    Returns the protections that are actually in force (a kernel may refuse some)."""
-    import resource
-
-    active = []
-
-    def cap(name, value, slack=0):
-        if value is None:
-            return
-        res = getattr(resource, name)
-        _, hard = resource.getrlimit(res)
-        value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
-        new_hard = value + slack if hard == resource.RLIM_INFINITY else min(value + slack, hard)
-        try:
-            resource.setrlimit(res, (value, new_hard))
-            active.append(name)
-        except (ValueError, OSError):
-            pass
-
-    cap("RLIMIT_CORE", 0)
-    # CPU: SIGXCPU at the soft limit (reported as such), SIGKILL a second later.
-    cap("RLIMIT_CPU", limits.get("cpu_seconds"), slack=1)
-    cap("RLIMIT_AS", limits.get("memory_bytes"))
-    cap("RLIMIT_NOFILE", limits.get("open_files"))
-    cap("RLIMIT_FSIZE", limits.get("file_bytes"))
-    if limits.get("no_network"):
-        # As root a plain network namespace; otherwise inside a new user namespace.
-        if _unshare(CLONE_NEWNET) or _unshare(CLONE_NEWUSER | CLONE_NEWNET):
-            active.append("no_network")
-    return active
+def _passes(value, threshold, direction):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return False
+    return value >= threshold if direction == "maximize" else value <= threshold
 
 
-def main():
-    evaluator_path, program_path, report_fd = sys.argv[1], sys.argv[2], int(sys.argv[-1])
-    limits = json.loads(sys.argv[3]) if len(sys.argv) > 4 else {}
+def run_job(evaluator, job):
+    """The payload for one job: evaluate (with cascade stages) or fingerprint."""
+    program = job["program"]
+    if job.get("mode") == "fingerprint":
+        return {"fingerprint": fingerprint(evaluator, program, job.get("probe"))}
+    stages = []
+    for stage in job.get("stages", ()):
+        result = jsonable(getattr(evaluator, stage["name"])(program))
+        stages.append({"stage": stage["name"], "result": result})
+        threshold = stage.get("threshold")
+        value = result.get(job["objective"]) if isinstance(result, dict) else None
+        if threshold is not None and not _passes(value, threshold, job.get("direction", "maximize")):
+            return {"stages": stages, "stopped_at": stage["name"], "threshold": threshold}
+    return {"stages": stages, "result": jsonable(evaluator.evaluate(program))}
+
+
+def fingerprint(evaluator, program, probe):
+    """A hash of what the program computes: the evaluator's own hook, or outputs on probe inputs."""
+    if hasattr(evaluator, "fingerprint"):
+        value = evaluator.fingerprint(program)
+    else:
+        function = getattr(load_module(program, "candidate"), probe["function"])
+        value = []
+        for args in probe["inputs"]:
+            try:
+                value.append(repr(function(*args)))
+            except Exception as exc:  # an exception is part of what a program computes
+                value.append("raised " + type(exc).__name__)
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
+
+
+def execute(evaluator, job, report_fd, protections):
+    """Run ``job`` and write the report; never returns."""
     report = os.fdopen(report_fd, "w")
-    protections = confine(limits)
-    sys.path.insert(0, os.path.dirname(evaluator_path))
     try:
-        spec = importlib.util.spec_from_file_location("evaluate", evaluator_path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        result = module.evaluate(program_path)
-        payload = {"result": jsonable(result), "protections": protections}
+        payload = run_job(evaluator, job)
     except BaseException as exc:  # the candidate may raise anything, SystemExit included
         tail = traceback.format_exception(type(exc), exc, exc.__traceback__)
         payload = {"exception": "%s: %s" % (type(exc).__name__, exc), "traceback": "".join(tail)[-MAX_TEXT:]}
-    report.write(json.dumps(payload))
-    report.flush()
-    os._exit(0)
+    payload["protections"] = protections
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        report.write(json.dumps(payload))
+        report.flush()
+    finally:
+        os._exit(0)
+
+
+def prepare(evaluator_path):
+    """Load the evaluator (trusted code, before confinement): the module, or the error text."""
+    try:
+        return load_evaluator(evaluator_path), None
+    except BaseException as exc:
+        return None, "evaluate.py failed to load: %s: %s\n%s" % (
+            type(exc).__name__, exc, "".join(traceback.format_exc())[-MAX_TEXT:])
+
+
+def start(evaluator, load_error, job, report_fd):
+    """In the candidate's process: confine, then run the job; never returns."""
+    protections = jail.confine(job["limits"], workdir=job["workdir"],
+                               expose_paths=[os.path.dirname(job["evaluator"])])
+    os.chdir(job["workdir"])
+    if evaluator is None:
+        os.write(report_fd, json.dumps({"load_error": load_error, "protections": protections}).encode())
+        os._exit(0)
+    execute(evaluator, job, report_fd, protections)
+
+
+def main():
+    """Fresh-process mode: ``worker.py JOB_JSON REPORT_FD``."""
+    job, report_fd = json.loads(sys.argv[1]), int(sys.argv[2])
+    evaluator, error = prepare(job["evaluator"])
+    start(evaluator, error, job, report_fd)
 
 
 if __name__ == "__main__":

@@ -17,5 +17,9 @@ class LocalExecutor:
         async with self._limit:
             return await self.evaluator.evaluate(code)
 
+    async def fingerprint(self, code: str) -> str | EvalResult:
+        async with self._limit:
+            return await self.evaluator.fingerprint(code)
+
     async def close(self) -> None:
-        return None
+        await self.evaluator.close()

@@ -1,82 +1,205 @@
-"""Hostile candidates against the limits in force today: each is recorded with the
-right status and reason, and leaves no process behind. (Privilege separation and the
-remaining cases of issue 5 are not built yet.)"""
+"""Hostile candidates, one test each, against both evaluators (warm pool and fresh
+interpreter): the candidate is recorded with the right status and a clear reason,
+no process is left behind and the evaluator keeps working."""
 
 import asyncio
+import os
 import socket
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
-from cambrian.evaluation import ERROR, OK, TIMEOUT, ProcessEvaluator
-from cambrian.evaluation.evaluator import Limits
-from tests.integration.test_evaluation import EVALUATOR
+from cambrian.evaluation import ERROR, INVALID, OK, TIMEOUT, Limits, Spec
+from tests.integration.test_evaluation import EVALUATOR, KINDS, candidate
+
+BENIGN = candidate("return {'combined_score': 1.0}")
+ROOT_JAIL = os.geteuid() == 0
 
 
-def _evaluate(tmp_path, body, *, timeout=20.0, **limits):
-    evaluator = tmp_path / "evaluate.py"
-    evaluator.write_text(EVALUATOR)
-    code = "import os, sys, time, socket\n\ndef run():\n" + "".join(
-        f"    {line}\n" for line in body.strip().splitlines())
-    ev = ProcessEvaluator(evaluator, objective="combined_score", timeout=timeout,
-                          limits=Limits(**{"cpu_seconds": 2, **limits}))
-    return asyncio.run(ev.evaluate(code))
+def _sandbox_pids() -> set[int]:
+    """Processes of the sandbox user (candidates run as 'nobody' when tests run as root)."""
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == 65534:
+                    pids.add(int(entry))
+            except OSError:
+                pass
+    return pids
 
 
-def test_cpu_limit_stops_a_busy_loop_before_the_wall_clock(tmp_path):
-    r = _evaluate(tmp_path, "while True:\n    pass", timeout=60.0)
+@pytest.fixture(params=sorted(KINDS))
+def hostile(request, tmp_path):
+    """Evaluate a hostile body, then a benign one with the same evaluator."""
+    def run(body, *, timeout=20.0, evaluator=EVALUATOR, **limits):
+        path = tmp_path / "evaluate.py"
+        path.write_text(evaluator)
+        spec = Spec(path, timeout=timeout, limits=Limits(**{"cpu_seconds": 5, **limits}))
+        before = _sandbox_pids()
+
+        async def go():
+            ev = KINDS[request.param](spec)
+            try:
+                bad = await ev.evaluate(candidate(body))
+                good = await ev.evaluate(BENIGN)
+                return bad, good
+            finally:
+                await ev.close()
+
+        bad, good = asyncio.run(go())
+        assert good.status == OK, f"the evaluator stopped working after a hostile candidate: {good}"
+        if ROOT_JAIL:
+            # Killed orphans are reaped by init (or the pool's subreaper) a moment later.
+            deadline = time.monotonic() + 10
+            while (left := _sandbox_pids() - before) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not left, f"processes left behind: {left}"
+        return bad
+
+    return run
+
+
+def test_cpu_limit_stops_a_busy_loop_before_the_wall_clock(hostile):
+    r = hostile("while True:\n    pass", timeout=60.0, cpu_seconds=2)
     assert r.status == TIMEOUT and "CPU time limit" in r.reason
     assert r.seconds < 30
 
 
-def test_memory_bomb_is_an_error(tmp_path):
-    r = _evaluate(tmp_path, "x = bytearray(8 * 1024**3)\nreturn {'combined_score': 1.0}", memory_mb=1024)
+def test_infinite_sleep_hits_the_wall_clock(hostile):
+    r = hostile("time.sleep(3600)", timeout=1.0)
+    assert r.status == TIMEOUT and "timeout" in r.reason
+
+
+def test_memory_bomb_is_an_error(hostile):
+    r = hostile("x = bytearray(8 * 1024**3)\nreturn {'combined_score': 1.0}", memory_mb=1024)
     assert r.status == ERROR and "MemoryError" in r.reason
 
 
-def test_deep_recursion_is_an_error(tmp_path):
-    body = "def f(n):\n    return f(n + 1) + 1\nreturn {'combined_score': f(0)}"
-    r = _evaluate(tmp_path, body)
+def test_deep_recursion_is_an_error(hostile):
+    r = hostile("def f(n):\n    return f(n + 1) + 1\nreturn {'combined_score': f(0)}")
     assert r.status == ERROR and "RecursionError" in r.reason
 
 
-def test_unbounded_recursion_limit_crash_is_an_error(tmp_path):
+def test_unbounded_recursion_limit_ends_at_a_limit(hostile):
     body = ("sys.setrecursionlimit(10**9)\n"
             "def f(n):\n    return f(n + 1) + 1\nreturn {'combined_score': f(0)}")
-    r = _evaluate(tmp_path, body, memory_mb=1024)
+    r = hostile(body, memory_mb=1024, cpu_seconds=3)
     # Python 3.11+ keeps Python frames off the C stack: this ends at the memory or CPU limit.
     assert r.status in (ERROR, TIMEOUT) and r.reason
 
 
-def test_huge_file_is_stopped_at_the_file_size_limit(tmp_path):
-    body = "open('big', 'wb').write(b'x' * (64 * 1024**2))\nreturn {'combined_score': 1.0}"
-    r = _evaluate(tmp_path, body, file_mb=8)
+def test_huge_file_is_stopped_at_the_file_size_limit(hostile):
+    r = hostile("open('big', 'wb').write(b'x' * (64 * 1024**2))\nreturn {'combined_score': 1.0}", file_mb=8)
     assert r.status == ERROR
-    assert "File too large" in r.reason or "signal 25" in r.reason
+    assert "File too large" in r.reason or "file size limit" in r.reason
 
 
-def test_no_network(tmp_path):
+def test_gigabyte_of_stdout_is_capped(hostile):
+    body = "chunk = 'x' * (1 << 20)\nfor _ in range(1024):\n    sys.stdout.write(chunk)\nreturn {'combined_score': 2.0}"
+    r = hostile(body, timeout=60.0, cpu_seconds=30)
+    assert r.status == OK and r.score == 2.0
+    assert len(r.feedback["stdout"]) <= 2000
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ("return {'combined_score': float('nan')}", "nan"),
+    ("return {'combined_score': float('inf')}", "inf"),
+    ("return {'combined_score': [1.0] * 10**6}", "sequence"),
+])
+def test_garbage_scores(hostile, body, fragment):
+    r = hostile(body)
+    assert r.status == INVALID and fragment in r.reason
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="process limits bind only an unprivileged sandbox user")
+def test_fork_bomb_dies_and_the_machine_does_not(hostile):
+    body = "import os\nfor _ in range(100000):\n    os.fork()\nreturn {'combined_score': 1.0}"
+    r = hostile(body, processes=64)
+    assert r.status == ERROR
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="needs the unprivileged sandbox user")
+def test_sigkill_to_the_parent_is_refused(hostile):
+    r = hostile("os.kill(os.getppid(), 9)\nreturn {'combined_score': 1.0}")
+    assert r.status == ERROR and "PermissionError" in r.reason
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="needs the unprivileged sandbox user")
+@pytest.mark.parametrize("target", ["/etc/cambrian-was-here", "{evaluator_dir}/planted.py"])
+def test_writing_outside_the_work_directory_is_refused(hostile, tmp_path, target):
+    target = target.format(evaluator_dir=tmp_path)
+    r = hostile(f"open({target!r}, 'w').write('x')\nreturn {{'combined_score': 1.0}}")
+    assert r.status == ERROR and ("PermissionError" in r.reason or "Read-only" in r.reason)
+    assert not Path(target).exists()
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="needs the unprivileged sandbox user")
+def test_reading_the_parents_environment_is_refused(hostile, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-for-test")
+    r = hostile("data = open(f'/proc/{os.getppid()}/environ', 'rb').read()\n"
+                "return {'combined_score': 1.0, 'leak': str(b'sk-secret' in data)}")
+    assert r.status == ERROR and "PermissionError" in r.reason
+
+
+def test_own_environment_holds_no_keys(hostile, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-for-test")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
+    r = hostile("return {'combined_score': 1.0, 'env': ' '.join(sorted(os.environ))}")
+    assert r.status == OK and "KEY" not in r.feedback["env"]
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="needs the unprivileged sandbox user")
+def test_root_home_is_hidden(hostile):
+    r = hostile("return {'combined_score': 1.0, 'root': ' '.join(sorted(os.listdir('/root')))}")
+    assert r.status == OK
+    assert set(r.feedback["root"].split()) <= {".pyenv", ".local", ".cache"}
+
+
+def test_no_network(hostile):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
     port = server.getsockname()[1]
     accepted = []
-    thread = threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True)
-    thread.start()
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
     try:
-        body = f"socket.create_connection(('127.0.0.1', {port}), timeout=2)\nreturn {{'combined_score': 1.0}}"
-        r = _evaluate(tmp_path, body)
-        if "no_network" not in _evaluate(tmp_path, "return {'combined_score': 1.0}").protections:
+        r = hostile(f"socket.create_connection(('127.0.0.1', {port}), timeout=2)\nreturn {{'combined_score': 1.0}}")
+        if "no_network" not in r.protections and r.status == OK:
             pytest.skip("this kernel refuses network namespaces to this user")
         assert r.status == ERROR and ("unreachable" in r.reason or "refused" in r.reason)
         assert not accepted
-        allowed = _evaluate(tmp_path, body, no_network=False)
-        assert allowed.status == OK
     finally:
         server.close()
 
 
-def test_protections_are_reported(tmp_path):
-    r = _evaluate(tmp_path, "return {'combined_score': 1.0}")
+def test_network_can_be_allowed(hostile):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    try:
+        r = hostile(f"socket.create_connection(('127.0.0.1', {port}), timeout=2)\nreturn {{'combined_score': 1.0}}",
+                    no_network=False)
+        assert r.status == OK
+    finally:
+        server.close()
+
+
+@pytest.mark.xfail(strict=True, reason="the evaluator and the candidate share a process (README: not yet)")
+def test_monkeypatching_the_evaluator_does_not_change_the_score(hostile):
+    evaluator = EVALUATOR.replace("def evaluate(path):\n    return load(path).run()",
+                                  "def score(x):\n    return 0.0\n\n"
+                                  "def evaluate(path):\n    load(path).run()\n    return {'combined_score': score(1)}")
+    r = hostile("import sys\nsys.modules['evaluate'].score = lambda x: 1e9\nreturn None", evaluator=evaluator)
+    assert r.score == 0.0
+
+
+def test_protections_are_reported(hostile):
+    r = hostile("return {'combined_score': 1.0}")
     assert r.status == OK
-    assert {"RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_CORE"} <= set(r.protections)
+    assert {"no_core_dumps", "memory_limit", "open_files_limit", "file_size_limit", "cpu_limit"} <= set(r.protections)
+    if ROOT_JAIL:
+        assert {"unprivileged_user", "private_mounts", "no_network", "process_limit"} <= set(r.protections)

@@ -60,15 +60,15 @@ def _wait_for_attempts(db, n, proc, limit=60.0):
     raise AssertionError("run made no progress")
 
 
-def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
+def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path, drop_dir):
     problem = _problem(tmp_path)
-    reference_log = tmp_path / "reference.log"
+    reference_log = drop_dir / "reference.log"
     ref = _cambrian("run", str(problem), "--run-dir", str(tmp_path / "ref"), "--quiet", log=reference_log)
     assert ref.wait(timeout=120) == 0, ref.communicate()
     reference = _attempts(tmp_path / "ref" / "cambrian.db")
     assert len(reference) == 31
 
-    log = tmp_path / "eval.log"
+    log = drop_dir / "eval.log"
     run_dir = tmp_path / "run"
     db = run_dir / "cambrian.db"
     proc = _cambrian("run", str(problem), "--run-dir", str(run_dir), "--quiet", log=log)
@@ -95,9 +95,9 @@ def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_ctrl_c_stops_gracefully_and_resume_finishes(tmp_path):
+def test_ctrl_c_stops_gracefully_and_resume_finishes(tmp_path, drop_dir):
     problem = _problem(tmp_path)
-    log = tmp_path / "eval.log"
+    log = drop_dir / "eval.log"
     run_dir = tmp_path / "run"
     proc = _cambrian("run", str(problem), "--run-dir", str(run_dir), "--quiet", log=log)
     _wait_for_attempts(run_dir / "cambrian.db", 6, proc)
