@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="write a problem skeleton that runs")
     init.add_argument("name")
+
+    sub.add_parser("doctor", help="show which candidate protections this machine gives")
     return parser
 
 
@@ -126,7 +128,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "status": cmd_status, "best": cmd_best, "init": cmd_init}
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import report
+
+    return report()
+
+
+COMMANDS = {"run": cmd_run, "status": cmd_status, "best": cmd_best, "init": cmd_init, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -314,11 +314,13 @@ class Runner:
                 raise InitialProgramError("initial_program.py changed since this run started; "
                                           "start a new run instead of resuming")
         else:
-            result = await self.executor.run(code)
+            fingerprint = await self.executor.fingerprint(code) if self.fingerprints else None
+            result = fingerprint if isinstance(fingerprint, EvalResult) else await self.executor.run(code)
             program = Program(id=pid, code=code, parent_id=None, operator=INITIAL, generation=0, island=0,
                               status=result.status, reason=result.reason, score=result.score,
                               metrics=result.metrics, feedback=result.feedback, seq=0,
-                              eval_seconds=result.seconds)
+                              eval_seconds=result.seconds,
+                              fingerprint=fingerprint if isinstance(fingerprint, str) else None)
             self.store.record(Attempt(0, 0, None, (), INITIAL, pid, NEW, result.reason, result.seconds),
                               program)
         if program.status != OK or program.score is None:
