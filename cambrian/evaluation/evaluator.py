@@ -11,6 +11,7 @@ supervised by ``sandbox``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import math
@@ -28,7 +29,6 @@ from . import sandbox
 from .result import ERROR, INVALID, TIMEOUT, EvalResult, describe, validate
 
 HERE = Path(__file__).resolve().parent
-WORKER = HERE / "worker.py"
 POOL_SERVER = HERE / "pool_server.py"
 
 
@@ -137,16 +137,19 @@ class _SandboxedEvaluator:
 
 
 class ProcessEvaluator(_SandboxedEvaluator):
-    """One fresh interpreter per candidate."""
+    """A fresh interpreter per candidate: a one-job pool, with no preloaded modules.
+    Slower; kept as the baseline the warm pool is measured against."""
 
     def __init__(self, spec: Spec, *, python: str = sandbox.PYTHON):
         super().__init__(spec)
         self.python = python
 
     async def _launch(self, job, pipes, workdir):
-        env = sandbox.clean_env(workdir.path, self.spec.allow_env)
-        return await sandbox.run_fresh([self.python, "-s", str(WORKER), json.dumps(job)], pipes,
-                                       cwd=workdir.path, env=env, timeout=self.spec.timeout)
+        pool = PoolEvaluator(dataclasses.replace(self.spec, preload=()), python=self.python)
+        try:
+            return await pool._launch(job, pipes, workdir)
+        finally:
+            await pool.close()
 
 
 class PoolEvaluator(_SandboxedEvaluator):
@@ -175,8 +178,7 @@ class PoolEvaluator(_SandboxedEvaluator):
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             env = sandbox.clean_env(self._home, self.spec.allow_env)
             self._server = subprocess.Popen(
-                [self.python, "-s", str(POOL_SERVER), str(self.spec.evaluator_path), str(theirs.fileno()),
-                 json.dumps(list(self.spec.preload))],
+                [self.python, "-s", str(POOL_SERVER), str(theirs.fileno()), json.dumps(list(self.spec.preload))],
                 pass_fds=(theirs.fileno(),), env=env, cwd=self._home, stdin=subprocess.DEVNULL,
                 start_new_session=True)
             theirs.close()

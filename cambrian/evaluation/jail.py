@@ -19,6 +19,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 0x4000, 1 << 18
 MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_DUMPABLE = 4
 
 _libc = None
 
@@ -93,6 +94,12 @@ def expose(paths, stage_dir):
             _mount(None, member, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
             _c().umount2(stage.encode(), MNT_DETACH)
     return sorted(groups)
+
+
+def non_dumpable():
+    """No ptrace, no /proc/<pid>/mem for processes of the same user: the evaluator's
+    memory stays out of the candidate's reach."""
+    _c().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def python_paths(extra=()):

@@ -1,7 +1,6 @@
-"""The warm pool's server: load the evaluator once, fork a fresh confined child per job.
+"""The warm pool's server: import the heavy modules once, fork a fresh child per job.
 
-Standard library only; started by ``PoolEvaluator`` as ``python pool_server.py
-EVALUATOR SOCKET_FD``. Messages are JSON over a SOCK_SEQPACKET socket; a job
+Started by ``PoolEvaluator`` as ``python pool_server.py SOCKET_FD PRELOAD_JSON``. Messages are JSON over a SOCK_SEQPACKET socket; a job
 arrives with three file descriptors (the child's stdout, stderr and report pipe).
 The server answers ``{"id", "pid"}`` when the child is forked and ``{"id", "exit"}``
 when it has been reaped. Each child starts from the server's pristine state, so
@@ -24,17 +23,17 @@ PR_SET_CHILD_SUBREAPER = 36
 
 
 def main():
-    evaluator_path, sock_fd = sys.argv[1], int(sys.argv[2])
-    preload = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []
+    sock_fd = int(sys.argv[1])
+    preload = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
     sock = socket.socket(fileno=sock_fd)
-    error = None
-    for name in preload:  # heavy imports, paid once for every candidate
+    # Heavy imports are paid once here. The evaluator itself is never loaded here:
+    # candidates are forked from this process and must not find its state in memory.
+    failed = []
+    for name in preload:
         try:
             __import__(name)
         except Exception as exc:
-            error = "preload of %s failed: %s: %s" % (name, type(exc).__name__, exc)
-    evaluator, load_error = worker.prepare(evaluator_path)
-    error = error or load_error
+            failed.append("%s (%s)" % (name, type(exc).__name__))
     # Orphans of candidates are reparented here and reaped, never left as zombies.
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     wake_r, wake_w = os.pipe()
@@ -42,7 +41,7 @@ def main():
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    sock.send(json.dumps({"ready": True, "load_error": error}).encode())
+    sock.send(json.dumps({"ready": True, "preload_failed": failed}).encode())
     jobs = {}
     while True:
         try:
@@ -62,20 +61,18 @@ def main():
             except ConnectionError:
                 message, fds = b"", []
             if not message:
-                for pid in jobs:
-                    _kill_group(pid)
-                os._exit(0)
+                _shutdown(jobs)
             job = json.loads(message)
             pid = os.fork()
             if pid == 0:
-                _child(evaluator, error, job, fds, sock, wake_r, wake_w)
+                _child(job, fds, sock, wake_r, wake_w)
             for fd in fds:
                 os.close(fd)
             jobs[pid] = job["id"]
             sock.send(json.dumps({"id": job["id"], "pid": pid}).encode())
 
 
-def _child(evaluator, error, job, fds, sock, wake_r, wake_w):
+def _child(job, fds, sock, wake_r, wake_w):
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -87,7 +84,7 @@ def _child(evaluator, error, job, fds, sock, wake_r, wake_w):
         os.dup2(stderr, 2)
         os.close(stdout)
         os.close(stderr)
-        worker.start(evaluator, error, job, report)
+        worker.start(job, report)
     finally:
         os._exit(70)
 
@@ -104,6 +101,21 @@ def _reap(sock, jobs):
         if job_id is not None:
             _kill_group(pid)
             sock.send(json.dumps({"id": job_id, "exit": os.waitstatus_to_exitcode(status)}).encode())
+
+
+def _shutdown(jobs):
+    """The client is gone: kill what runs, reap every child (orphans included), exit."""
+    for pid in jobs:
+        _kill_group(pid)
+    signal.alarm(5)  # a process stuck in the kernel must not keep the server alive
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+    os._exit(0)
 
 
 def _kill_group(pid):

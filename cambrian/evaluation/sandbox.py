@@ -1,7 +1,7 @@
-"""Supervise one candidate process: a hard wall-clock timeout that kills its whole
-process group, captured output with a size cap, a scrubbed environment and a fresh
-working directory. Where the process comes from (a fresh interpreter or the warm
-pool) is the caller's business; what happens inside it is ``jail``'s.
+"""Supervise one candidate's process group: a hard wall-clock timeout that kills the
+whole group, captured output with a size cap, a scrubbed environment and a fresh
+working directory. Where the process comes from is the pool's business; what
+happens inside it is ``jail``'s.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import os
 import pwd
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -167,37 +166,3 @@ async def supervise(pipes: Pipes, *, pgid: int, exited: Awaitable[int], timeout:
         report=report,
         seconds=time.monotonic() - start,
     )
-
-
-async def run_fresh(argv: list[str], pipes: Pipes, *, cwd: Path, env: dict[str, str],
-                    timeout: float) -> Finished:
-    """A fresh interpreter: ``argv`` plus the report fd's number as the last argument."""
-    start = time.monotonic()
-    stdout_w, stderr_w, report_w = pipes.write_fds
-    proc = subprocess.Popen(argv + [str(report_w)], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=stdout_w, stderr=stderr_w, start_new_session=True, pass_fds=(report_w,))
-    pipes.close_write_ends()
-
-    async def exited() -> int:
-        await wait_pid(proc)
-        return proc.wait()
-
-    return await supervise(pipes, pgid=proc.pid, exited=exited(), timeout=timeout, start=start)
-
-
-async def wait_pid(proc: subprocess.Popen) -> None:
-    """Resolve when ``proc`` exits (pidfd where the kernel has it, else polling)."""
-    loop = asyncio.get_running_loop()
-    try:
-        pidfd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):
-        while proc.poll() is None:
-            await asyncio.sleep(0.005)
-        return
-    done = loop.create_future()
-    loop.add_reader(pidfd, lambda: done.done() or done.set_result(None))
-    try:
-        await done
-    finally:
-        loop.remove_reader(pidfd)
-        os.close(pidfd)

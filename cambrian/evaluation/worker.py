@@ -1,9 +1,11 @@
-"""Runs in the candidate's process: confine it, run the evaluator, report as JSON.
+"""Runs in the candidate's process tree: confine it, run the evaluator, report as JSON.
 
-Standard library only, and loaded as a script (``python worker.py ...``) or by the
-warm pool (``pool_server.py``), so a candidate process never imports Cambrian. The
-report goes to a file descriptor given by the parent; stdout and stderr are the
-candidate's own.
+Loaded by the pool server (``pool_server.py``); imports only the standard library, ``jail`` and
+``cambrian.candidate``. For each job the process opens the evaluator file (as the
+invoking user), confines itself, forks the candidate's process (before any
+evaluator code or data is in memory), then loads and runs the evaluator, which
+reaches the candidate through ``cambrian.candidate.load``. The report goes to a
+file descriptor the candidate's process never holds.
 """
 
 import hashlib
@@ -11,12 +13,16 @@ import importlib.util
 import json
 import math
 import os
+import socket
 import sys
 import traceback
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import jail  # noqa: E402
+
+from cambrian import candidate as candidate_api  # noqa: E402
 
 MAX_TEXT = 4000
 
@@ -51,16 +57,18 @@ def jsonable(value, depth=0):
     return {"__unsupported__": type(value).__name__}
 
 
-def load_module(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_evaluator(path):
+def load_evaluator(fd, path):
+    """Execute evaluate.py's source (read from an fd opened before confinement) as a module."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(fd)
+    module = types.ModuleType("evaluate")
+    module.__file__ = path
+    sys.modules["evaluate"] = module
     sys.path.insert(0, os.path.dirname(path))
-    return load_module(path, "evaluate")
+    exec(compile(b"".join(chunks), path, "exec"), module.__dict__)
+    return module
 
 
 def _passes(value, threshold, direction):
@@ -90,7 +98,7 @@ def fingerprint(evaluator, program, probe):
     if hasattr(evaluator, "fingerprint"):
         value = evaluator.fingerprint(program)
     else:
-        function = getattr(load_module(program, "candidate"), probe["function"])
+        function = getattr(candidate_api.load(program), probe["function"])
         value = []
         for args in probe["inputs"]:
             try:
@@ -121,32 +129,44 @@ def execute(evaluator, job, report_fd, protections):
         os._exit(0)
 
 
-def prepare(evaluator_path):
-    """Load the evaluator (trusted code, before confinement): the module, or the error text."""
+def spawn_candidate(job, private_fds):
+    """Fork the candidate's process; it serves ``cambrian.candidate`` requests."""
+    ours, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ours.close()
+            for fd in private_fds:
+                if fd is not None:
+                    os.close(fd)
+            candidate_api.serve(theirs, job["program"])
+        finally:
+            os._exit(0)
+    theirs.close()
+    return pid, ours
+
+
+def start(job, report_fd):
+    """In the job's process (a fresh session): confine, fork the candidate, run the evaluator."""
     try:
-        return load_evaluator(evaluator_path), None
-    except BaseException as exc:
-        return None, "evaluate.py failed to load: %s: %s\n%s" % (
-            type(exc).__name__, exc, "".join(traceback.format_exc())[-MAX_TEXT:])
-
-
-def start(evaluator, load_error, job, report_fd):
-    """In the candidate's process: confine, then run the job; never returns."""
+        evaluator_fd, open_error = os.open(job["evaluator"], os.O_RDONLY), None
+    except OSError as exc:
+        evaluator_fd, open_error = None, "cannot open %s: %s" % (job["evaluator"], exc.strerror)
     protections = jail.confine(job["limits"], workdir=job["workdir"],
                                expose_paths=[os.path.dirname(job["evaluator"])])
     os.chdir(job["workdir"])
+    jail.non_dumpable()
+    pid, channel = spawn_candidate(job, (evaluator_fd, report_fd))
+    candidate_api.install(channel, pid)
+    evaluator, error = None, open_error
+    if evaluator_fd is not None:
+        try:
+            evaluator = load_evaluator(evaluator_fd, job["evaluator"])
+        except BaseException as exc:
+            error = "evaluate.py failed to load: %s: %s\n%s" % (
+                type(exc).__name__, exc, traceback.format_exc()[-MAX_TEXT:])
     if evaluator is None:
-        os.write(report_fd, json.dumps({"load_error": load_error, "protections": protections}).encode())
+        os.write(report_fd, json.dumps({"load_error": error, "protections": protections}).encode())
         os._exit(0)
     execute(evaluator, job, report_fd, protections)
 
-
-def main():
-    """Fresh-process mode: ``worker.py JOB_JSON REPORT_FD``."""
-    job, report_fd = json.loads(sys.argv[1]), int(sys.argv[2])
-    evaluator, error = prepare(job["evaluator"])
-    start(evaluator, error, job, report_fd)
-
-
-if __name__ == "__main__":
-    main()

@@ -34,7 +34,7 @@ def _sandbox_pids() -> set[int]:
 @pytest.fixture(params=sorted(KINDS))
 def hostile(request, tmp_path):
     """Evaluate a hostile body, then a benign one with the same evaluator."""
-    def run(body, *, timeout=20.0, evaluator=EVALUATOR, **limits):
+    def run(body, *, timeout=20.0, evaluator=EVALUATOR, benign=BENIGN, raw=False, **limits):
         path = tmp_path / "evaluate.py"
         path.write_text(evaluator)
         spec = Spec(path, timeout=timeout, limits=Limits(**{"cpu_seconds": 5, **limits}))
@@ -43,8 +43,8 @@ def hostile(request, tmp_path):
         async def go():
             ev = KINDS[request.param](spec)
             try:
-                bad = await ev.evaluate(candidate(body))
-                good = await ev.evaluate(BENIGN)
+                bad = await ev.evaluate(body if raw else candidate(body))
+                good = await ev.evaluate(benign)
                 return bad, good
             finally:
                 await ev.close()
@@ -188,13 +188,70 @@ def test_network_can_be_allowed(hostile):
         server.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the evaluator and the candidate share a process (README: not yet)")
-def test_monkeypatching_the_evaluator_does_not_change_the_score(hostile):
+@pytest.mark.xfail(strict=True, reason="an evaluator that imports the candidate itself shares its process; "
+                                       "cambrian.candidate.load separates them (tests below)")
+def test_monkeypatching_an_in_process_evaluator(hostile):
     evaluator = EVALUATOR.replace("def evaluate(path):\n    return load(path).run()",
                                   "def score(x):\n    return 0.0\n\n"
                                   "def evaluate(path):\n    load(path).run()\n    return {'combined_score': score(1)}")
     r = hostile("import sys\nsys.modules['evaluate'].score = lambda x: 1e9\nreturn None", evaluator=evaluator)
     assert r.score == 0.0
+
+
+SEPARATED = """
+from cambrian.candidate import load
+
+SECRET = "expected-" + "answer-" + "4242"
+
+def score(value):
+    return 1.0 if value == SECRET else 0.0
+
+def evaluate(path):
+    return {"combined_score": score(load(path).run())}
+"""
+
+
+@pytest.mark.parametrize("attack", [
+    # Patch the scoring function: the evaluator is not in this process.
+    "sys.modules['evaluate'].score = lambda v: 1e9",
+    # Find the answer in memory: it was never here.
+    "import gc\nhits = [o for o in gc.get_objects() if isinstance(o, str) and 'answer-4242' in o]\nreturn hits[0]",
+    # Read it from the evaluator's memory: it is not dumpable.
+    "data = open(f'/proc/{os.getppid()}/mem', 'rb').read()",
+    # Forge the report on an inherited descriptor: there is none to write to.
+    "import json\nfor fd in range(3, 64):\n    try:\n        os.write(fd, json.dumps({'result': {'combined_score': 1e9}}).encode())\n"
+    "    except OSError:\n        pass\nos._exit(0)",
+    # Kill the evaluator before it reports: the candidate fails, it does not win.
+    "os.kill(os.getppid(), 9)\ntime.sleep(5)",
+])
+def test_candidate_cannot_reach_a_separated_evaluator(hostile, attack):
+    r = hostile(attack + "\nreturn 'no answer'", evaluator=SEPARATED)
+    assert r.score in (None, 0.0), r
+    assert r.status in (OK, ERROR)
+
+
+def test_separated_evaluator_gets_values_and_errors(hostile):
+    evaluator = """
+from cambrian.candidate import CandidateError, load
+
+def evaluate(path):
+    program = load(path)
+    value = program.run()
+    try:
+        program.bad()
+    except CandidateError as exc:
+        message = str(exc)
+    return {"combined_score": float(value.sum()), "limit": program.LIMIT, "message": message}
+"""
+    # bad() returns a function by reference: unpickling it would hand the candidate a
+    # call into the evaluator's process.
+    program = ("import os\nimport numpy\n\nLIMIT = {limit}\n\ndef run():\n    return numpy.arange({n})\n\n"
+               "def bad():\n    return os.system\n")
+    r = hostile(program.format(limit=7, n=4.0), evaluator=evaluator, raw=True,
+                benign=program.format(limit=1, n=2.0))
+    assert r.status == OK and r.score == 6.0
+    assert r.metrics["limit"] == 7
+    assert "may not cross" in r.feedback["message"]
 
 
 def test_protections_are_reported(hostile):

@@ -1,0 +1,198 @@
+"""Load the candidate program from an evaluator, in a process of its own.
+
+    from cambrian.candidate import load
+
+    def evaluate(program_path):
+        program = load(program_path)
+        centers, radii = program.construct()   # runs in the candidate's process
+        ...
+
+Under Cambrian, ``load`` returns a proxy: every call runs in a separate, confined
+process that was started before the evaluator was loaded, so the candidate can
+neither patch the evaluator's functions nor read its state or answers from
+memory, and it cannot write the evaluator's report. Values cross as pickles that
+the evaluator's side decodes with an allow-list (builtins, numpy arrays and
+scalars): a candidate cannot smuggle code back. Outside Cambrian (running
+evaluate.py by hand) ``load`` imports the program in-process.
+
+Standard library only; imported by the candidate's worker process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import pickle
+import socket
+import struct
+import sys
+import traceback
+from typing import Any
+
+MAX_MESSAGE = 256 * 1024 * 1024
+_HEADER = struct.Struct("!Q")
+
+_channel: "_Channel | None" = None
+
+
+class CandidateError(RuntimeError):
+    """The candidate raised, died, or returned something that may not cross."""
+
+
+def load(program_path: str) -> Any:
+    """The candidate program as a module (a proxy to it under Cambrian)."""
+    if _channel is None:
+        return _import(program_path, "candidate")
+    return _Proxy(_channel)
+
+
+def _import(path: str, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# -- wire ------------------------------------------------------------------
+def _send(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(_HEADER.pack(len(payload)) + payload)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = sock.recv(min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _recv(sock: socket.socket) -> bytes:
+    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
+    if size > MAX_MESSAGE:
+        raise CandidateError(f"the candidate sent {size} bytes, more than the {MAX_MESSAGE} allowed")
+    return _recv_exact(sock, size)
+
+
+_ALLOWED = {
+    ("builtins", "complex"), ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "bytearray"),
+    ("builtins", "slice"), ("builtins", "range"), ("collections", "OrderedDict"),
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+}
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise CandidateError(f"the candidate returned a value of a type that may not cross: {module}.{name}")
+        return super().find_class(module, name)
+
+
+def safe_loads(data: bytes) -> Any:
+    """Decode a value from the candidate: plain data and numpy arrays only."""
+    return _SafeUnpickler(io.BytesIO(data)).load()
+
+
+# -- evaluator side --------------------------------------------------------
+class _Channel:
+    def __init__(self, sock: socket.socket, pid: int):
+        self.sock = sock
+        self.pid = pid
+
+    def request(self, message: tuple) -> Any:
+        try:
+            _send(self.sock, pickle.dumps(message, protocol=5))
+            kind, *rest = safe_loads(_recv(self.sock))
+        except (EOFError, OSError):
+            raise CandidateError(f"the candidate process died ({self._how()})") from None
+        if kind == "ok":
+            return rest[0]
+        if kind == "callable":
+            return _Remote(self, message[1])
+        type_name, text, tail = rest
+        raise CandidateError(f"{type_name}: {text}\n{tail}")
+
+    def _how(self) -> str:
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return "already reaped"
+        if pid == 0:
+            return "it closed the channel"
+        code = os.waitstatus_to_exitcode(status)
+        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
+
+class _Remote:
+    """A function of the candidate; calling it runs it in the candidate's process."""
+
+    def __init__(self, channel: _Channel, name: str):
+        self._channel = channel
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._channel.request(("call", self._name, args, kwargs))
+
+    def __repr__(self) -> str:
+        return f"<candidate function {self._name}>"
+
+
+class _Proxy:
+    def __init__(self, channel: _Channel):
+        object.__setattr__(self, "_channel", channel)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._channel.request(("getattr", name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise CandidateError("cannot set attributes of the candidate program")
+
+
+def install(sock: socket.socket, pid: int) -> None:
+    """Called by Cambrian's worker in the evaluator's process."""
+    global _channel
+    _channel = _Channel(sock, pid)
+
+
+# -- candidate side ----------------------------------------------------------
+def serve(sock: socket.socket, program_path: str) -> None:
+    """In the candidate's process: import the program on first use, answer requests."""
+    module = None
+    while True:
+        try:
+            request = pickle.loads(_recv(sock))
+        except (EOFError, OSError, CandidateError):
+            return
+        try:
+            if module is None:
+                module = _import(program_path, "candidate")
+            kind, name = request[0], request[1]
+            value = getattr(module, name)
+            if kind == "getattr":
+                reply = ("callable",) if callable(value) else ("ok", value)
+            else:
+                reply = ("ok", value(*request[2], **request[3]))
+            data = pickle.dumps(reply, protocol=5)
+        except BaseException as exc:  # the candidate's failure is the evaluator's information
+            tail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-2000:]
+            try:
+                data = pickle.dumps(("error", type(exc).__name__, str(exc)[:2000], tail), protocol=5)
+            except Exception:
+                data = pickle.dumps(("error", "Exception", "unpicklable error", ""), protocol=5)
+        try:
+            _send(sock, data)
+        except OSError:
+            return
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
