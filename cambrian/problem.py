@@ -41,6 +41,23 @@ class Problem:
     def name(self) -> str:
         return self.root.name
 
+    def imports(self) -> tuple[str, ...]:
+        """Modules the evaluator and the initial program import at top level, minus the
+        problem's own files: what the warm pool may import once for every candidate."""
+        found: list[str] = []
+        for path in (self.evaluator_path, self.root / PROGRAM_FILE):
+            try:
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+            except (OSError, SyntaxError, UnicodeDecodeError):
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.Import):
+                    found += [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    found.append(node.module)
+        local = {p.stem for p in self.root.iterdir()}
+        return tuple(dict.fromkeys(m for m in found if m.split(".")[0] not in local))
+
     @classmethod
     def load(cls, directory: str | Path) -> "Problem":
         root = Path(directory).expanduser().resolve()

@@ -17,16 +17,15 @@ def solve():
     return x, y
     # EVOLVE-BLOCK-END
 ''',
-    "evaluate.py": '''"""Scores a candidate. Runs in its own process; return a dict of metrics."""
+    "evaluate.py": '''"""Scores a candidate: return a dict of metrics."""
 
-import importlib.util
+from cambrian.candidate import load
 
 
 def evaluate(program_path):
-    spec = importlib.util.spec_from_file_location("candidate", program_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    x, y = module.solve()
+    # load() runs the candidate in a separate, confined process: it cannot touch
+    # this evaluator's code or data. Only plain values and numpy arrays come back.
+    x, y = load(program_path).solve()
     distance = (x - 3.0) ** 2 + (y - 0.5) ** 2
     # combined_score is the objective (maximized); other numbers are metrics,
     # strings are feedback.

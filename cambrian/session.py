@@ -96,7 +96,7 @@ def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | Process
         timeout=ev.timeout, limits=limits, allow_env=ev.pass_env,
         stages=tuple((name, ev.cascade.get(name)) for name in problem.stages),
         probe=ev.fingerprint.model_dump() if ev.fingerprint else None,
-        objective_range=ev.objective_range, preload=ev.preload,
+        objective_range=ev.objective_range, preload=tuple(dict.fromkeys(ev.preload + problem.imports())),
     )
     return PoolEvaluator(spec) if ev.pool else ProcessEvaluator(spec)
 

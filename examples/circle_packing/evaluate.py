@@ -5,9 +5,9 @@ program reports is never trusted. A packing is valid when every circle lies in t
 square and no two overlap, both up to TOL.
 """
 
-import importlib.util
-
 import numpy as np
+
+from cambrian.candidate import load
 
 N = 26
 TOL = 1e-9
@@ -35,10 +35,8 @@ def check(centers, radii):
 
 
 def evaluate(program_path):
-    spec = importlib.util.spec_from_file_location("candidate", program_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    centers, radii = module.construct()
+    # The candidate runs in its own confined process; only arrays come back.
+    centers, radii = load(program_path).construct()
     problem = check(centers, radii)
     if problem:
         return {"combined_score": 0.0, "valid": 0.0, "error": problem}
