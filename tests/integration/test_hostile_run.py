@@ -1,0 +1,84 @@
+"""A whole run fed hostile candidates: every one is recorded with a status and a
+reason, the run finishes its budget, the store stays intact, nothing is left running."""
+
+import asyncio
+import sqlite3
+
+from cambrian.operators import Candidate
+from cambrian.session import build_runner, prepare
+from tests.conftest import write_problem
+from tests.integration.test_hostile import ROOT_JAIL, _sandbox_pids
+
+PROGRAM = """
+def run():
+    # EVOLVE-BLOCK-START
+    return {"combined_score": 1.0}
+    # EVOLVE-BLOCK-END
+"""
+EVALUATOR = """
+from cambrian.candidate import load
+
+def evaluate(path):
+    return load(path).run()
+"""
+ATTACKS = {
+    "loop": "    while True:\n        pass\n",
+    "fork bomb": "    import os\n    while True:\n        os.fork()\n",
+    "memory bomb": "    x = bytearray(8 * 1024**3)\n",
+    "segfault": "    import ctypes\n    ctypes.string_at(0)\n",
+    "exit": "    import os\n    os._exit(3)\n",
+    "kill parent": "    import os\n    os.kill(os.getppid(), 9)\n",
+    "flood": "    import sys\n    sys.stdout.write('x' * (1 << 28))\n",
+    "nan": "    return {'combined_score': float('nan')}\n",
+    "socket": "    import socket\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\n",
+    "fine": "    return {'combined_score': 2.0}\n",
+}
+
+
+class Hostile:
+    name = "hostile"
+    needs_mate = False
+
+    def __init__(self):
+        self.turn = 0
+
+    async def propose(self, parent, inspirations, context, rng):
+        body = list(ATTACKS.values())[self.turn % len(ATTACKS)]
+        self.turn += 1
+        start = parent.code.index("# EVOLVE-BLOCK-START\n") + len("# EVOLVE-BLOCK-START\n")
+        end = parent.code.index("    # EVOLVE-BLOCK-END")
+        return Candidate(parent.code[:start] + body + f"    # {self.turn}\n" + parent.code[end:])
+
+
+def test_a_run_of_hostile_candidates(tmp_path):
+    problem = write_problem(tmp_path / "p", PROGRAM, EVALUATOR,
+                            "evaluation:\n  timeout: 3\n  memory_mb: 1024\n  processes: 64\n")
+    before = _sandbox_pids()
+    problem, config, store, run_path = prepare(problem, overrides={"budget": 2 * len(ATTACKS), "workers": 2},
+                                               run_dir=tmp_path / "run")
+    runner = build_runner(problem, config, store, run_path)
+    hostile = Hostile()
+    runner.operators = {name: hostile for name in runner.operators}
+
+    async def go():
+        try:
+            return await runner.run(problem.initial_code)
+        finally:
+            await runner.executor.close()
+
+    stats = asyncio.run(go())
+    assert stats.candidates == 2 * len(ATTACKS)
+    programs = [p for p in store.programs() if p.operator != "initial"]
+    assert len(programs) == 2 * len(ATTACKS)
+    assert all(p.status and (p.status == "ok" or p.reason) for p in programs)
+    assert {p.status for p in programs} >= {"ok", "error", "timeout", "invalid"}
+    assert stats.best_score == 2.0
+    conn = sqlite3.connect(run_path / "cambrian.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if ROOT_JAIL:
+        import time
+
+        deadline = time.monotonic() + 10
+        while (left := _sandbox_pids() - before) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not left
