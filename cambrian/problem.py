@@ -44,19 +44,9 @@ class Problem:
     def imports(self) -> tuple[str, ...]:
         """Modules the evaluator and the initial program import at top level, minus the
         problem's own files: what the warm pool may import once for every candidate."""
-        found: list[str] = []
-        for path in (self.evaluator_path, self.root / PROGRAM_FILE):
-            try:
-                tree = ast.parse(path.read_text(encoding="utf-8"))
-            except (OSError, SyntaxError, UnicodeDecodeError):
-                continue
-            for node in tree.body:
-                if isinstance(node, ast.Import):
-                    found += [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    found.append(node.module)
-        local = {p.stem for p in self.root.iterdir()}
-        return tuple(dict.fromkeys(m for m in found if m.split(".")[0] not in local))
+        return tuple(dict.fromkeys(module_imports(self.evaluator_path) +
+                                   module_imports(self.root / PROGRAM_FILE)))
+
 
     @classmethod
     def load(cls, directory: str | Path) -> "Problem":
@@ -122,3 +112,19 @@ def _top_level_names(path: Path) -> set[str]:
 def _stage_key(name: str) -> int:
     suffix = name.removeprefix("evaluate_stage")
     return int(suffix) if suffix.isdigit() else 1_000_000
+
+
+def module_imports(path: Path) -> tuple[str, ...]:
+    """Top-level absolute imports of a Python file, minus modules that live beside it."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return ()
+    found: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+    local = {p.stem for p in Path(path).parent.iterdir()}
+    return tuple(dict.fromkeys(m for m in found if m.split(".")[0] not in local))

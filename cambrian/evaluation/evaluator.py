@@ -145,7 +145,7 @@ class ProcessEvaluator(_SandboxedEvaluator):
         self.python = python
 
     async def _launch(self, job, pipes, workdir):
-        pool = PoolEvaluator(dataclasses.replace(self.spec, preload=()), python=self.python)
+        pool = PoolEvaluator(dataclasses.replace(self.spec, preload=()), python=self.python, warm=False)
         try:
             return await pool._launch(job, pipes, workdir)
         finally:
@@ -156,9 +156,10 @@ class PoolEvaluator(_SandboxedEvaluator):
     """A warm server loads the evaluator (and its imports) once and forks a confined
     child per candidate. A dead server is restarted on the next candidate."""
 
-    def __init__(self, spec: Spec, *, python: str = sandbox.PYTHON):
+    def __init__(self, spec: Spec, *, python: str = sandbox.PYTHON, warm: bool = True):
         super().__init__(spec)
         self.python = python
+        self.warm = warm
         self._server: subprocess.Popen | None = None
         self._sock: socket.socket | None = None
         self._starting: asyncio.Future[None] | None = None
@@ -178,7 +179,7 @@ class PoolEvaluator(_SandboxedEvaluator):
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             env = sandbox.clean_env(self._home, self.spec.allow_env)
             self._server = subprocess.Popen(
-                [self.python, "-s", str(POOL_SERVER), str(theirs.fileno()), json.dumps(list(self.spec.preload))],
+                [self.python, "-s", str(POOL_SERVER), str(theirs.fileno()), json.dumps(self._preload())],
                 pass_fds=(theirs.fileno(),), env=env, cwd=self._home, stdin=subprocess.DEVNULL,
                 start_new_session=True)
             theirs.close()
@@ -196,6 +197,14 @@ class PoolEvaluator(_SandboxedEvaluator):
             raise
         finally:
             self._starting = None
+
+    def _preload(self) -> list[str]:
+        """The configured modules plus the evaluator's own top-level imports."""
+        from ..problem import module_imports
+
+        if not self.warm:
+            return []
+        return list(dict.fromkeys(self.spec.preload + module_imports(self.spec.evaluator_path)))
 
     def _on_message(self) -> None:
         assert self._sock is not None
