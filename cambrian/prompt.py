@@ -1,0 +1,98 @@
+"""Prompts for LLM operators, built by a pure function from template files.
+
+Templates live in ``cambrian/prompts/`` (``string.Template``: ``$name``); a user can
+point ``llm.prompts_dir`` at a copy and change them. Everything a prompt shows is
+capped in size so one huge error message cannot crowd out the program.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .program import Program
+
+BUILTIN = Path(__file__).with_name("prompts")
+FEEDBACK_CAP = 1500
+KINDS = ("diff", "rewrite", "crossover")
+
+
+@dataclass(frozen=True)
+class Tried:
+    """One earlier child of the same parent: what was tried and how it went."""
+
+    operator: str
+    outcome: str        # ok / invalid / error / timeout / rejected / duplicate / no candidate
+    detail: str         # reason, or the score change
+
+
+def load_templates(directory: Path | None = None) -> dict[str, string.Template]:
+    names = ("system",) + KINDS + ("retry",)
+    out = {}
+    for name in names:
+        custom = Path(directory) / f"{name}.txt" if directory else None
+        path = custom if custom is not None and custom.is_file() else BUILTIN / f"{name}.txt"
+        out[name] = string.Template(path.read_text(encoding="utf-8"))
+    return out
+
+
+def _cap(text: str, limit: int = FEEDBACK_CAP) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit // 3] + "\n[...]\n" + text[-(2 * limit) // 3:]
+
+
+def _score(p: Program, objective: str) -> str:
+    return f"{objective} = {p.score:.10g}" if p.score is not None else f"{p.status}: {p.reason}"
+
+
+def describe_program(p: Program, *, title: str, objective: str) -> str:
+    lines = [f"## {title} ({_score(p, objective)})", "```python", p.code.rstrip(), "```"]
+    others = {k: v for k, v in sorted(p.metrics.items()) if k != objective}
+    if others:
+        lines.append("Other metrics: " + ", ".join(f"{k} = {v:.6g}" for k, v in others.items()))
+    feedback = dict(p.feedback)
+    traceback = feedback.pop("traceback", "")
+    if traceback:
+        lines.append("Error:\n" + _cap(traceback, 800))
+    feedback.pop("stdout", None)
+    stderr = feedback.pop("stderr", "")
+    if stderr:
+        lines.append("Stderr tail:\n" + _cap(stderr, 600))
+    if feedback:
+        lines.append("Evaluator feedback:\n" + _cap(json.dumps(feedback, sort_keys=True, default=str)))
+    return "\n".join(lines)
+
+
+def build_messages(
+    kind: str,
+    *,
+    templates: dict[str, string.Template],
+    task: str,
+    objective: str,
+    direction: str,
+    parent: Program,
+    inspirations: Sequence[Program],
+    tried: Sequence[Tried] = (),
+    notes: str = "",
+) -> list[dict[str, str]]:
+    """The chat messages for one proposal: a system message and a user message."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown prompt kind {kind!r}")
+    system = templates["system"].substitute(task=task.strip() or "(no task description given)",
+                                            objective=objective, direction=direction)
+    others = "\n\n".join(describe_program(p, title=f"Other program {i}", objective=objective)
+                         for i, p in enumerate(inspirations, start=1))
+    history = ""
+    if tried:
+        history = "## Already tried from this program (do not repeat these)\n" + "\n".join(
+            f"- {t.operator}: {t.outcome}: {_cap(t.detail, 200)}" for t in tried) + "\n"
+    user = templates[kind].substitute(
+        parent=describe_program(parent, title="Current program", objective=objective),
+        inspirations=others + "\n" if others else "",
+        history=history,
+        notes=f"## Notes from earlier in this search\n{_cap(notes, 1200)}\n" if notes.strip() else "",
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
