@@ -130,6 +130,46 @@ class OperatorsConfig(_Model):
         return {name: getattr(self, name).weight for name in type(self).model_fields}
 
 
+class ModelConfig(_Model):
+    model: str = Field(description="PROVIDER:NAME[@BASE_URL], e.g. openai:gpt-5-mini")
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(4096, ge=16)
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    price_in: float = Field(0.0, ge=0, description="dollars per million input tokens")
+    price_out: float = Field(0.0, ge=0, description="dollars per million output tokens")
+    api_key_env: str | None = Field(None, description="variable holding the key (default per provider)")
+
+    @model_validator(mode="after")
+    def _parse(self) -> "ModelConfig":
+        from .llm.models import parse_model
+
+        try:
+            parse_model(self.model)
+        except Exception as exc:  # ConfigError: re-raised as a validation error with its path
+            raise ValueError(str(exc).replace("--model ", "")) from None
+        return self
+
+
+class LLMConfig(_Model):
+    models: tuple[ModelConfig, ...] = ()
+    formats: dict[Literal["diff", "rewrite", "crossover"], float] = Field(
+        default_factory=lambda: {"diff": 0.6, "rewrite": 0.3, "crossover": 0.1})
+    share: float = Field(0.8, ge=0, le=1, description="share of proposals for LLM operators "
+                                                      "when operator_choice is 'weights'")
+    request_timeout: float = Field(120.0, gt=0, description="seconds per HTTP request")
+    proposal_timeout: float = Field(600.0, gt=0, description="hard cap on one proposal, retries included")
+    retries: int = Field(4, ge=0, le=20)
+    concurrency: int = Field(4, ge=1, description="requests in flight per model")
+    retry_with_error: bool = Field(True, description="retry a failed edit once, showing the model the error")
+    history: int = Field(5, ge=0, le=50, description="earlier children of the parent shown in prompts")
+    prompts_dir: str | None = Field(None, description="directory of replacement prompt templates")
+
+
+class BanditConfig(_Model):
+    exploration: float = Field(1.0, ge=0)
+    cost_weight: float = Field(1.0, ge=0)
+
+
 class Config(_Model):
     seed: int = 0
     budget: int = Field(200, ge=1, description="candidates to propose (the initial program excluded)")
@@ -139,7 +179,12 @@ class Config(_Model):
     workers: int = Field(2, ge=1, le=512, description="candidates in flight at once")
     objective: str = "combined_score"
     direction: Literal["maximize", "minimize"] = "maximize"
+    max_cost: float | None = Field(None, gt=0, description="dollars: stop before spending more")
+    operator_choice: Literal["auto", "weights", "bandit"] = Field(
+        "auto", description="auto: bandit when LLM models are configured, weights otherwise")
     evaluation: EvaluationConfig = EvaluationConfig()
+    llm: LLMConfig = LLMConfig()
+    bandit: BanditConfig = BanditConfig()
     islands: IslandsConfig = IslandsConfig()
     archive: ArchiveConfig = ArchiveConfig()
     selection: SelectionConfig = SelectionConfig()

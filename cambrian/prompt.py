@@ -9,24 +9,15 @@ from __future__ import annotations
 
 import json
 import string
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from .operators.base import Tried
 from .program import Program
 
 BUILTIN = Path(__file__).with_name("prompts")
 FEEDBACK_CAP = 1500
 KINDS = ("diff", "rewrite", "crossover")
-
-
-@dataclass(frozen=True)
-class Tried:
-    """One earlier child of the same parent: what was tried and how it went."""
-
-    operator: str
-    outcome: str        # ok / invalid / error / timeout / rejected / duplicate / no candidate
-    detail: str         # reason, or the score change
 
 
 def load_templates(directory: Path | None = None) -> dict[str, string.Template]:

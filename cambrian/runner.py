@@ -14,7 +14,7 @@ import asyncio
 import signal
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 from .config import Config
@@ -22,6 +22,7 @@ from .evaluation import ERROR, OK, REJECTED, EvalResult
 from .events import EventLog
 from .executors import Executor
 from .operators import Context, Operator, ProposalFailure
+from .operators.base import Tried
 from .program import Program, outside_change, program_id
 from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
 from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
@@ -175,11 +176,38 @@ class Runner:
 
     def _stored_outcome(self, attempt: Attempt) -> Outcome:
         if attempt.outcome != NEW or attempt.program_id is None:
-            return Outcome(None, None)
+            return Outcome(None, None, cost=attempt.cost)
         program = self.store.program(attempt.program_id)
+        parent = self.store.program(attempt.parent_id) if attempt.parent_id else None
+        return self._outcome(program, parent, attempt.cost)
+
+    def _outcome(self, program: Program | None, parent: Program | None, cost: float) -> Outcome:
+        """What the strategy is told about an evaluated program."""
         if program is None or program.status != OK:
-            return Outcome(attempt.program_id, None)
-        return Outcome(program.id, program.score, self._features(program))
+            return Outcome(program.id if program else None, None, cost=cost)
+        gain = None
+        if parent is not None and parent.status == OK and parent.score is not None:
+            gain = self.strategy.sign * (program.score - parent.score)
+        return Outcome(program.id, program.score, self._features(program), gain=gain, cost=cost)
+
+    def _context(self, proposal: Proposal, parent: Program) -> Context:
+        """The operator's view for this proposal. ``tried`` holds only candidates told
+        before this proposal was asked, so a prompt never depends on timing."""
+        if not proposal.operator.startswith("llm:") or self.config.llm.history == 0:
+            return replace(self.context, seq=proposal.seq)
+        horizon = proposal.seq - self.config.workers
+        rows = self.store.rows(
+            "SELECT a.operator, a.outcome, a.reason, p.status, p.score FROM attempts a"
+            " LEFT JOIN programs p ON p.id = a.program_id WHERE a.parent_id = ? AND a.seq <= ?"
+            " ORDER BY a.seq DESC LIMIT ?", parent.id, horizon, self.config.llm.history)
+        tried = []
+        for operator, outcome, reason, status, score in rows:
+            if outcome == NEW and status == OK and score is not None and parent.score is not None:
+                detail = f"scored {score:.10g} (parent {parent.score:.10g})"
+            else:
+                detail = reason or outcome
+            tried.append(Tried(operator, status if outcome == NEW else outcome, detail))
+        return replace(self.context, seq=proposal.seq, tried=tuple(tried))
 
     async def _candidate(self, proposal: Proposal) -> Outcome:
         started = time.monotonic()
@@ -188,27 +216,32 @@ class Runner:
         inspirations = [p for i in proposal.inspiration_ids if (p := self.store.program(i)) is not None]
         operator = self.operators[proposal.operator]
         rng = rng_for(self.config.seed, proposal.seq, OPERATOR_STREAM)
+        limit = self.config.llm.proposal_timeout
         try:
-            made = await operator.propose(parent, inspirations, self.context, rng)
+            made = await asyncio.wait_for(
+                operator.propose(parent, inspirations, self._context(proposal, parent), rng), limit)
+        except asyncio.TimeoutError:
+            made = ProposalFailure(f"proposal took longer than the {limit:g} s cap")
         except Exception as exc:  # an operator bug must not end the run: it is data
             made = ProposalFailure(f"operator raised {type(exc).__name__}: {exc}")
 
         def attempt(outcome: str, pid: str | None = None, reason: str = "") -> Attempt:
             return Attempt(proposal.seq, proposal.island, parent.id, proposal.inspiration_ids,
-                           proposal.operator, pid, outcome, reason, time.monotonic() - started)
+                           proposal.operator, pid, outcome, reason, time.monotonic() - started,
+                           made.cost, made.model)
 
         if isinstance(made, ProposalFailure):
             self.store.record(attempt(FAILED, reason=made.reason))
-            return Outcome(None, None)
+            return Outcome(None, None, cost=made.cost)
         if made.code == parent.code:
             self.store.record(attempt(FAILED, reason="candidate is identical to its parent"))
-            return Outcome(None, None)
+            return Outcome(None, None, cost=made.cost)
         pid = program_id(made.code)
         if pid in self._in_flight:
             await asyncio.shield(self._in_flight[pid])
         if self.store.has_program(pid):
             self.store.record(attempt(DUPLICATE, pid, "same code as a stored program"))
-            return Outcome(None, None)
+            return Outcome(None, None, cost=made.cost)
         result, fingerprint, twin = await self._evaluate_once(pid, made.code, parent.code)
         program = Program(
             id=pid, code=made.code, parent_id=parent.id, operator=proposal.operator,
@@ -219,9 +252,9 @@ class Runner:
         )
         if twin is not None:
             self.store.record(attempt(EQUIVALENT, pid, program.reason), program)
-            return Outcome(None, None)
+            return Outcome(None, None, cost=made.cost)
         self.store.record(attempt(NEW, pid, result.reason), program)
-        return Outcome(pid, result.score if result.ok else None, self._features(program))
+        return self._outcome(program, parent, made.cost)
 
     async def _evaluate_once(self, pid: str, code: str, parent_code: str
                              ) -> tuple[EvalResult, str | None, Program | None]:

@@ -39,6 +39,7 @@ CREATE TABLE programs (
     feedback TEXT NOT NULL DEFAULT '{}',
     eval_seconds REAL NOT NULL DEFAULT 0,
     fingerprint TEXT,
+    model TEXT,
     created REAL NOT NULL
 );
 CREATE INDEX programs_score ON programs(status, score);
@@ -53,8 +54,29 @@ CREATE TABLE attempts (
     outcome TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
     seconds REAL NOT NULL DEFAULT 0,
+    cost REAL NOT NULL DEFAULT 0,
+    model TEXT,
     created REAL NOT NULL
 );
+CREATE INDEX attempts_parent ON attempts(parent_id, seq);
+CREATE TABLE llm_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    request TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    reply TEXT NOT NULL DEFAULT '',
+    finish TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    tokens_in INTEGER NOT NULL DEFAULT 0,
+    tokens_out INTEGER NOT NULL DEFAULT 0,
+    cost REAL NOT NULL DEFAULT 0,
+    latency REAL NOT NULL DEFAULT 0,
+    replayed INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+);
+CREATE INDEX llm_calls_seq ON llm_calls(seq, attempt);
 CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     t REAL NOT NULL,
@@ -80,6 +102,8 @@ class Attempt:
     outcome: str
     reason: str = ""
     seconds: float = 0.0
+    cost: float = 0.0
+    model: str | None = None
 
 
 class Store:
@@ -160,20 +184,38 @@ class Store:
             if program is not None:
                 self.conn.execute(
                     "INSERT INTO programs (id, seq, code, parent_id, inspirations, operator, generation,"
-                    " island, status, reason, score, metrics, feedback, eval_seconds, fingerprint, created)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " island, status, reason, score, metrics, feedback, eval_seconds, fingerprint, model, created)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (program.id, program.seq, program.code, program.parent_id,
                      json.dumps(list(attempt.inspirations)), program.operator, program.generation,
                      program.island, program.status, program.reason, program.score,
                      json.dumps(program.metrics), json.dumps(program.feedback),
-                     program.eval_seconds, program.fingerprint, now),
+                     program.eval_seconds, program.fingerprint, attempt.model, now),
                 )
             self.conn.execute(
-                "INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (attempt.seq, attempt.island, attempt.parent_id, json.dumps(list(attempt.inspirations)),
                  attempt.operator, attempt.program_id, attempt.outcome, attempt.reason,
-                 attempt.seconds, now),
+                 attempt.seconds, attempt.cost, attempt.model, now),
             )
+
+    def record_call(self, **row: Any) -> None:
+        """One LLM exchange (or failed request), as sent and as answered. Never a key."""
+        row["created"] = time.time()
+        row["replayed"] = int(bool(row.get("replayed")))
+        columns = ", ".join(row)
+        self.conn.execute(f"INSERT INTO llm_calls ({columns}) VALUES ({', '.join('?' * len(row))})",
+                          tuple(row.values()))
+
+    def recorded_call(self, seq: int, attempt: int) -> dict[str, Any] | None:
+        """The last exchange for (candidate, try): what a replay answers with."""
+        cursor = self.conn.execute("SELECT * FROM llm_calls WHERE seq = ? AND attempt = ? ORDER BY id DESC LIMIT 1",
+                                   (seq, attempt))
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cursor.description], row))
+
+    def spent(self) -> float:
+        return self.scalar("SELECT COALESCE(SUM(cost), 0) FROM llm_calls")
 
     def event(self, kind: str, **data: Any) -> None:
         self.conn.execute("INSERT INTO events (t, kind, data) VALUES (?, ?, ?)",
@@ -239,7 +281,8 @@ _PROGRAM_COLUMNS = ("id, code, parent_id, operator, generation, island, status, 
                     " metrics, feedback, seq, eval_seconds, fingerprint")
 
 
-_ATTEMPT_COLUMNS = "seq, island, parent_id, inspirations, operator, program_id, outcome, reason, seconds"
+_ATTEMPT_COLUMNS = ("seq, island, parent_id, inspirations, operator, program_id, outcome, reason, seconds,"
+                    " cost, model")
 
 
 def _attempt(row: tuple) -> Attempt:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .archive import AddStatus, Elite, Feature, Islands
 from .archive.selection import select
+from .bandit import Bandit
 from .config import Config
 
 
@@ -35,6 +36,8 @@ class Outcome:
     program_id: str | None
     score: float | None
     features: Mapping[str, float] = field(default_factory=dict)
+    gain: float | None = None      # fitness over the parent's, when both are valid
+    cost: float = 0.0              # dollars the proposal cost
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,21 @@ STRATEGY_STREAM, OPERATOR_STREAM = 0, 1
 
 
 class Strategy:
-    def __init__(self, config: Config, *, mate_operators: frozenset[str] = frozenset()):
+    def __init__(self, config: Config, *, mate_operators: frozenset[str] = frozenset(),
+                 arms: Mapping[str, float] | None = None, bandit: bool = False):
+        """``arms``: operator name -> weight (default: the built-in operators' weights);
+        with ``bandit`` the weights only say which arms exist and a bandit chooses."""
         self.config = config
         self.sign = 1.0 if config.direction == "maximize" else -1.0
         features = [Feature(f.name, f.bins, f.min, f.max) for f in config.archive.features]
         capacity = config.archive.cell_size if features else config.archive.population_size
         self.islands = Islands(config.island_count, features, capacity)
-        weights = config.operators.weights()
+        weights = dict(arms) if arms is not None else config.operators.weights()
         self._operators = [name for name, w in weights.items() if w > 0]
         self._weights = np.array([weights[n] for n in self._operators], dtype=float)
         self._mate_operators = mate_operators
+        self.bandit = Bandit(tuple(self._operators), exploration=config.bandit.exploration,
+                             cost_weight=config.bandit.cost_weight) if bandit else None
         self.children: dict[str, int] = {}
         self.best_id: str | None = None
         self.best_score: float | None = None
@@ -104,6 +112,9 @@ class Strategy:
         return tuple(elites[i].program_id for i in chosen)
 
     def _operator(self, rng: np.random.Generator, *, has_mate: bool) -> str:
+        if self.bandit is not None:
+            allowed = tuple(n for n in self._operators if has_mate or n not in self._mate_operators)
+            return self.bandit.choose(rng, allowed or None)
         weights = self._weights.copy()
         if not has_mate:
             mask = np.array([name in self._mate_operators for name in self._operators])
@@ -121,6 +132,8 @@ class Strategy:
     def tell(self, proposal: Proposal, outcome: Outcome) -> Told:
         self.told += 1
         self.children[proposal.parent_id] = self.children.get(proposal.parent_id, 0) + 1
+        if self.bandit is not None:
+            self.bandit.update(proposal.operator, gain=outcome.gain, cost=outcome.cost)
         status, new_best = None, False
         if outcome.program_id is not None and outcome.score is not None:
             elite = Elite(outcome.program_id, self.sign * outcome.score)

@@ -16,23 +16,40 @@ from ..program import Program
 
 
 @dataclass(frozen=True)
+class Tried:
+    """An earlier child of the same parent: what was tried and how it went."""
+
+    operator: str
+    outcome: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class Context:
-    """What an operator may know about the problem."""
+    """What an operator may know: the problem, and for this proposal its sequence
+    number, what was already tried from the same parent and the search's notes."""
 
     task: str
     objective: str
     direction: str
+    seq: int = 0
+    tried: tuple[Tried, ...] = ()
+    notes: str = ""
 
 
 @dataclass(frozen=True)
 class Candidate:
     code: str
     note: str = ""
+    cost: float = 0.0          # dollars spent making it
+    model: str | None = None
 
 
 @dataclass(frozen=True)
 class ProposalFailure:
     reason: str
+    cost: float = 0.0
+    model: str | None = None
 
 
 @runtime_checkable

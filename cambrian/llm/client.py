@@ -1,0 +1,123 @@
+"""One model's client: retries with backoff and jitter (honoring Retry-After), a
+per-request timeout, a concurrency limit, and a record of every exchange in the
+store, which replay answers from."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+from typing import Any, Callable
+
+from .models import ModelSpec
+from .providers import Provider, ProviderError, Reply, make_provider
+
+
+class LLMFailure(Exception):
+    """The model gave no usable reply; the message is the proposal's failure reason."""
+
+
+class LLMClient:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        store: Any,
+        request_timeout: float = 120.0,
+        retries: int = 4,
+        concurrency: int = 4,
+        replay: Any = None,
+        replay_until: int | None = None,
+        provider_factory: Callable[[ModelSpec], Provider] = make_provider,
+        max_backoff: float = 60.0,
+    ):
+        self.spec = spec
+        self.store = store
+        self.request_timeout = request_timeout
+        self.retries = retries
+        self.replay = replay
+        self.replay_until = replay_until
+        self._factory = provider_factory
+        self._provider: Provider | None = None
+        self._limit = asyncio.Semaphore(concurrency)
+        self.max_backoff = max_backoff
+
+    def _replaying(self, seq: int) -> bool:
+        return self.replay is not None and (self.replay_until is None or seq <= self.replay_until)
+
+    async def ask(self, messages: list[dict[str, str]], *, seq: int, attempt: int, seed: int,
+                  ledger: list[float] | None = None) -> Reply:
+        """A usable reply, or ``LLMFailure`` with the reason. The cost of every request
+        made (failed ones too) is appended to ``ledger``."""
+        ledger = ledger if ledger is not None else []
+        if self._replaying(seq):
+            return self._from_record(messages, seq, attempt, ledger)
+        if self._provider is None:
+            self._provider = self._factory(self.spec)
+        jitter = random.Random(seed)
+        async with self._limit:
+            for k in range(self.retries + 1):
+                try:
+                    reply = await asyncio.wait_for(
+                        self._provider.complete(messages, spec=self.spec, seed=seed, timeout=self.request_timeout),
+                        self.request_timeout + 5)
+                except asyncio.TimeoutError:
+                    error: ProviderError = ProviderError("timeout", "request timed out")
+                except ProviderError as exc:
+                    error = exc
+                else:
+                    self._record(messages, seq, attempt, ledger, reply=reply)
+                    return _usable(reply, self.spec)
+                self._record(messages, seq, attempt, ledger, error=f"{error.kind}: {error}")
+                if not error.retryable or k == self.retries:
+                    tried = f" after {k + 1} tries" if k else ""
+                    raise LLMFailure(f"{self.spec.label}: {error}{tried}")
+                delay = error.retry_after if error.retry_after is not None else \
+                    min(self.max_backoff, 0.5 * 2 ** k) * (0.5 + jitter.random())
+                await asyncio.sleep(min(delay, self.max_backoff))
+        raise AssertionError("unreachable")
+
+    def _record(self, messages, seq, attempt, ledger, *, reply: Reply | None = None, error: str = "",
+                replayed: bool = False, cost: float | None = None) -> None:
+        if cost is None:
+            cost = self.spec.cost(reply.tokens_in, reply.tokens_out) if reply else 0.0
+        ledger.append(cost)
+        self.store.record_call(
+            seq=seq, attempt=attempt, model=self.spec.label, request=json.dumps(messages),
+            request_hash=request_hash(messages), reply=reply.text if reply else "",
+            finish=reply.finish if reply else "", error=error,
+            tokens_in=reply.tokens_in if reply else 0, tokens_out=reply.tokens_out if reply else 0,
+            cost=cost,
+            latency=reply.latency if reply else 0.0, replayed=replayed)
+
+    def _from_record(self, messages, seq, attempt, ledger) -> Reply:
+        row = self.replay.recorded_call(seq, attempt)
+        if row is None:
+            raise LLMFailure(f"replay: no recorded exchange for candidate {seq} (try {attempt})")
+        if row["request_hash"] != request_hash(messages):
+            raise LLMFailure(f"replay diverged at candidate {seq}: the prompt differs from the recorded one")
+        if row["error"]:
+            self._record(messages, seq, attempt, ledger, error=row["error"], replayed=True, cost=0.0)
+            raise LLMFailure(f"{row['model']}: {row['error'].split(': ', 1)[-1]}")
+        reply = Reply(row["reply"], row["finish"], row["tokens_in"], row["tokens_out"], 0.0)
+        self._record(messages, seq, attempt, ledger, reply=reply, replayed=True, cost=0.0)
+        return _usable(reply, self.spec)
+
+    async def close(self) -> None:
+        if self._provider is not None and hasattr(self._provider, "close"):
+            await self._provider.close()
+
+
+def request_hash(messages: list[dict[str, str]]) -> str:
+    return hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _usable(reply: Reply, spec: ModelSpec) -> Reply:
+    if reply.finish == "refused":
+        raise LLMFailure(f"{spec.label}: the model refused")
+    if reply.finish == "length":
+        raise LLMFailure(f"{spec.label}: reply truncated at max_tokens ({spec.max_tokens})")
+    if not reply.text.strip():
+        raise LLMFailure(f"{spec.label}: empty reply")
+    return reply

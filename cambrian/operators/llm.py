@@ -1,0 +1,79 @@
+"""LLM operators: one per (model, edit format), on the same interface as the built-in ones.
+
+A proposal is a prompt, a reply and an edit. A reply that does not apply, leaves
+the program unchanged or does not parse is a failure with its reason, retried at
+most once with the error shown to the model; it never becomes the parent again.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Sequence
+
+import numpy as np
+
+from ..edits import EditFailure, apply_rewrite, apply_search_replace
+from ..llm import LLMClient, LLMFailure
+from ..program import Program
+from ..prompt import build_messages
+from .base import Candidate, Context, ProposalFailure
+
+FORMATS = ("diff", "rewrite", "crossover")
+
+
+def arm_name(model_label: str, fmt: str) -> str:
+    return f"llm:{model_label}:{fmt}"
+
+
+class LLMOperator:
+    def __init__(self, client: LLMClient, fmt: str, *, templates: dict[str, string.Template],
+                 retry_with_error: bool = True):
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown edit format {fmt!r}")
+        self.client = client
+        self.fmt = fmt
+        self.templates = templates
+        self.retry_with_error = retry_with_error
+        self.name = arm_name(client.spec.label, fmt)
+        self.needs_mate = fmt == "crossover"
+
+    async def propose(self, parent: Program, inspirations: Sequence[Program], context: Context,
+                      rng: np.random.Generator) -> Candidate | ProposalFailure:
+        if self.needs_mate and not inspirations:
+            return ProposalFailure("crossover needs an inspiration")
+        messages = build_messages(
+            self.fmt, templates=self.templates, task=context.task, objective=context.objective,
+            direction=context.direction, parent=parent, inspirations=inspirations, tried=context.tried,
+            notes=context.notes)
+        seed = int(rng.integers(2**31))
+        label = self.client.spec.label
+        ledger: list[float] = []
+        reason = ""
+        for attempt in range(2 if self.retry_with_error else 1):
+            try:
+                reply = await self.client.ask(messages, seq=context.seq, attempt=attempt, seed=seed + attempt,
+                                              ledger=ledger)
+            except LLMFailure as exc:
+                return ProposalFailure(str(exc), cost=sum(ledger), model=label)
+            child = self.apply(parent.code, reply.text)
+            if isinstance(child, str):
+                return Candidate(child, note=f"{self.fmt} by {label}", cost=sum(ledger), model=label)
+            reason = child.reason
+            messages = messages + [
+                {"role": "assistant", "content": reply.text},
+                {"role": "user", "content": self.templates["retry"].substitute(reason=reason)},
+            ]
+        return ProposalFailure(f"{label}: {reason}", cost=sum(ledger), model=label)
+
+    def apply(self, code: str, reply: str) -> str | EditFailure:
+        child = apply_search_replace(code, reply) if self.fmt == "diff" else apply_rewrite(code, reply)
+        if isinstance(child, EditFailure):
+            return child
+        if child == code:
+            return EditFailure("the edit leaves the program unchanged")
+        try:
+            compile(child, "<candidate>", "exec")
+        except (SyntaxError, ValueError) as exc:
+            return EditFailure(f"the edited program does not parse: {getattr(exc, 'msg', exc)} "
+                               f"(line {getattr(exc, 'lineno', '?')})")
+        return child
