@@ -28,7 +28,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override any config key, e.g. --set selection.method=weighted (repeatable)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run")
+    _llm_flags(run)
     run.add_argument("--quiet", action="store_true", help="no progress display")
+
+    replay = sub.add_parser("replay", help="re-run a run, answering every LLM request from its record")
+    replay.add_argument("source", metavar="RUN_DIR")
+    replay.add_argument("--run-dir", help="where the replay is written (default runs/<problem>-replay-<time>)")
+    replay.add_argument("--until", type=int, metavar="N",
+                        help="replay candidates up to N, then continue live (branch), e.g. with other --model")
+    replay.add_argument("--budget", type=int, help="candidates in all (default: the source's)")
+    replay.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    _llm_flags(replay)
+    replay.add_argument("--quiet", action="store_true")
 
     status = sub.add_parser("status", help="summarize a run directory")
     status.add_argument("run_dir")
@@ -44,12 +55,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _llm_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", action="append", default=[], metavar="PROVIDER:NAME[@URL]",
+                        help="an LLM to use, e.g. openai:gpt-5-mini, anthropic:claude-sonnet-4-5, "
+                             "openai:qwen2.5-coder@http://127.0.0.1:8000/v1 (repeatable: an ensemble)")
+    parser.add_argument("--max-cost", type=float, metavar="USD", help="stop before spending more than this")
+
+
 def _overrides(args: argparse.Namespace) -> dict:
     import yaml
 
-    out = {"budget": args.budget, "max_time": args.max_time, "target": args.target,
-           "patience": args.patience, "seed": args.seed, "workers": args.workers}
-    if args.islands is not None:
+    out = {"budget": args.budget, "max_cost": args.max_cost}
+    for name in ("max_time", "target", "patience", "seed", "workers"):
+        out[name] = getattr(args, name, None)
+    if args.model:
+        from .llm.models import parse_model
+
+        for text in args.model:
+            parse_model(text)  # a one-line error for a malformed flag
+        out["llm.models"] = [{"model": text} for text in args.model]
+    if getattr(args, "islands", None) is not None:
         out["islands.count"] = args.islands if args.islands == "auto" else _int(args.islands, "--islands")
     for item in args.set:
         key, sep, value = item.partition("=")
@@ -97,6 +122,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from .progress import Progress
+    from .session import execute, prepare
+    from .store import Store
+
+    source = Store.open(Path(args.source))
+    problem_dir = source.meta("problem")
+    config_data = source.meta("config") or {}
+    run_dir = args.run_dir or Path("runs") / f"{Path(problem_dir).name}-replay-{time.strftime('%Y%m%d-%H%M%S')}"
+    problem, config, store, run_path = prepare(problem_dir, overrides=_overrides(args), run_dir=run_dir,
+                                               base_config=config_data)
+    progress = None if args.quiet else Progress(title=f"replay -> {run_path}", budget=config.budget)
+    try:
+        result = asyncio.run(execute(problem, config, store, run_path, on_progress=progress, handle_signals=True,
+                                     replay=source, replay_until=args.until))
+    finally:
+        if progress is not None:
+            progress.close()
+    print(f"replayed into {run_path}: best score {result.score:.10g} after {result.stats.candidates} candidates")
+    if args.until is None:
+        differ = first_difference(source, store)
+        print("sequence identical to the source" if differ is None else
+              f"sequence differs from the source at candidate {differ}")
+        return 0 if differ is None else 1
+    return 0
+
+
+def first_difference(a, b) -> int | None:
+    """The first candidate whose program or score differs between two stores, or None."""
+    sql = ("SELECT a.seq, a.program_id, a.outcome, p.score FROM attempts a"
+           " LEFT JOIN programs p ON p.id = a.program_id ORDER BY a.seq")
+    left, right = a.rows(sql), b.rows(sql)
+    for x, y in zip(left, right):
+        if x != y:
+            return x[0]
+    return None if len(left) == len(right) else min(len(left), len(right))
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .report import render, status
     from .store import Store
@@ -134,7 +200,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return report()
 
 
-COMMANDS = {"run": cmd_run, "status": cmd_status, "best": cmd_best, "init": cmd_init, "doctor": cmd_doctor}
+COMMANDS = {"run": cmd_run, "replay": cmd_replay, "status": cmd_status, "best": cmd_best, "init": cmd_init,
+            "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,12 @@ class Status:
     top: list[Program]
     statuses: dict[str, int]
     stop_reason: str | None
+    models: list[tuple]          # model, calls, failed calls, tokens in, tokens out, dollars
+    spent: float
+
+    @property
+    def improvements(self) -> int:
+        return sum(row.improved for row in self.operators)
 
 
 def status(store: Store) -> Status:
@@ -61,6 +67,9 @@ def status(store: Store) -> Status:
         top=top,
         statuses=dict(store.rows("SELECT status, COUNT(*) FROM programs WHERE seq > 0 GROUP BY status")),
         stop_reason=json.loads(last_stop[0][0]).get("reason") if last_stop else None,
+        models=store.rows("SELECT model, COUNT(*), SUM(error != ''), SUM(tokens_in), SUM(tokens_out), SUM(cost)"
+                          " FROM llm_calls GROUP BY model ORDER BY model"),
+        spent=store.spent(),
     )
 
 
@@ -85,6 +94,15 @@ def render(st: Status) -> None:
         rate = 100.0 * row.improved / row.candidates if row.candidates else 0.0
         ops.add_row(row.operator, str(row.candidates), str(row.valid), str(row.improved), f"{rate:.1f}")
     console.print(ops)
+    if st.models:
+        llm = Table("model", "requests", "failed", "tokens in", "tokens out", "dollars", title="LLM cost")
+        for model, calls, failed, tin, tout, cost in st.models:
+            llm.add_row(model, str(calls), str(failed or 0), str(tin or 0), str(tout or 0), f"{cost or 0:.4f}")
+        console.print(llm)
+        per_valid = st.spent / st.valid if st.valid else float("nan")
+        per_gain = st.spent / st.improvements if st.improvements else float("nan")
+        console.print(f"spent ${st.spent:.4f}: ${per_valid:.4f} per valid program, "
+                      f"${per_gain:.4f} per improvement on a parent")
     top = Table("rank", "score", "id", "operator", "generation", "island", title="top 5")
     for i, p in enumerate(st.top, start=1):
         top.add_row(str(i), f"{p.score:.10g}", p.id, p.operator, str(p.generation), str(p.island))

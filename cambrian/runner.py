@@ -75,6 +75,8 @@ class Runner:
         events: EventLog,
         on_progress: Callable[[Stats], None] | None = None,
         fingerprints: bool = False,
+        clients: list | None = None,
+        cost_bound: float = 0.0,
     ):
         self.config = config
         self.store = store
@@ -85,6 +87,8 @@ class Runner:
         self.events = events
         self.on_progress = on_progress or (lambda stats: None)
         self.fingerprints = fingerprints
+        self.clients = clients or []
+        self.cost_bound = cost_bound
         self.stats = Stats()
         self._stop: str | None = None
         self._in_flight: dict[str, asyncio.Future[EvalResult]] = {}
@@ -127,6 +131,8 @@ class Runner:
         try:
             while True:
                 while self._stop is None and next_ask <= budget and next_ask < next_tell + window:
+                    if self.store.attempt(next_ask) is None and self._over_cost(pending):
+                        break
                     pending[next_ask] = self._start(next_ask)
                     next_ask += 1
                 if next_tell >= next_ask:
@@ -152,6 +158,26 @@ class Runner:
         self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
                          best_id=self.stats.best_id)
         return self.stats
+
+    def _over_cost(self, pending: dict) -> bool:
+        """Stop before spent plus what is in flight plus one more proposal could pass max_cost."""
+        limit = self.config.max_cost
+        if limit is None or not self.clients:
+            return False
+        spent = self.store.spent()
+        made = self.store.rows("SELECT AVG(cost) FROM attempts WHERE model IS NOT NULL")[0][0]
+        estimate = made if made else self.cost_bound
+        in_flight = sum(1 for p, f in pending.values() if not f.done() and p.operator.startswith("llm:"))
+        if spent + (in_flight + 1) * estimate > limit:
+            self.request_stop(f"max cost ${limit:g} would be exceeded (spent ${spent:.4f}, "
+                              f"{in_flight} proposals in flight at ~${estimate:.4f})")
+            return True
+        return False
+
+    async def close(self) -> None:
+        await self.executor.close()
+        for client in self.clients:
+            await client.close()
 
     def _check_stop(self, deadline: float | None) -> None:
         cfg, best = self.config, self.stats.best_score

@@ -14,7 +14,10 @@ from .errors import ConfigError, StoreError
 from .events import EventLog
 from .evaluation import Limits, PoolEvaluator, ProcessEvaluator, Spec
 from .executors import LocalExecutor
-from .operators import Context, build_operators
+from .llm import LLMClient, ModelSpec, parse_model
+from .operators import Context, Operator, build_operators
+from .operators.llm import LLMOperator
+from .prompt import load_templates
 from .problem import Problem
 from .program import Program
 from .runner import Runner, Stats
@@ -52,6 +55,7 @@ def prepare(
     config_file: str | Path | None = None,
     run_dir: str | Path | None = None,
     resume: str | Path | None = None,
+    base_config: dict[str, Any] | None = None,
 ) -> tuple[Problem, Config, Store, Path]:
     """Load or create everything a run needs; every misuse fails here, before any work."""
     if resume is not None:
@@ -68,8 +72,11 @@ def prepare(
         if problem_dir is None:
             raise ConfigError("a problem directory is required (or --resume RUN_DIR)")
         problem = Problem.load(problem_dir)
-        file = Path(config_file) if config_file is not None else problem.config_path
-        config = config_mod.load(file, overrides)
+        if base_config is not None:
+            config = config_mod.build(base_config, overrides)
+        else:
+            file = Path(config_file) if config_file is not None else problem.config_path
+            config = config_mod.load(file, overrides)
         run_path = Path(run_dir) if run_dir is not None else default_run_dir(problem)
         store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), "config": config.to_dict()})
     _write_resolved(run_path, config)
@@ -101,15 +108,54 @@ def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | Process
     return PoolEvaluator(spec) if ev.pool else ProcessEvaluator(spec)
 
 
+def build_arms(config: Config, store: Store, *, replay: Store | None = None,
+               replay_until: int | None = None) -> tuple[dict[str, Operator], dict[str, float], list[LLMClient]]:
+    """Every operator the run may use, its weight, and the LLM clients to close afterwards."""
+    operators: dict[str, Operator] = dict(build_operators(config))
+    builtin = {n: w for n, w in config.operators.weights().items() if n in operators}
+    llm = config.llm
+    formats = {f: w for f, w in llm.formats.items() if w > 0}
+    if not llm.models or not formats:
+        return operators, builtin, []
+    templates = load_templates(Path(llm.prompts_dir) if llm.prompts_dir else None)
+    clients = []
+    for m in llm.models:
+        spec = ModelSpec(**parse_model(m.model), temperature=m.temperature, max_tokens=m.max_tokens,
+                         reasoning_effort=m.reasoning_effort, price_in=m.price_in, price_out=m.price_out,
+                         api_key_env=m.api_key_env)
+        if replay is None or replay_until is not None:
+            spec.api_key()  # a missing key is a one-line error now, not a failure per proposal
+        clients.append(LLMClient(spec, store=store, request_timeout=llm.request_timeout, retries=llm.retries,
+                                 concurrency=llm.concurrency, replay=replay, replay_until=replay_until))
+    weights = {n: (1 - llm.share) * w / sum(builtin.values()) for n, w in builtin.items()} if builtin else {}
+    for client in clients:
+        for fmt, w in formats.items():
+            op = LLMOperator(client, fmt, templates=templates, retry_with_error=llm.retry_with_error)
+            operators[op.name] = op
+            weights[op.name] = (llm.share if builtin else 1.0) * w / sum(formats.values()) / len(clients)
+    return operators, weights, clients
+
+
+def cost_bound(config: Config) -> float:
+    """A proposal's cost before any is known: a long prompt and a full reply, twice (retry)."""
+    bounds = [2 * (8000 * m.price_in + m.max_tokens * m.price_out) / 1e6 for m in config.llm.models]
+    return max(bounds, default=0.0)
+
+
 def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
-                 on_progress: Callable[[Stats], None] | None = None) -> Runner:
-    operators = build_operators(config)
+                 on_progress: Callable[[Stats], None] | None = None, *, replay: Store | None = None,
+                 replay_until: int | None = None) -> Runner:
+    operators, weights, clients = build_arms(config, store, replay=replay, replay_until=replay_until)
     evaluator = build_evaluator(problem, config)
+    use_bandit = config.operator_choice == "bandit" or (config.operator_choice == "auto" and bool(clients))
     return Runner(
         config=config,
         store=store,
-        strategy=Strategy(config, mate_operators=frozenset(n for n, o in operators.items() if o.needs_mate)),
+        strategy=Strategy(config, mate_operators=frozenset(n for n, o in operators.items() if o.needs_mate),
+                          arms=weights, bandit=use_bandit),
         operators=operators,
+        clients=clients,
+        cost_bound=cost_bound(config),
         executor=LocalExecutor(evaluator, slots=config.workers),
         context=Context(task=problem.task, objective=config.objective, direction=config.direction),
         events=EventLog(store, run_path / "events.jsonl"),
@@ -120,12 +166,14 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
 
 async def execute(problem: Problem, config: Config, store: Store, run_path: Path, *,
                   on_progress: Callable[[Stats], None] | None = None,
-                  handle_signals: bool = False) -> Result:
-    runner = build_runner(problem, config, store, run_path, on_progress)
+                  handle_signals: bool = False, replay: Store | None = None,
+                  replay_until: int | None = None) -> Result:
+    runner = build_runner(problem, config, store, run_path, on_progress, replay=replay,
+                          replay_until=replay_until)
     try:
         stats = await runner.run(problem.initial_code, handle_signals=handle_signals)
     finally:
-        await runner.executor.close()
+        await runner.close()
     best = store.program(stats.best_id) if stats.best_id else None
     assert best is not None
     write_best(run_path, best)
