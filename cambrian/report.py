@@ -68,7 +68,7 @@ def status(store: Store) -> Status:
         statuses=dict(store.rows("SELECT status, COUNT(*) FROM programs WHERE seq > 0 GROUP BY status")),
         stop_reason=json.loads(last_stop[0][0]).get("reason") if last_stop else None,
         models=store.rows("SELECT model, COUNT(*), SUM(error != ''), SUM(tokens_in), SUM(tokens_out), SUM(cost)"
-                          " FROM llm_calls GROUP BY model ORDER BY model"),
+                          " FROM llm_calls WHERE replayed = 0 GROUP BY model ORDER BY model"),
         spent=store.spent(),
     )
 

@@ -215,7 +215,8 @@ class Store:
         return None if row is None else dict(zip([d[0] for d in cursor.description], row))
 
     def spent(self) -> float:
-        return self.scalar("SELECT COALESCE(SUM(cost), 0) FROM llm_calls")
+        """Dollars actually spent on LLM requests (replayed exchanges cost nothing)."""
+        return self.scalar("SELECT COALESCE(SUM(cost), 0) FROM llm_calls WHERE replayed = 0")
 
     def event(self, kind: str, **data: Any) -> None:
         self.conn.execute("INSERT INTO events (t, kind, data) VALUES (?, ?, ?)",

@@ -98,10 +98,12 @@ class LLMClient:
         if row["request_hash"] != request_hash(messages):
             raise LLMFailure(f"replay diverged at candidate {seq}: the prompt differs from the recorded one")
         if row["error"]:
-            self._record(messages, seq, attempt, ledger, error=row["error"], replayed=True, cost=0.0)
+            self._record(messages, seq, attempt, ledger, error=row["error"], replayed=True, cost=row["cost"])
             raise LLMFailure(f"{row['model']}: {row['error'].split(': ', 1)[-1]}")
         reply = Reply(row["reply"], row["finish"], row["tokens_in"], row["tokens_out"], 0.0)
-        self._record(messages, seq, attempt, ledger, reply=reply, replayed=True, cost=0.0)
+        # The recorded cost, so cost-aware choices replay identically; replayed rows are
+        # not counted as spending (Store.spent).
+        self._record(messages, seq, attempt, ledger, reply=reply, replayed=True, cost=row["cost"])
         return _usable(reply, self.spec)
 
     async def close(self) -> None:

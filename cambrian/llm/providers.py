@@ -25,13 +25,13 @@ class ProviderError(Exception):
 
     def __init__(self, kind: str, message: str, *, retry_after: float | None = None, status: int | None = None):
         super().__init__(message)
-        self.kind = kind                # rate_limit | server | connection | timeout | client
+        self.kind = kind                # rate_limit | server | connection | timeout | malformed | client
         self.retry_after = retry_after
         self.status = status
 
     @property
     def retryable(self) -> bool:
-        return self.kind in ("rate_limit", "server", "connection", "timeout")
+        return self.kind in ("rate_limit", "server", "connection", "timeout", "malformed")
 
 
 class Provider(Protocol):
@@ -99,8 +99,10 @@ class OpenAIProvider:
             response = await self._client.chat.completions.create(**kwargs)
         except self._sdk.OpenAIError as exc:
             raise _classify(exc, self._sdk) from None
-        if not response.choices:
-            raise ProviderError("client", "reply has no choices")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a body the SDK cannot read
+            raise ProviderError("malformed", f"malformed reply: {type(exc).__name__}: {str(exc)[:120]}") from None
+        if not getattr(response, "choices", None):
+            raise ProviderError("malformed", "malformed reply: no choices")
         choice = response.choices[0]
         message = choice.message
         finish = choice.finish_reason or "stop"
@@ -128,11 +130,13 @@ class AnthropicProvider:
         turns = [m for m in messages if m["role"] != "system"]
         start = time.monotonic()
         try:
+            # This SDK's Messages API takes no temperature: the model's default sampling applies.
             response = await self._client.messages.create(
-                model=spec.name, system=system, messages=turns, max_tokens=spec.max_tokens,
-                temperature=spec.temperature, timeout=timeout)
+                model=spec.name, system=system, messages=turns, max_tokens=spec.max_tokens, timeout=timeout)
         except self._sdk.AnthropicError as exc:
             raise _classify(exc, self._sdk) from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ProviderError("malformed", f"malformed reply: {type(exc).__name__}: {str(exc)[:120]}") from None
         text = "".join(getattr(block, "text", "") for block in response.content)
         finish = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
                   "refusal": "refused"}.get(response.stop_reason or "", response.stop_reason or "stop")

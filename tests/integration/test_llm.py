@@ -1,0 +1,240 @@
+"""LLM operators against a fake OpenAI/Anthropic server on 127.0.0.1: real HTTP, real SDKs."""
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cambrian
+from cambrian.llm import LLMClient, LLMFailure, ModelSpec
+from cambrian.operators import Candidate, Context, ProposalFailure
+from cambrian.operators.llm import LLMOperator
+from cambrian.program import Program, program_id
+from cambrian.prompt import load_templates
+from cambrian.store import Store
+from tests.conftest import QUADRATIC_EVALUATOR, QUADRATIC_PROGRAM, write_problem
+from tests.fake_llm import FakeLLM, nudging_model
+from tests.integration.test_cli import _one_line_error, cambrian as cli
+
+PARENT_CODE = "def solve():\n    # EVOLVE-BLOCK-START\n    x = 1.0\n    return x\n    # EVOLVE-BLOCK-END\n"
+PARENT = Program(program_id(PARENT_CODE), PARENT_CODE, None, "initial", 0, 0, "ok", score=1.0)
+DIFF = "Raise x.\n<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = 2.0\n>>>>>>> REPLACE\n"
+SECRET = "sk-test-secret-never-stored"
+
+
+@pytest.fixture
+def fake():
+    with FakeLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.create(tmp_path / "cambrian.db", {"config": {}})
+    yield s
+    s.close()
+
+
+def _spec(fake, provider="openai", **kw):
+    url = fake.url if provider == "openai" else fake.anthropic_url
+    return ModelSpec(provider, "fake-model", base_url=url, price_in=1.0, price_out=2.0, **kw)
+
+
+def _propose(fake, store, provider="openai", fmt="diff", seq=1, **client_kw):
+    client = LLMClient(_spec(fake, provider), store=store, **{"retries": 2, "request_timeout": 5, **client_kw})
+    op = LLMOperator(client, fmt, templates=load_templates())
+    ctx = Context(task="make x big", objective="combined_score", direction="maximize", seq=seq)
+
+    async def go():
+        try:
+            return await op.propose(PARENT, [PARENT], ctx, np.random.default_rng(0))
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_provider_contract(fake, store, provider, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    fake.script = [{"text": DIFF}]
+    made = _propose(fake, store, provider)
+    assert isinstance(made, Candidate) and "x = 2.0" in made.code
+    assert made.model == "%s:fake-model" % provider and made.cost > 0
+    row = store.recorded_call(1, 0)
+    assert row["reply"] == DIFF and row["tokens_in"] > 0 and row["cost"] == pytest.approx(made.cost)
+    assert any(SECRET in " ".join(h.values()) for h in fake.headers), "the key was sent to the server"
+    dump = "\n".join(store.conn.iterdump())
+    assert SECRET not in dump, "an API key reached the store"
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("script, fragment", [
+    ([{"status": 401}], "HTTP 401"),
+    ([{"status": 500}] * 3, "after 3 tries"),
+    ([{"text": ""}] * 2, "empty reply"),
+    ([{"text": "partial", "finish": "length"}] * 2, "truncated"),
+    ([{"refusal": "I will not"}] * 2, "refused"),
+    ([{"raw": b"{not json"}] * 3, "malformed reply"),
+    ([{"sleep": 3}] * 3, "timed out"),
+])
+def test_failures_are_reasons(fake, store, provider, script, fragment):
+    fake.script = list(script)
+    made = _propose(fake, store, provider, request_timeout=1)
+    assert isinstance(made, ProposalFailure)
+    assert fragment in made.reason
+    assert made.reason.startswith(f"{provider}:fake-model")
+
+
+def test_rate_limit_honors_retry_after(fake, store):
+    fake.script = [{"status": 429, "headers": {"retry-after": "1"}}, {"text": DIFF}]
+    made = _propose(fake, store)
+    assert isinstance(made, Candidate)
+    calls = store.rows("SELECT error FROM llm_calls ORDER BY id")
+    assert len(calls) == 2 and calls[0][0].startswith("rate_limit") and calls[1][0] == ""
+
+
+def test_connection_refused_is_a_failure(store):
+    with FakeLLM() as closed:
+        url = closed.url
+    client = LLMClient(ModelSpec("openai", "m", base_url=url), store=store, retries=1, max_backoff=0.1)
+
+    async def go():
+        return await client.ask([{"role": "user", "content": "hi"}], seq=1, attempt=0, seed=0)
+
+    with pytest.raises(LLMFailure, match="connection"):
+        asyncio.run(go())
+
+
+def test_bad_edit_is_retried_once_with_the_error_shown(fake, store):
+    fake.script = [{"text": "<<<<<<< SEARCH\n    y = 5\n=======\n    y = 6\n>>>>>>> REPLACE\n"}, {"text": DIFF}]
+    made = _propose(fake, store)
+    assert isinstance(made, Candidate)
+    second = fake.requests[1]["messages"]
+    assert "SEARCH block 1 not found" in second[-1]["content"]
+    assert second[-2]["role"] == "assistant"
+
+
+@pytest.mark.parametrize("reply, fragment", [
+    ("just prose", "no SEARCH/REPLACE block"),
+    ("<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = 1.0\n>>>>>>> REPLACE\n", "unchanged"),
+    ("<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = (\n>>>>>>> REPLACE\n", "does not parse"),
+    ("<<<<<<< SEARCH\ndef solve():\n=======\ndef solved():\n>>>>>>> REPLACE\n", "outside the evolve regions"),
+])
+def test_unusable_edits_never_become_the_parent(fake, store, reply, fragment):
+    fake.default = {"text": reply}
+    made = _propose(fake, store)
+    assert isinstance(made, ProposalFailure) and fragment in made.reason
+
+
+@pytest.mark.parametrize("fmt", ["rewrite", "crossover"])
+def test_rewrite_and_crossover(fake, store, fmt):
+    fake.default = {"text": "```python\nx = 3.0\nreturn x\n```"}
+    made = _propose(fake, store, fmt=fmt)
+    assert isinstance(made, Candidate) and "    x = 3.0\n    return x\n" in made.code
+    prompt = fake.requests[0]["messages"][1]["content"]
+    assert "Other program 1" in prompt
+
+
+# -- whole runs -------------------------------------------------------------
+def _problem(tmp_path, extra=""):
+    return write_problem(tmp_path / "quad", QUADRATIC_PROGRAM, QUADRATIC_EVALUATOR,
+                         "budget: 30\nworkers: 2\nseed: 4\n" + extra)
+
+
+def _models(fake, price=1.0):
+    return [{"model": f"openai:nudge@{fake.url}", "price_in": price, "price_out": price}]
+
+
+def test_evolution_with_a_model_improves_and_accounts_cost(fake, tmp_path):
+    fake.default = nudging_model()
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", llm__models=_models(fake))
+    assert result.score > result.stats.initial_score
+    conn = sqlite3.connect(result.run_dir / "cambrian.db")
+    by_op = dict(conn.execute("SELECT operator, COUNT(*) FROM attempts WHERE seq > 0 GROUP BY operator"))
+    assert any(op.startswith("llm:openai:nudge") for op in by_op), by_op
+    llm_cost = conn.execute("SELECT SUM(cost) FROM attempts WHERE model IS NOT NULL").fetchone()[0]
+    assert llm_cost == pytest.approx(conn.execute("SELECT SUM(cost) FROM llm_calls").fetchone()[0])
+    status = cli("status", result.run_dir)
+    assert "LLM cost" in status.stdout and "per valid program" in status.stdout
+
+
+def test_stalled_model_hits_the_proposal_cap_and_the_run_goes_on(fake, tmp_path):
+    fake.default = {"sleep": 30}
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=6,
+                             llm__models=_models(fake), llm__proposal_timeout=1.0, llm__request_timeout=20,
+                             operator_choice="weights", llm__share=1.0)
+    reasons = [a.reason for a in result.store.attempts() if a.outcome == "failed"]
+    assert reasons and all("longer than the 1 s cap" in r for r in reasons)
+    assert result.stats.candidates == 6
+
+
+def test_max_cost_stops_before_overspending(fake, tmp_path):
+    fake.default = nudging_model()
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=200, max_cost=0.02,
+                             llm__models=_models(fake, price=50.0), operator_choice="weights", llm__share=1.0)
+    assert result.stats.stop_reason.startswith("max cost")
+    assert result.store.spent() <= 0.02
+    assert result.stats.candidates < 200
+
+
+def test_replay_reproduces_the_run_without_calling_the_model(fake, tmp_path):
+    fake.default = nudging_model()
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", llm__models=_models(fake))
+    requests = len(fake.requests)
+    assert requests > 0
+    replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
+    assert replay.returncode == 0, replay.stderr
+    assert "sequence identical to the source" in replay.stdout
+    assert len(fake.requests) == requests, "replay called the model"
+    conn = sqlite3.connect(tmp_path / "replay" / "cambrian.db")
+    assert conn.execute("SELECT COUNT(*) FROM llm_calls WHERE replayed = 0").fetchone()[0] == 0
+
+
+def test_replay_branches_after_a_prefix(fake, tmp_path):
+    fake.default = nudging_model()
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", llm__models=_models(fake))
+    with FakeLLM(default=nudging_model(step=0.5)) as other:
+        out = cli("replay", result.run_dir, "--run-dir", tmp_path / "branch", "--until", 10, "--quiet",
+                  "--set", f"llm.models=[{{model: 'openai:nudge@{fake.url}'}}]")
+        assert out.returncode == 0, out.stderr
+    a = Store.open(result.run_dir)
+    b = Store.open(tmp_path / "branch")
+    sql = "SELECT seq, program_id, outcome FROM attempts WHERE seq <= 10 ORDER BY seq"
+    assert a.rows(sql) == b.rows(sql)
+
+
+def test_resume_with_a_changed_model_list(fake, tmp_path):
+    fake.default = nudging_model()
+    first = cli("run", _problem(tmp_path), "--run-dir", tmp_path / "run", "--budget", 10, "--quiet",
+                "--model", f"openai:nudge@{fake.url}")
+    assert first.returncode == 0, first.stderr
+    with FakeLLM(default=nudging_model()) as other:
+        more = cli("run", "--resume", tmp_path / "run", "--budget", 20, "--quiet",
+                   "--model", f"openai:other@{other.url}")
+        assert more.returncode == 0, more.stderr
+        assert other.requests
+    ops = {row[0] for row in Store.open(tmp_path / "run").rows("SELECT operator FROM attempts")}
+    assert any("nudge" in o for o in ops) and any("other" in o for o in ops)
+
+
+def test_bad_model_flags_are_one_line(tmp_path, monkeypatch):
+    problem = _problem(tmp_path)
+    _one_line_error(cli("run", problem, "--model", "gpt-5", "--run-dir", tmp_path / "a"), "PROVIDER:NAME")
+    env_less = {k: v for k, v in __import__("os").environ.items() if k != "OPENAI_API_KEY"}
+    proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir",
+                           str(tmp_path / "b"), "--model", "openai:gpt-5-mini"], env=env_less,
+                          capture_output=True, text=True)
+    _one_line_error(proc, "OPENAI_API_KEY")
+
+
+def test_cli_imports_no_sdk_without_a_model():
+    code = ("import sys, cambrian.session, cambrian.cli\n"
+            "print([m for m in ('openai', 'anthropic') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.strip() == "[]"
