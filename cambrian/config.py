@@ -163,6 +163,14 @@ class LLMConfig(_Model):
     retry_with_error: bool = Field(True, description="retry a failed edit once, showing the model the error")
     history: int = Field(5, ge=0, le=50, description="earlier children of the parent shown in prompts")
     prompts_dir: str | None = Field(None, description="directory of replacement prompt templates")
+    insights_every: int = Field(0, ge=0, description="condense recent results into notes every N candidates "
+                                                     "(0: off; needs a model)")
+
+
+class NoveltyConfig(_Model):
+    enabled: bool = False
+    threshold: float = Field(0.95, gt=0, le=1, description="estimated Jaccard similarity that counts as too similar")
+    resamples: int = Field(2, ge=0, le=10, description="new proposals asked for before evaluating anyway")
 
 
 class BanditConfig(_Model):
@@ -185,6 +193,7 @@ class Config(_Model):
     evaluation: EvaluationConfig = EvaluationConfig()
     llm: LLMConfig = LLMConfig()
     bandit: BanditConfig = BanditConfig()
+    novelty: NoveltyConfig = NoveltyConfig()
     islands: IslandsConfig = IslandsConfig()
     archive: ArchiveConfig = ArchiveConfig()
     selection: SelectionConfig = SelectionConfig()

@@ -21,7 +21,7 @@ KINDS = ("diff", "rewrite", "crossover")
 
 
 def load_templates(directory: Path | None = None) -> dict[str, string.Template]:
-    names = ("system",) + KINDS + ("retry",)
+    names = ("system",) + KINDS + ("retry", "insights")
     out = {}
     for name in names:
         custom = Path(directory) / f"{name}.txt" if directory else None
@@ -87,3 +87,16 @@ def build_messages(
         notes=f"## Notes from earlier in this search\n{_cap(notes, 1200)}\n" if notes.strip() else "",
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def build_insight_messages(*, templates: dict[str, string.Template], task: str, objective: str,
+                           direction: str, best: Program, recent: Sequence[Tried],
+                           notes: str = "") -> list[dict[str, str]]:
+    """The request that condenses recent results into notes for later prompts."""
+    user = templates["insights"].substitute(
+        task=task.strip() or "(no task description given)", objective=objective, direction=direction,
+        best=describe_program(best, title="Best program", objective=objective),
+        recent="\n".join(f"- {t.operator}: {t.outcome}: {_cap(t.detail, 160)}" for t in recent) or "(none)",
+        notes=f"The notes so far:\n{_cap(notes, 1200)}\n" if notes.strip() else "",
+    )
+    return [{"role": "user", "content": user}]

@@ -21,8 +21,11 @@ from .config import Config
 from .evaluation import ERROR, OK, REJECTED, EvalResult
 from .events import EventLog
 from .executors import Executor
-from .operators import Context, Operator, ProposalFailure
+from .llm import LLMFailure
+from .novelty import NoveltyIndex
+from .operators import Candidate, Context, Operator, ProposalFailure
 from .operators.base import Tried
+from .prompt import build_insight_messages, load_templates
 from .program import Program, outside_change, program_id
 from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
 from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
@@ -77,6 +80,7 @@ class Runner:
         fingerprints: bool = False,
         clients: list | None = None,
         cost_bound: float = 0.0,
+        templates: dict | None = None,
     ):
         self.config = config
         self.store = store
@@ -89,6 +93,9 @@ class Runner:
         self.fingerprints = fingerprints
         self.clients = clients or []
         self.cost_bound = cost_bound
+        self.novelty = NoveltyIndex(seed=config.seed) if config.novelty.enabled else None
+        self.notes = ""
+        self.templates = templates
         self.stats = Stats()
         self._stop: str | None = None
         self._in_flight: dict[str, asyncio.Future[EvalResult]] = {}
@@ -120,6 +127,9 @@ class Runner:
     async def _run(self, initial_code: str) -> Stats:
         initial = await self._initial(initial_code)
         self.strategy.seed(initial.id, initial.score, self._features(initial))
+        if self.novelty is not None:
+            for island in range(len(self.strategy.islands)):
+                self.novelty.add(island, initial.id, initial.code, 0)
         self.stats.best_score = self.stats.initial_score = initial.score
         self.stats.best_id = initial.id
         self.events.emit("started", budget=self.config.budget, workers=self.config.workers,
@@ -141,6 +151,9 @@ class Runner:
                 outcome = await future
                 self._tell(proposal, outcome, replayed=getattr(future, "replayed", False))
                 next_tell += 1
+                every = self.config.llm.insights_every
+                if every and self.clients and proposal.seq % every == 0:
+                    await self._insights(proposal.seq)
                 self._check_stop(deadline)
         except asyncio.CancelledError:
             for _, future in pending.values():
@@ -220,7 +233,7 @@ class Runner:
         """The operator's view for this proposal. ``tried`` holds only candidates told
         before this proposal was asked, so a prompt never depends on timing."""
         if not proposal.operator.startswith("llm:") or self.config.llm.history == 0:
-            return replace(self.context, seq=proposal.seq)
+            return replace(self.context, seq=proposal.seq, notes=self.notes)
         horizon = proposal.seq - self.config.workers
         rows = self.store.rows(
             "SELECT a.operator, a.outcome, a.reason, p.status, p.score FROM attempts a"
@@ -233,42 +246,48 @@ class Runner:
             else:
                 detail = reason or outcome
             tried.append(Tried(operator, status if outcome == NEW else outcome, detail))
-        return replace(self.context, seq=proposal.seq, tried=tuple(tried))
+        return replace(self.context, seq=proposal.seq, tried=tuple(tried), notes=self.notes)
 
     async def _candidate(self, proposal: Proposal) -> Outcome:
         started = time.monotonic()
         parent = self.store.program(proposal.parent_id)
         assert parent is not None, "strategy proposed a parent that is not in the store"
         inspirations = [p for i in proposal.inspiration_ids if (p := self.store.program(i)) is not None]
-        operator = self.operators[proposal.operator]
-        rng = rng_for(self.config.seed, proposal.seq, OPERATOR_STREAM)
-        limit = self.config.llm.proposal_timeout
-        try:
-            made = await asyncio.wait_for(
-                operator.propose(parent, inspirations, self._context(proposal, parent), rng), limit)
-        except asyncio.TimeoutError:
-            made = ProposalFailure(f"proposal took longer than the {limit:g} s cap")
-        except Exception as exc:  # an operator bug must not end the run: it is data
-            made = ProposalFailure(f"operator raised {type(exc).__name__}: {exc}")
+        context = self._context(proposal, parent)
+        made = await self._propose(proposal, parent, inspirations, context, 0)
+        cost, novelty_note = made.cost, ""
+        for resample in range(1, self.config.novelty.resamples + 1 if self.novelty else 1):
+            if isinstance(made, ProposalFailure) or made.code == parent.code:
+                break
+            twin = self.novelty.similar(proposal.island, made.code, horizon=proposal.seq - self.config.workers,
+                                        threshold=self.config.novelty.threshold)
+            if twin is None:
+                break
+            novelty_note = f"novelty: resampled {resample}x (similarity {twin[1]:.2f} to {twin[0]})"
+            made = await self._propose(proposal, parent, inspirations, replace(context, resample=resample),
+                                       resample)
+            cost += made.cost
 
         def attempt(outcome: str, pid: str | None = None, reason: str = "") -> Attempt:
+            reason = "; ".join(r for r in (reason, novelty_note) if r)
             return Attempt(proposal.seq, proposal.island, parent.id, proposal.inspiration_ids,
                            proposal.operator, pid, outcome, reason, time.monotonic() - started,
-                           made.cost, made.model)
+                           cost, made.model)
 
         if isinstance(made, ProposalFailure):
             self.store.record(attempt(FAILED, reason=made.reason))
-            return Outcome(None, None, cost=made.cost)
+            return Outcome(None, None, cost=cost)
         if made.code == parent.code:
             self.store.record(attempt(FAILED, reason="candidate is identical to its parent"))
-            return Outcome(None, None, cost=made.cost)
+            return Outcome(None, None, cost=cost)
         pid = program_id(made.code)
         if pid in self._in_flight:
             await asyncio.shield(self._in_flight[pid])
         if self.store.has_program(pid):
             self.store.record(attempt(DUPLICATE, pid, "same code as a stored program"))
-            return Outcome(None, None, cost=made.cost)
-        result, fingerprint, twin = await self._evaluate_once(pid, made.code, parent.code)
+            return Outcome(None, None, cost=cost)
+        result, fingerprint, twin = await self._evaluate_once(pid, made.code, parent.code,
+                                                              horizon=proposal.seq - self.config.workers)
         program = Program(
             id=pid, code=made.code, parent_id=parent.id, operator=proposal.operator,
             generation=parent.generation + 1, island=proposal.island, status=result.status,
@@ -278,11 +297,58 @@ class Runner:
         )
         if twin is not None:
             self.store.record(attempt(EQUIVALENT, pid, program.reason), program)
-            return Outcome(None, None, cost=made.cost)
+            return Outcome(None, None, cost=cost)
         self.store.record(attempt(NEW, pid, result.reason), program)
-        return self._outcome(program, parent, made.cost)
+        return self._outcome(program, parent, cost)
 
-    async def _evaluate_once(self, pid: str, code: str, parent_code: str
+    async def _propose(self, proposal: Proposal, parent: Program, inspirations: list[Program],
+                       context: Context, resample: int) -> Candidate | ProposalFailure:
+        """One call of the operator, under the proposal cap; its failures are data."""
+        operator = self.operators[proposal.operator]
+        rng = rng_for(self.config.seed, proposal.seq, OPERATOR_STREAM + 2 * resample)
+        limit = self.config.llm.proposal_timeout
+        try:
+            return await asyncio.wait_for(operator.propose(parent, inspirations, context, rng), limit)
+        except asyncio.TimeoutError:
+            return ProposalFailure(f"proposal took longer than the {limit:g} s cap")
+        except Exception as exc:  # an operator bug must not end the run: it is data
+            return ProposalFailure(f"operator raised {type(exc).__name__}: {exc}")
+
+    async def _insights(self, at: int) -> None:
+        """Condense the last candidates into notes for later prompts, at a fixed point of
+        the schedule (so replay and resume see the same notes)."""
+        import json
+
+        done = self.store.rows("SELECT data FROM events WHERE kind = 'insights' ORDER BY id")
+        for (data,) in done:
+            if json.loads(data).get("at") == at:
+                self.notes = json.loads(data)["notes"]
+                return
+        every = self.config.llm.insights_every
+        rows = self.store.rows(
+            "SELECT a.operator, a.outcome, a.reason, p.status, p.score FROM attempts a"
+            " LEFT JOIN programs p ON p.id = a.program_id WHERE a.seq > ? AND a.seq <= ? ORDER BY a.seq",
+            at - every, at)
+        recent = [Tried(op, status if outcome == NEW else outcome,
+                        f"score {score:.10g}" if status == OK and score is not None else (reason or outcome))
+                  for op, outcome, reason, status, score in rows]
+        best = self.store.program(self.stats.best_id) if self.stats.best_id else None
+        if best is None:
+            return
+        messages = build_insight_messages(
+            templates=self.templates or load_templates(), task=self.context.task,
+            objective=self.context.objective, direction=self.context.direction, best=best,
+            recent=recent, notes=self.notes)
+        client = self.clients[0]
+        try:
+            reply = await client.ask(messages, seq=-at, attempt=0, seed=self.config.seed + at)
+        except LLMFailure as exc:
+            self.events.emit("insights_failed", at=at, reason=str(exc))
+            return
+        self.notes = reply.text.strip()[:2000]
+        self.events.emit("insights", at=at, notes=self.notes)
+
+    async def _evaluate_once(self, pid: str, code: str, parent_code: str, *, horizon: int
                              ) -> tuple[EvalResult, str | None, Program | None]:
         """Check, fingerprint, then evaluate: (result, fingerprint, equivalent known program).
 
@@ -299,7 +365,8 @@ class Runner:
                     if isinstance(taken, EvalResult):
                         result = taken  # it failed on the probe inputs: that is its result
                     else:
-                        fingerprint, twin = taken, self.store.by_fingerprint(taken)
+                        # Only programs told before this proposal was asked: timing-free.
+                        fingerprint, twin = taken, self.store.by_fingerprint(taken, max_seq=horizon)
                         if twin is not None:
                             result = EvalResult(twin.status, f"functionally equivalent to {twin.id}",
                                                 score=twin.score, metrics=twin.metrics)
@@ -334,12 +401,25 @@ class Runner:
 
     # -- bookkeeping ---------------------------------------------------------
     def _tell(self, proposal: Proposal, outcome: Outcome, *, replayed: bool) -> None:
+        attempt = self.store.attempt(proposal.seq)
+        if attempt is not None and attempt.outcome == DUPLICATE and attempt.program_id:
+            owner = self.store.program(attempt.program_id)
+            if owner is not None and owner.seq > proposal.seq:
+                parent = self.store.program(attempt.parent_id) if attempt.parent_id else None
+                self.store.reassign(owner.id, attempt, generation=(parent.generation + 1) if parent else 0)
+                attempt = self.store.attempt(proposal.seq)
+        if attempt is not None:
+            # What the strategy hears comes from the store, the canonical record.
+            outcome = self._stored_outcome(attempt)
         told = self.strategy.tell(proposal, outcome)
+        if self.novelty is not None and outcome.score is not None and outcome.program_id is not None:
+            program = self.store.program(outcome.program_id)
+            if program is not None:
+                self.novelty.add(proposal.island, program.id, program.code, proposal.seq)
         stats = self.stats
         stats.candidates += 1
         if not replayed:
             stats.session_candidates += 1
-        attempt = self.store.attempt(proposal.seq)
         if attempt is not None:
             if attempt.outcome == DUPLICATE:
                 stats.duplicates += 1

@@ -228,11 +228,32 @@ class Store:
                                 (program_id,)).fetchone()
         return None if row is None else _program(row)
 
-    def by_fingerprint(self, fingerprint: str) -> Program | None:
-        """The first evaluated program with this fingerprint."""
+    def by_fingerprint(self, fingerprint: str, *, max_seq: int) -> Program | None:
+        """The first evaluated program with this fingerprint, made at or before ``max_seq``."""
         row = self.conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE fingerprint = ?"
-                                " AND status != 'rejected' ORDER BY seq LIMIT 1", (fingerprint,)).fetchone()
+                                " AND status != 'rejected' AND seq <= ? ORDER BY seq LIMIT 1",
+                                (fingerprint, max_seq)).fetchone()
         return None if row is None else _program(row)
+
+    def reassign(self, program_id: str, attempt: Attempt, *, generation: int) -> None:
+        """Give a program to an earlier candidate that made the same code.
+
+        Two candidates in flight can produce one program; the later one may finish
+        first and record it. Ownership goes to the earlier candidate when it is told,
+        so which one owns it never depends on timing."""
+        later = self.scalar("SELECT seq FROM programs WHERE id = ?", program_id)
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute(
+                "UPDATE programs SET seq = ?, parent_id = ?, inspirations = ?, operator = ?, generation = ?,"
+                " island = ?, model = ? WHERE id = ?",
+                (attempt.seq, attempt.parent_id, json.dumps(list(attempt.inspirations)), attempt.operator,
+                 generation, attempt.island, attempt.model, program_id))
+            reason = self.scalar("SELECT reason FROM programs WHERE id = ?", program_id)
+            self.conn.execute("UPDATE attempts SET outcome = 'new', reason = ? WHERE seq = ?", (reason, attempt.seq))
+            self.conn.execute("UPDATE attempts SET outcome = 'duplicate', reason = 'same code as a stored program'"
+                              " WHERE seq = ?", (later,))
+        self.program.cache_clear()
 
     def has_program(self, program_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM programs WHERE id = ?", (program_id,)).fetchone() is not None

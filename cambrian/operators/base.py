@@ -35,6 +35,7 @@ class Context:
     seq: int = 0
     tried: tuple[Tried, ...] = ()
     notes: str = ""
+    resample: int = 0          # how many earlier proposals for this candidate were too similar
 
 
 @dataclass(frozen=True)

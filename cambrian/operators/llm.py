@@ -49,9 +49,10 @@ class LLMOperator:
         label = self.client.spec.label
         ledger: list[float] = []
         reason = ""
-        for attempt in range(2 if self.retry_with_error else 1):
+        for k in range(2 if self.retry_with_error else 1):
+            attempt = 2 * context.resample + k  # the record's key: replay finds each exchange again
             try:
-                reply = await self.client.ask(messages, seq=context.seq, attempt=attempt, seed=seed + attempt,
+                reply = await self.client.ask(messages, seq=context.seq, attempt=attempt, seed=seed + k,
                                               ledger=ledger)
             except LLMFailure as exc:
                 return ProposalFailure(str(exc), cost=sum(ledger), model=label)

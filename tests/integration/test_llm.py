@@ -238,3 +238,39 @@ def test_cli_imports_no_sdk_without_a_model():
             "print([m for m in ('openai', 'anthropic') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+WIDE_PROGRAM = "def solve():\n    # EVOLVE-BLOCK-START\n" + "".join(
+    f"    c{i} = {i}.0\n" for i in range(20)) + "    x = 1.0\n    y = -2.0\n    return x, y\n    # EVOLVE-BLOCK-END\n"
+
+
+def test_novelty_resamples_near_copies_and_replays(fake, tmp_path):
+    fake.default = nudging_model()
+    problem = write_problem(tmp_path / "wide", WIDE_PROGRAM, QUADRATIC_EVALUATOR,
+                            "budget: 12\nworkers: 2\nseed: 1\nnovelty: {enabled: true, threshold: 0.8, resamples: 2}\n")
+    result = cambrian.evolve(problem, run_dir=tmp_path / "run", llm__models=_models(fake),
+                             operator_choice="weights", llm__share=1.0, llm__formats={"diff": 1.0})
+    notes = [a.reason for a in result.store.attempts(1) if "novelty: resampled" in a.reason]
+    assert notes, "no candidate was found too similar"
+    attempts_per_seq = result.store.rows("SELECT seq, MAX(attempt) FROM llm_calls GROUP BY seq")
+    assert any(top >= 2 for _, top in attempts_per_seq)  # resamples are recorded under their own keys
+    replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
+    assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr
+
+
+def test_insights_feed_later_prompts_and_replay(fake, tmp_path):
+    def respond(request):
+        prompt = request["messages"][-1]["content"]
+        if "keeping notes" in prompt:
+            return {"text": "- nudging x upward helped"}
+        return nudging_model()(request)
+
+    fake.default = respond
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", llm__models=_models(fake),
+                             llm__insights_every=5, operator_choice="weights", llm__share=1.0)
+    events = result.store.rows("SELECT data FROM events WHERE kind = 'insights'")
+    assert len(events) >= 2
+    later = [r for r in fake.requests if "Notes from earlier in this search" in r["messages"][-1]["content"]]
+    assert later and "nudging x upward helped" in later[-1]["messages"][-1]["content"]
+    replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
+    assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr
