@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from .config import Config
-from .evaluation import Limits, PoolEvaluator, Spec
+from .evaluation import PoolEvaluator, Spec
 
 PROBE_EVALUATOR = "def evaluate(path):\n    return {'combined_score': 1.0}\n"
 PROBE_PROGRAM = "# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\n"
@@ -33,10 +33,9 @@ WHAT = {
 
 def probe(config: Config | None = None, samples: int = 50) -> tuple[tuple[str, ...], float]:
     """Protections in force for a trivial candidate, and its median evaluation time in ms."""
-    ev_cfg = (config or Config()).evaluation
-    limits = Limits(cpu_seconds=ev_cfg.cpu_seconds or ev_cfg.timeout, memory_mb=ev_cfg.memory_mb,
-                    open_files=ev_cfg.open_files, file_mb=ev_cfg.file_mb, processes=ev_cfg.processes,
-                    no_network=not ev_cfg.network, sandbox_user=ev_cfg.sandbox_user)
+    from .session import limits_for
+
+    limits = limits_for((config or Config()).evaluation)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "evaluate.py"
         path.write_text(PROBE_EVALUATOR)

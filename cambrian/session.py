@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import config as config_mod
-from .config import Config
+from .config import Config, EvaluationConfig
 from .errors import ConfigError, StoreError
 from .events import EventLog
 from .evaluation import Limits, PoolEvaluator, ProcessEvaluator, Spec
@@ -89,15 +89,19 @@ def _write_resolved(run_path: Path, config: Config) -> None:
     (run_path / RESOLVED_CONFIG).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
+def limits_for(ev: EvaluationConfig) -> Limits:
+    return Limits(cpu_seconds=ev.cpu_seconds or ev.timeout, memory_mb=ev.memory_mb, open_files=ev.open_files,
+                  file_mb=ev.file_mb, processes=ev.processes, no_network=not ev.network,
+                  sandbox_user=ev.sandbox_user)
+
+
 def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | ProcessEvaluator:
     ev = config.evaluation
     unknown = sorted(set(ev.cascade) - set(problem.stages))
     if unknown:
         raise ConfigError(f"config: evaluation.cascade: {', '.join(unknown)} not defined in "
                           f"{problem.evaluator_path.name} (it defines: {', '.join(problem.stages) or 'no stages'})")
-    limits = Limits(cpu_seconds=ev.cpu_seconds or ev.timeout, memory_mb=ev.memory_mb,
-                    open_files=ev.open_files, file_mb=ev.file_mb, processes=ev.processes,
-                    no_network=not ev.network, sandbox_user=ev.sandbox_user)
+    limits = limits_for(ev)
     spec = Spec(
         evaluator_path=problem.evaluator_path, objective=config.objective, direction=config.direction,
         timeout=ev.timeout, limits=limits, allow_env=ev.pass_env,

@@ -9,7 +9,6 @@ file descriptor the candidate's process never holds.
 """
 
 import hashlib
-import importlib.util
 import json
 import math
 import os

@@ -61,8 +61,8 @@ def test_cascade_stops_cheap_failures_before_the_full_evaluation(tmp_path, drop_
 
 def test_cascade_in_a_run_and_config_errors(tmp_path, drop_dir):
     problem = write_problem(tmp_path / "p", PROGRAM.replace("scale = 0.3", "scale = 0.6"), CASCADE_EVALUATOR,
-                            f"budget: 30\nevaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n"
-                            f"  cascade: {{evaluate_stage1: 0.55}}\n")
+                            "budget: 30\nevaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n"
+                            "  cascade: {evaluate_stage1: 0.55}\n")
     import os
     os.environ["CAMBRIAN_TEST_LOG"] = str(drop_dir / "log")
     try:

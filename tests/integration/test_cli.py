@@ -101,3 +101,9 @@ def test_help_is_light():
             " if m in sys.modules]\nprint(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.strip().endswith("[]")
+
+
+def test_doctor_reports_protections():
+    out = cambrian("doctor")
+    assert out.returncode == 0, out.stderr
+    assert "CPU-time limit" in out.stdout and "warm pool" in out.stdout

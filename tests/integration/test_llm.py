@@ -1,7 +1,6 @@
 """LLM operators against a fake OpenAI/Anthropic server on 127.0.0.1: real HTTP, real SDKs."""
 
 import asyncio
-import json
 import sqlite3
 import subprocess
 import sys
@@ -199,14 +198,18 @@ def test_replay_reproduces_the_run_without_calling_the_model(fake, tmp_path):
 def test_replay_branches_after_a_prefix(fake, tmp_path):
     fake.default = nudging_model()
     result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", llm__models=_models(fake))
+    before = len(fake.requests)
     with FakeLLM(default=nudging_model(step=0.5)) as other:
         out = cli("replay", result.run_dir, "--run-dir", tmp_path / "branch", "--until", 10, "--quiet",
-                  "--set", f"llm.models=[{{model: 'openai:nudge@{fake.url}'}}]")
+                  "--model", f"openai:other@{other.url}")
         assert out.returncode == 0, out.stderr
+        assert other.requests, "the branch did not go live after the prefix"
+    assert len(fake.requests) == before, "the recorded prefix called the original model"
     a = Store.open(result.run_dir)
     b = Store.open(tmp_path / "branch")
     sql = "SELECT seq, program_id, outcome FROM attempts WHERE seq <= 10 ORDER BY seq"
     assert a.rows(sql) == b.rows(sql)
+    assert b.rows("SELECT MIN(seq) FROM llm_calls WHERE replayed = 0")[0][0] > 10
 
 
 def test_resume_with_a_changed_model_list(fake, tmp_path):

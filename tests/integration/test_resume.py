@@ -1,6 +1,5 @@
 """Kill a run mid-flight (SIGKILL, then SIGINT), resume it, and check nothing was lost or redone."""
 
-import hashlib
 import os
 import signal
 import sqlite3
