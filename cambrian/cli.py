@@ -136,10 +136,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     run_dir = args.run_dir or Path("runs") / f"{Path(problem_dir).name}-replay-{time.strftime('%Y%m%d-%H%M%S')}"
     problem, config, store, run_path = prepare(problem_dir, overrides=_overrides(args), run_dir=run_dir,
                                                base_config=config_data)
+    if args.until is not None:
+        # A branch: the recorded prefix is copied and the run resumes from it, live,
+        # with whatever models and settings the flags gave.
+        store.copy_prefix(source, args.until)
     progress = None if args.quiet else Progress(title=f"replay -> {run_path}", budget=config.budget)
     try:
         result = asyncio.run(execute(problem, config, store, run_path, on_progress=progress, handle_signals=True,
-                                     replay=source, replay_until=args.until))
+                                     replay=source if args.until is None else None))
     finally:
         if progress is not None:
             progress.close()

@@ -112,8 +112,8 @@ def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | Process
     return PoolEvaluator(spec) if ev.pool else ProcessEvaluator(spec)
 
 
-def build_arms(config: Config, store: Store, *, replay: Store | None = None,
-               replay_until: int | None = None) -> tuple[dict[str, Operator], dict[str, float], list[LLMClient]]:
+def build_arms(config: Config, store: Store, *, replay: Store | None = None
+               ) -> tuple[dict[str, Operator], dict[str, float], list[LLMClient]]:
     """Every operator the run may use, its weight, and the LLM clients to close afterwards."""
     operators: dict[str, Operator] = dict(build_operators(config))
     builtin = {n: w for n, w in config.operators.weights().items() if n in operators}
@@ -127,10 +127,10 @@ def build_arms(config: Config, store: Store, *, replay: Store | None = None,
         spec = ModelSpec(**parse_model(m.model), temperature=m.temperature, max_tokens=m.max_tokens,
                          reasoning_effort=m.reasoning_effort, price_in=m.price_in, price_out=m.price_out,
                          api_key_env=m.api_key_env)
-        if replay is None or replay_until is not None:
+        if replay is None:
             spec.api_key()  # a missing key is a one-line error now, not a failure per proposal
         clients.append(LLMClient(spec, store=store, request_timeout=llm.request_timeout, retries=llm.retries,
-                                 concurrency=llm.concurrency, replay=replay, replay_until=replay_until))
+                                 concurrency=llm.concurrency, replay=replay))
     weights = {n: (1 - llm.share) * w / sum(builtin.values()) for n, w in builtin.items()} if builtin else {}
     for client in clients:
         for fmt, w in formats.items():
@@ -147,9 +147,8 @@ def cost_bound(config: Config) -> float:
 
 
 def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
-                 on_progress: Callable[[Stats], None] | None = None, *, replay: Store | None = None,
-                 replay_until: int | None = None) -> Runner:
-    operators, weights, clients = build_arms(config, store, replay=replay, replay_until=replay_until)
+                 on_progress: Callable[[Stats], None] | None = None, *, replay: Store | None = None) -> Runner:
+    operators, weights, clients = build_arms(config, store, replay=replay)
     evaluator = build_evaluator(problem, config)
     use_bandit = config.operator_choice == "bandit" or (config.operator_choice == "auto" and bool(clients))
     return Runner(
@@ -170,10 +169,8 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
 
 async def execute(problem: Problem, config: Config, store: Store, run_path: Path, *,
                   on_progress: Callable[[Stats], None] | None = None,
-                  handle_signals: bool = False, replay: Store | None = None,
-                  replay_until: int | None = None) -> Result:
-    runner = build_runner(problem, config, store, run_path, on_progress, replay=replay,
-                          replay_until=replay_until)
+                  handle_signals: bool = False, replay: Store | None = None) -> Result:
+    runner = build_runner(problem, config, store, run_path, on_progress, replay=replay)
     try:
         stats = await runner.run(problem.initial_code, handle_signals=handle_signals)
     finally:

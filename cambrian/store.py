@@ -214,6 +214,30 @@ class Store:
         row = cursor.fetchone()
         return None if row is None else dict(zip([d[0] for d in cursor.description], row))
 
+    def copy_prefix(self, source: "Store", until: int) -> None:
+        """Take a run's first ``until`` candidates (attempts, programs, LLM exchanges,
+        insight notes) from ``source``: a branch then continues from there like a resume."""
+        with self.conn:
+            self.conn.execute("BEGIN")
+            src = source.conn
+            for table, where in (("attempts", "seq <= ?"), ("programs", "seq <= ?")):
+                cursor = src.execute(f"SELECT * FROM {table} WHERE {where}", (until,))
+                rows = cursor.fetchall()
+                if rows:
+                    marks = ", ".join("?" * len(rows[0]))
+                    self.conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+            cursor = src.execute("SELECT * FROM llm_calls WHERE seq <= ? AND seq >= ?", (until, -until))
+            names = [d[0] for d in cursor.description if d[0] != "id"]
+            for row in cursor.fetchall():
+                data = dict(zip([d[0] for d in cursor.description], row))
+                data["replayed"] = 1  # copied, not spent again
+                self.conn.execute(f"INSERT INTO llm_calls ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                                  [data[n] for n in names])
+            for kind, data in src.execute("SELECT kind, data FROM events WHERE kind = 'insights' ORDER BY id"):
+                if json.loads(data).get("at", until + 1) <= until:
+                    self.conn.execute("INSERT INTO events (t, kind, data) VALUES (?, ?, ?)", (time.time(), kind, data))
+        self.program.cache_clear()
+
     def spent(self) -> float:
         """Dollars actually spent on LLM requests (replayed exchanges cost nothing)."""
         return self.scalar("SELECT COALESCE(SUM(cost), 0) FROM llm_calls WHERE replayed = 0")

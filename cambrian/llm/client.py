@@ -28,7 +28,6 @@ class LLMClient:
         retries: int = 4,
         concurrency: int = 4,
         replay: Any = None,
-        replay_until: int | None = None,
         provider_factory: Callable[[ModelSpec], Provider] = make_provider,
         max_backoff: float = 60.0,
     ):
@@ -37,21 +36,17 @@ class LLMClient:
         self.request_timeout = request_timeout
         self.retries = retries
         self.replay = replay
-        self.replay_until = replay_until
         self._factory = provider_factory
         self._provider: Provider | None = None
         self._limit = asyncio.Semaphore(concurrency)
         self.max_backoff = max_backoff
-
-    def _replaying(self, seq: int) -> bool:
-        return self.replay is not None and (self.replay_until is None or seq <= self.replay_until)
 
     async def ask(self, messages: list[dict[str, str]], *, seq: int, attempt: int, seed: int,
                   ledger: list[float] | None = None) -> Reply:
         """A usable reply, or ``LLMFailure`` with the reason. The cost of every request
         made (failed ones too) is appended to ``ledger``."""
         ledger = ledger if ledger is not None else []
-        if self._replaying(seq):
+        if self.replay is not None:
             return self._from_record(messages, seq, attempt, ledger)
         if self._provider is None:
             self._provider = self._factory(self.spec)
