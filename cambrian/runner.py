@@ -42,6 +42,7 @@ class Stats:
     valid: int = 0
     duplicates: int = 0
     equivalent: int = 0
+    spent: float = 0.0             # dollars, this run
     best_score: float | None = None
     best_id: str | None = None
     initial_score: float | None = None
@@ -418,6 +419,7 @@ class Runner:
                 self.novelty.add(proposal.island, program.id, program.code, proposal.seq)
         stats = self.stats
         stats.candidates += 1
+        stats.spent += outcome.cost
         if not replayed:
             stats.session_candidates += 1
         if attempt is not None:

@@ -148,5 +148,21 @@ def confine(limits, *, workdir, expose_paths=()):
         if _c().unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
             active.append("no_network")
     if limits.get("processes") and os.geteuid() != 0:
-        attempt("process_limit", lambda: _set_limit("RLIMIT_NPROC", int(limits["processes"])))
+        # RLIMIT_NPROC counts every process of the user. As the sandbox user that is the
+        # candidates; as the invoking user it includes their shell and editor, so the
+        # limit is on top of what already runs.
+        extra = 0 if "unprivileged_user" in active else _processes_of(os.geteuid())
+        attempt("process_limit", lambda: _set_limit("RLIMIT_NPROC", extra + int(limits["processes"])))
     return active
+
+
+def _processes_of(uid):
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat("/proc/" + entry).st_uid == uid:
+                    count += 1
+            except OSError:
+                pass
+    return count

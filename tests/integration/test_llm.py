@@ -150,9 +150,14 @@ def _models(fake, price=1.0):
     return [{"model": f"openai:nudge@{fake.url}", "price_in": price, "price_out": price}]
 
 
-def test_evolution_with_a_model_improves_and_accounts_cost(fake, tmp_path):
+def test_evolution_with_a_model_improves_and_accounts_cost(fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     fake.default = nudging_model()
     result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", llm__models=_models(fake))
+    assert any(SECRET in " ".join(h.values()) for h in fake.headers)
+    for path in result.run_dir.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), f"the API key reached {path.name}"
     assert result.score > result.stats.initial_score
     conn = sqlite3.connect(result.run_dir / "cambrian.db")
     by_op = dict(conn.execute("SELECT operator, COUNT(*) FROM attempts WHERE seq > 0 GROUP BY operator"))
