@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any
 
-from .runner import Stats
+from .stats import Stats
 
 
 def _fmt(score: float | None) -> str:

@@ -13,57 +13,23 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Callable, Mapping
 
+from . import history
 from .config import Config
+from .stats import Stats, failure_kind
 from .evaluation import ERROR, OK, REJECTED, EvalResult
 from .events import EventLog
 from .executors import Executor
-from .llm import LLMFailure
 from .novelty import NoveltyIndex
 from .operators import Candidate, Context, Operator, ProposalFailure
-from .operators.base import Tried
-from .prompt import build_insight_messages, load_templates
+from .prompt import load_templates
 from .program import Program, outside_change, program_id
 from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
 from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
 
 INITIAL = "initial"
-
-
-@dataclass
-class Stats:
-    """What the progress display and the final summary show."""
-
-    candidates: int = 0
-    evaluated: int = 0
-    valid: int = 0
-    duplicates: int = 0
-    equivalent: int = 0
-    spent: float = 0.0             # dollars, this run
-    best_score: float | None = None
-    best_id: str | None = None
-    initial_score: float | None = None
-    started: float = field(default_factory=time.monotonic)
-    session_candidates: int = 0
-    failures: Counter = field(default_factory=Counter)
-    stop_reason: str = ""
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    @property
-    def rate(self) -> float:
-        return self.session_candidates / self.elapsed if self.elapsed > 0 else 0.0
-
-
-def failure_kind(status: str, reason: str) -> str:
-    """A short, groupable label for a failure: the status and the reason's head."""
-    head = reason.split(":", 1)[0].strip()
-    return f"{status}: {head}"[:60] if head else status
 
 
 class Runner:
@@ -235,18 +201,8 @@ class Runner:
         before this proposal was asked, so a prompt never depends on timing."""
         if not proposal.operator.startswith("llm:") or self.config.llm.history == 0:
             return replace(self.context, seq=proposal.seq, notes=self.notes)
-        horizon = proposal.seq - self.config.workers
-        rows = self.store.rows(
-            "SELECT a.operator, a.outcome, a.reason, p.status, p.score FROM attempts a"
-            " LEFT JOIN programs p ON p.id = a.program_id WHERE a.parent_id = ? AND a.seq <= ?"
-            " ORDER BY a.seq DESC LIMIT ?", parent.id, horizon, self.config.llm.history)
-        tried = []
-        for operator, outcome, reason, status, score in rows:
-            if outcome == NEW and status == OK and score is not None and parent.score is not None:
-                detail = f"scored {score:.10g} (parent {parent.score:.10g})"
-            else:
-                detail = reason or outcome
-            tried.append(Tried(operator, status if outcome == NEW else outcome, detail))
+        tried = history.tried(self.store, parent=parent, upto=proposal.seq - self.config.workers,
+                              limit=self.config.llm.history)
         return replace(self.context, seq=proposal.seq, tried=tuple(tried), notes=self.notes)
 
     async def _candidate(self, proposal: Proposal) -> Outcome:
@@ -318,36 +274,12 @@ class Runner:
     async def _insights(self, at: int) -> None:
         """Condense the last candidates into notes for later prompts, at a fixed point of
         the schedule (so replay and resume see the same notes)."""
-        import json
-
-        done = self.store.rows("SELECT data FROM events WHERE kind = 'insights' ORDER BY id")
-        for (data,) in done:
-            if json.loads(data).get("at") == at:
-                self.notes = json.loads(data)["notes"]
-                return
-        every = self.config.llm.insights_every
-        rows = self.store.rows(
-            "SELECT a.operator, a.outcome, a.reason, p.status, p.score FROM attempts a"
-            " LEFT JOIN programs p ON p.id = a.program_id WHERE a.seq > ? AND a.seq <= ? ORDER BY a.seq",
-            at - every, at)
-        recent = [Tried(op, status if outcome == NEW else outcome,
-                        f"score {score:.10g}" if status == OK and score is not None else (reason or outcome))
-                  for op, outcome, reason, status, score in rows]
         best = self.store.program(self.stats.best_id) if self.stats.best_id else None
-        if best is None:
-            return
-        messages = build_insight_messages(
-            templates=self.templates or load_templates(), task=self.context.task,
-            objective=self.context.objective, direction=self.context.direction, best=best,
-            recent=recent, notes=self.notes)
-        client = self.clients[0]
-        try:
-            reply = await client.ask(messages, seq=-at, attempt=0, seed=self.config.seed + at)
-        except LLMFailure as exc:
-            self.events.emit("insights_failed", at=at, reason=str(exc))
-            return
-        self.notes = reply.text.strip()[:2000]
-        self.events.emit("insights", at=at, notes=self.notes)
+        if best is not None:
+            self.notes = await history.insights(
+                self.store, self.clients[0], self.events, at=at, every=self.config.llm.insights_every,
+                best=best, context=self.context, notes=self.notes, seed=self.config.seed,
+                templates=self.templates or load_templates())
 
     async def _evaluate_once(self, pid: str, code: str, parent_code: str, *, horizon: int
                              ) -> tuple[EvalResult, str | None, Program | None]:

@@ -1,0 +1,40 @@
+"""Run statistics: what the progress display and the final summary show."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Stats:
+    """What the progress display and the final summary show."""
+
+    candidates: int = 0
+    evaluated: int = 0
+    valid: int = 0
+    duplicates: int = 0
+    equivalent: int = 0
+    spent: float = 0.0             # dollars, this run
+    best_score: float | None = None
+    best_id: str | None = None
+    initial_score: float | None = None
+    started: float = field(default_factory=time.monotonic)
+    session_candidates: int = 0
+    failures: Counter = field(default_factory=Counter)
+    stop_reason: str = ""
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def rate(self) -> float:
+        return self.session_candidates / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def failure_kind(status: str, reason: str) -> str:
+    """A short, groupable label for a failure: the status and the reason's head."""
+    head = reason.split(":", 1)[0].strip()
+    return f"{status}: {head}"[:60] if head else status
