@@ -3,6 +3,8 @@
 import asyncio
 import sqlite3
 
+import pytest
+
 import cambrian
 from cambrian.evaluation import INVALID, OK, PoolEvaluator, Spec
 from tests.conftest import LOADER, write_problem
@@ -59,19 +61,21 @@ def test_cascade_stops_cheap_failures_before_the_full_evaluation(tmp_path, drop_
     assert (drop_dir / "log").read_text() == "full\n"
 
 
-def test_cascade_in_a_run_and_config_errors(tmp_path, drop_dir):
+@pytest.fixture
+def log_env(drop_dir, monkeypatch):
+    """The evaluator logs each full evaluation to a file the sandbox user may write."""
+    monkeypatch.setenv("CAMBRIAN_TEST_LOG", str(drop_dir / "log"))
+    return drop_dir / "log"
+
+
+def test_cascade_in_a_run_and_config_errors(tmp_path, log_env):
     problem = write_problem(tmp_path / "p", PROGRAM.replace("scale = 0.3", "scale = 0.6"), CASCADE_EVALUATOR,
                             "budget: 30\nevaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n"
                             "  cascade: {evaluate_stage1: 0.55}\n")
-    import os
-    os.environ["CAMBRIAN_TEST_LOG"] = str(drop_dir / "log")
-    try:
-        result = cambrian.evolve(problem, run_dir=tmp_path / "run")
-    finally:
-        del os.environ["CAMBRIAN_TEST_LOG"]
+    result = cambrian.evolve(problem, run_dir=tmp_path / "run")
     reasons = [p.reason for p in result.programs() if p.status == INVALID]
     assert any(r.startswith("cascade: stopped at evaluate_stage1") for r in reasons)
-    full_runs = (drop_dir / "log").read_text().count("full")
+    full_runs = log_env.read_text().count("full")
     passed = sum(1 for p in result.programs() if p.status == OK)
     assert full_runs == passed
     bad = write_problem(tmp_path / "bad", PROGRAM, CASCADE_EVALUATOR, "evaluation:\n  cascade: {evaluate_stage7: 1}\n")
@@ -89,26 +93,21 @@ def evaluate(path):
 """
 
 
-def _equivalence_run(tmp_path, drop_dir, evaluator, extra_config=""):
+def _equivalence_run(tmp_path, log, evaluator, extra_config=""):
     problem = write_problem(tmp_path / "p", PROGRAM, evaluator,
                             "budget: 40\nseed: 2\nevaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n" + extra_config +
                             "operators:\n  structural: {weight: 0}\n  crossover: {weight: 0}\n"
                             "  perturb: {max_constants: 1}\n")
-    import os
-    os.environ["CAMBRIAN_TEST_LOG"] = str(drop_dir / "log")
-    try:
-        result = cambrian.evolve(problem, run_dir=tmp_path / "run")
-    finally:
-        del os.environ["CAMBRIAN_TEST_LOG"]
+    result = cambrian.evolve(problem, run_dir=tmp_path / "run")
     conn = sqlite3.connect(result.run_dir / "cambrian.db")
     outcomes = dict(conn.execute("SELECT outcome, COUNT(*) FROM attempts GROUP BY outcome").fetchall())
-    evaluations = (drop_dir / "log").read_text().count("eval")
+    evaluations = log.read_text().count("eval")
     return result, outcomes, evaluations
 
 
-def test_probe_fingerprints_skip_equivalent_programs(tmp_path, drop_dir):
+def test_probe_fingerprints_skip_equivalent_programs(tmp_path, log_env):
     result, outcomes, evaluations = _equivalence_run(
-        tmp_path, drop_dir, FINGERPRINT_EVALUATOR,
+        tmp_path, log_env, FINGERPRINT_EVALUATOR,
         "  fingerprint: {function: f, inputs: [[0.5], [1.0], [2.0]]}\n")
     # Changing `unused` changes the code but not what f computes.
     assert outcomes.get("equivalent", 0) > 0
@@ -122,14 +121,14 @@ def test_probe_fingerprints_skip_equivalent_programs(tmp_path, drop_dir):
     assert "evaluations saved by the fingerprint cache" in status.stdout
 
 
-def test_fingerprint_hook_in_evaluate_py(tmp_path, drop_dir):
+def test_fingerprint_hook_in_evaluate_py(tmp_path, log_env):
     hook = FINGERPRINT_EVALUATOR + """
 
 def fingerprint(path):
     f = load(path).f
     return [round(f(t), 9) for t in (0.5, 1.0, 2.0)]
 """
-    _, outcomes, evaluations = _equivalence_run(tmp_path, drop_dir, hook)
+    _, outcomes, evaluations = _equivalence_run(tmp_path, log_env, hook)
     assert outcomes.get("equivalent", 0) > 0
     assert evaluations == outcomes["new"]
 
