@@ -29,6 +29,7 @@ class ProbeConfig(_Model):
 
 class EvaluationConfig(_Model):
     timeout: float = Field(30.0, gt=0, description="wall-clock seconds per candidate")
+    slots: int | None = Field(None, ge=1, description="evaluations at once; default: workers, at most the cores")
     pass_env: tuple[str, ...] = Field(
         (), description="environment variables the evaluator may see (all others are removed)"
     )
@@ -184,7 +185,7 @@ class Config(_Model):
     max_time: float | None = Field(None, gt=0, description="wall-clock seconds for this session")
     target: float | None = Field(None, description="stop once the best score reaches this")
     patience: int | None = Field(None, ge=1, description="stop after this many candidates without improvement")
-    workers: int = Field(2, ge=1, le=512, description="candidates in flight at once")
+    workers: int = Field(2, ge=1, le=512, description="candidates in flight at once (raise it for LLM runs)")
     objective: str = "combined_score"
     direction: Literal["maximize", "minimize"] = "maximize"
     max_cost: float | None = Field(None, gt=0, description="dollars: stop before spending more")

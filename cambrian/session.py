@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,7 +160,7 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
         operators=operators,
         clients=clients,
         cost_bound=cost_bound(config),
-        executor=LocalExecutor(evaluator, slots=config.workers),
+        executor=LocalExecutor(evaluator, slots=config.evaluation.slots or min(config.workers, os.cpu_count() or 1)),
         context=Context(task=problem.task, objective=config.objective, direction=config.direction),
         events=EventLog(store, run_path / "events.jsonl"),
         on_progress=on_progress,

@@ -47,7 +47,11 @@ class LLMClient:
         made (failed ones too) is appended to ``ledger``."""
         ledger = ledger if ledger is not None else []
         if self.replay is not None:
-            return self._from_record(messages, seq, attempt, ledger)
+            return self._from_record(self.replay, messages, seq, attempt, ledger)
+        own = self.store.recorded_call(seq, attempt)
+        if own is not None and not own["error"] and own["request_hash"] == request_hash(messages):
+            # Answered before a kill, not yet stored as a candidate: resume reuses it, unpaid.
+            return self._from_record(self.store, messages, seq, attempt, ledger)
         if self._provider is None:
             self._provider = self._factory(self.spec)
         jitter = random.Random(seed)
@@ -86,8 +90,8 @@ class LLMClient:
             cost=cost,
             latency=reply.latency if reply else 0.0, replayed=replayed)
 
-    def _from_record(self, messages, seq, attempt, ledger) -> Reply:
-        row = self.replay.recorded_call(seq, attempt)
+    def _from_record(self, record, messages, seq, attempt, ledger) -> Reply:
+        row = record.recorded_call(seq, attempt)
         if row is None:
             raise LLMFailure(f"replay: no recorded exchange for candidate {seq} (try {attempt})")
         if row["request_hash"] != request_hash(messages):

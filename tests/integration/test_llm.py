@@ -282,3 +282,42 @@ def test_insights_feed_later_prompts_and_replay(fake, tmp_path):
     assert later and "nudging x upward helped" in later[-1]["messages"][-1]["content"]
     replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
     assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr
+
+
+def test_sigkill_and_resume_with_a_model_pays_nothing_twice(fake, tmp_path):
+    import signal
+    import time
+
+    def slow(request):
+        time.sleep(0.2)
+        return nudging_model()(request)
+
+    fake.default = slow
+    problem = _problem(tmp_path, "evaluation:\n  timeout: 10\n")
+    model = f"openai:nudge@{fake.url}"
+    ref = cli("run", problem, "--run-dir", tmp_path / "ref", "--workers", 4, "--quiet", "--model", model)
+    assert ref.returncode == 0, ref.stderr
+
+    proc = subprocess.Popen([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir",
+                             str(tmp_path / "run"), "--workers", "4", "--quiet", "--model", model],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = tmp_path / "run" / "cambrian.db"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if len(Store.open(db).rows("SELECT seq FROM attempts")) >= 10:
+                break
+        except Exception:
+            pass
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(Store.open(db).rows("SELECT seq FROM attempts")) < 31, "the run finished before the kill"
+    more = cli("run", "--resume", tmp_path / "run", "--quiet")
+    assert more.returncode == 0, more.stderr
+    store = Store.open(db)
+    paid = store.rows("SELECT seq, attempt, COUNT(*) FROM llm_calls WHERE replayed = 0 AND error = ''"
+                      " GROUP BY seq, attempt HAVING COUNT(*) > 1")
+    assert paid == [], "an answered request was paid for again after resume"
+    sql = "SELECT a.seq, a.program_id, a.outcome, p.score FROM attempts a LEFT JOIN programs p ON p.id = a.program_id ORDER BY a.seq"
+    assert store.rows(sql) == Store.open(tmp_path / "ref").rows(sql)
