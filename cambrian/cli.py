@@ -224,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     except CambrianError as exc:
         print(f"cambrian: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path that cannot be created, read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"cambrian: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("cambrian: interrupted", file=sys.stderr)
         return 130

@@ -43,8 +43,8 @@ evaluation:
 
 def init(target: str | Path) -> Path:
     path = Path(target)
-    if path.exists() and any(path.iterdir()):
-        raise ProblemError(f"{path} exists and is not empty")
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ProblemError(f"{path} exists and is not an empty directory")
     path.mkdir(parents=True, exist_ok=True)
     for name, text in FILES.items():
         (path / name).write_text(text)

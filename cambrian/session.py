@@ -14,6 +14,7 @@ from .config import Config, EvaluationConfig
 from .errors import ConfigError, StoreError
 from .events import EventLog
 from .evaluation import Limits, PoolEvaluator, ProcessEvaluator, Spec
+from .evaluation.sandbox import sandbox_ids
 from .executors import LocalExecutor
 from .llm import LLMClient, ModelSpec, parse_model
 from .operators import Context, Operator, build_operators
@@ -78,6 +79,7 @@ def prepare(
         else:
             file = Path(config_file) if config_file is not None else problem.config_path
             config = config_mod.load(file, overrides)
+        check(problem, config)
         run_path = Path(run_dir) if run_dir is not None else default_run_dir(problem)
         store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), "config": config.to_dict()})
     _write_resolved(run_path, config)
@@ -96,12 +98,19 @@ def limits_for(ev: EvaluationConfig) -> Limits:
                   sandbox_user=ev.sandbox_user)
 
 
-def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | ProcessEvaluator:
+def check(problem: Problem, config: Config) -> None:
+    """What the config asks of this problem and this machine, checked before a run dir exists."""
     ev = config.evaluation
     unknown = sorted(set(ev.cascade) - set(problem.stages))
     if unknown:
         raise ConfigError(f"config: evaluation.cascade: {', '.join(unknown)} not defined in "
                           f"{problem.evaluator_path.name} (it defines: {', '.join(problem.stages) or 'no stages'})")
+    sandbox_ids(ev.sandbox_user)
+
+
+def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | ProcessEvaluator:
+    ev = config.evaluation
+    check(problem, config)
     limits = limits_for(ev)
     spec = Spec(
         evaluator_path=problem.evaluator_path, objective=config.objective, direction=config.direction,

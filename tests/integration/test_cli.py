@@ -1,5 +1,6 @@
 """The `cambrian` command as a user meets it: bad input is one line and a non-zero exit."""
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -68,6 +69,15 @@ def test_bad_flags(tmp_path, quadratic):
     _one_line_error(cambrian("run"), "problem directory")
 
 
+def test_unwritable_run_dir_and_bad_sandbox_user(tmp_path, quadratic):
+    (tmp_path / "file").write_text("x")
+    _one_line_error(cambrian("run", quadratic, "--run-dir", tmp_path / "file" / "run"), "file")
+    if os.geteuid() == 0:  # the sandbox user matters only when Cambrian runs as root
+        _one_line_error(cambrian("run", quadratic, "--run-dir", tmp_path / "r",
+                                 "--set", "evaluation.sandbox_user=no-such-user"), "no such user")
+        assert not (tmp_path / "r").exists(), "a run directory was made for a config that cannot run"
+
+
 def test_existing_run_dir_is_refused(tmp_path, quadratic):
     assert cambrian("run", quadratic, "--run-dir", tmp_path / "r", "--budget", 2, "--quiet").returncode == 0
     _one_line_error(cambrian("run", quadratic, "--run-dir", tmp_path / "r"), "already exists")
@@ -84,7 +94,9 @@ def test_init_run_status_best(tmp_path):
     best = cambrian("best", "out", "-o", "best.py", cwd=tmp_path)
     assert best.returncode == 0
     assert (tmp_path / "best.py").read_text() == (tmp_path / "out" / "best" / "program.py").read_text()
-    _one_line_error(cambrian("init", "myproblem", cwd=tmp_path), "not empty")
+    _one_line_error(cambrian("init", "myproblem", cwd=tmp_path), "not an empty directory")
+    (tmp_path / "afile").write_text("x")
+    _one_line_error(cambrian("init", "afile", cwd=tmp_path), "not an empty directory")
 
 
 def test_resume_with_a_larger_budget_continues(tmp_path, quadratic):
