@@ -160,7 +160,7 @@ class LLMConfig(_Model):
     request_timeout: float = Field(120.0, gt=0, description="seconds per HTTP request")
     proposal_timeout: float = Field(600.0, gt=0, description="hard cap on one proposal, retries included")
     retries: int = Field(4, ge=0, le=20)
-    concurrency: int = Field(4, ge=1, description="requests in flight per model")
+    concurrency: int = Field(4, ge=1, description="requests in flight per provider endpoint")
     retry_with_error: bool = Field(True, description="retry a failed edit once, showing the model the error")
     history: int = Field(5, ge=0, le=50, description="earlier children of the parent shown in prompts")
     prompts_dir: str | None = Field(None, description="directory of replacement prompt templates")

@@ -178,7 +178,11 @@ class Runner:
             future.replayed = True  # type: ignore[attr-defined]
             return proposal, future
         proposal = self.strategy.ask(seq)
-        return proposal, asyncio.ensure_future(self._candidate(proposal))
+        # The operator's context is taken now, at ask time, not when the task first runs:
+        # notes and history must not depend on how the event loop interleaves.
+        parent = self.store.program(proposal.parent_id)
+        assert parent is not None, "strategy proposed a parent that is not in the store"
+        return proposal, asyncio.ensure_future(self._candidate(proposal, parent, self._context(proposal, parent)))
 
     def _stored_outcome(self, attempt: Attempt) -> Outcome:
         if attempt.outcome != NEW or attempt.program_id is None:
@@ -205,12 +209,9 @@ class Runner:
                               limit=self.config.llm.history)
         return replace(self.context, seq=proposal.seq, tried=tuple(tried), notes=self.notes)
 
-    async def _candidate(self, proposal: Proposal) -> Outcome:
+    async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> Outcome:
         started = time.monotonic()
-        parent = self.store.program(proposal.parent_id)
-        assert parent is not None, "strategy proposed a parent that is not in the store"
         inspirations = [p for i in proposal.inspiration_ids if (p := self.store.program(i)) is not None]
-        context = self._context(proposal, parent)
         made = await self._propose(proposal, parent, inspirations, context, 0)
         cost, novelty_note = made.cost, ""
         for resample in range(1, self.config.novelty.resamples + 1 if self.novelty else 1):

@@ -133,14 +133,16 @@ def build_arms(config: Config, store: Store, *, replay: Store | None = None
         return operators, builtin, []
     templates = load_templates(Path(llm.prompts_dir) if llm.prompts_dir else None)
     clients = []
+    limits: dict[tuple[str, str | None], asyncio.Semaphore] = {}  # one per provider endpoint
     for m in llm.models:
         spec = ModelSpec(**parse_model(m.model), temperature=m.temperature, max_tokens=m.max_tokens,
                          reasoning_effort=m.reasoning_effort, price_in=m.price_in, price_out=m.price_out,
                          api_key_env=m.api_key_env)
         if replay is None:
             spec.api_key()  # a missing key is a one-line error now, not a failure per proposal
+        limit = limits.setdefault((spec.provider, spec.base_url), asyncio.Semaphore(llm.concurrency))
         clients.append(LLMClient(spec, store=store, request_timeout=llm.request_timeout, retries=llm.retries,
-                                 concurrency=llm.concurrency, replay=replay))
+                                 limit=limit, replay=replay))
     weights = {n: (1 - llm.share) * w / sum(builtin.values()) for n, w in builtin.items()} if builtin else {}
     for client in clients:
         for fmt, w in formats.items():

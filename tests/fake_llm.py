@@ -23,6 +23,8 @@ class FakeLLM:
         self.default = default if default is not None else {"text": "no idea"}
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.active = 0
+        self.max_active = 0  # most requests being answered at once
         self._lock = threading.Lock()
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -65,6 +67,15 @@ class FakeLLM:
                 request = json.loads(body or b"{}")
                 with fake._lock:
                     fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    fake.active += 1
+                    fake.max_active = max(fake.max_active, fake.active)
+                try:
+                    self._answer(request)
+                finally:
+                    with fake._lock:
+                        fake.active -= 1
+
+            def _answer(self, request: dict[str, Any]) -> None:
                 anthropic = self.path.endswith("/messages")
                 reply = fake._next(request)
                 if "sleep" in reply:

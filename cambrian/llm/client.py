@@ -27,6 +27,7 @@ class LLMClient:
         request_timeout: float = 120.0,
         retries: int = 4,
         concurrency: int = 4,
+        limit: asyncio.Semaphore | None = None,
         replay: Any = None,
         provider_factory: Callable[[ModelSpec], Provider] = make_provider,
         max_backoff: float = 60.0,
@@ -38,7 +39,8 @@ class LLMClient:
         self.replay = replay
         self._factory = provider_factory
         self._provider: Provider | None = None
-        self._limit = asyncio.Semaphore(concurrency)
+        # Shared by every model of one provider endpoint when given (see session.build_arms).
+        self._limit = limit or asyncio.Semaphore(concurrency)
         self.max_backoff = max_backoff
 
     async def ask(self, messages: list[dict[str, str]], *, seq: int, attempt: int, seed: int,

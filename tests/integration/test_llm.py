@@ -321,3 +321,18 @@ def test_sigkill_and_resume_with_a_model_pays_nothing_twice(fake, tmp_path):
     assert paid == [], "an answered request was paid for again after resume"
     sql = "SELECT a.seq, a.program_id, a.outcome, p.score FROM attempts a LEFT JOIN programs p ON p.id = a.program_id ORDER BY a.seq"
     assert store.rows(sql) == Store.open(tmp_path / "ref").rows(sql)
+
+
+def test_concurrency_limit_is_per_provider_endpoint(tmp_path):
+    import time
+
+    def slow(request):
+        time.sleep(0.2)
+        return nudging_model()(request)
+
+    with FakeLLM(default=slow) as server:
+        models = [{"model": f"openai:a@{server.url}"}, {"model": f"openai:b@{server.url}"}]
+        cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=12, workers=6,
+                        llm__models=models, llm__concurrency=1, operator_choice="weights", llm__share=1.0)
+        assert len(server.requests) >= 6
+        assert server.max_active == 1
