@@ -84,10 +84,8 @@ p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])
 open({str(pidfile)!r}, 'w').write(str(p.pid))
 time.sleep(600)
 """
-    start = time.monotonic()
     r = evaluate_body(tmp_path, body, kind, timeout=1.0)
     assert r.status == TIMEOUT and "1 s timeout" in r.reason
-    assert time.monotonic() - start < 30
     child = int(pidfile.read_text())
     deadline = time.monotonic() + 5
     while _alive(child) and time.monotonic() < deadline:
