@@ -219,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    import asyncio  # standard library, cheap; needed only to name the error below
+
     try:
         return COMMANDS[args.command](args)
     except CambrianError as exc:
@@ -231,16 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cambrian: interrupted", file=sys.stderr)
         return 130
-    except asyncio_cancelled():
+    except asyncio.CancelledError:
         print("cambrian: interrupted; in-flight candidates were cancelled, the store is consistent",
               file=sys.stderr)
         return 130
-
-
-def asyncio_cancelled() -> type[BaseException]:
-    import asyncio
-
-    return asyncio.CancelledError
 
 
 if __name__ == "__main__":

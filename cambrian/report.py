@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from .program import Program
@@ -50,7 +51,6 @@ def status(store: Store) -> Status:
         " LEFT JOIN programs parent ON parent.id = a.parent_id"
         " WHERE a.seq > 0 GROUP BY a.operator ORDER BY a.operator")
     last_stop = store.rows("SELECT data FROM events WHERE kind = 'stopped' ORDER BY id DESC LIMIT 1")
-    import json
 
     return Status(
         candidates=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0"),

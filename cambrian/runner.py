@@ -14,7 +14,7 @@ import asyncio
 import signal
 import time
 from dataclasses import replace
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from . import history
 from .config import Config
@@ -47,7 +47,7 @@ class Runner:
         fingerprints: bool = False,
         clients: list | None = None,
         cost_bound: float = 0.0,
-        templates: dict | None = None,
+        templates: dict[str, Any] | None = None,
     ):
         self.config = config
         self.store = store
@@ -62,7 +62,7 @@ class Runner:
         self.cost_bound = cost_bound
         self.novelty = NoveltyIndex(seed=config.seed) if config.novelty.enabled else None
         self.notes = ""
-        self.templates = templates
+        self.templates = templates if templates is not None else load_templates()
         self.stats = Stats()
         self._stop: str | None = None
         self._in_flight: dict[str, asyncio.Future[EvalResult]] = {}
@@ -102,7 +102,8 @@ class Runner:
         self.events.emit("started", budget=self.config.budget, workers=self.config.workers,
                          islands=len(self.strategy.islands))
         budget, window = self.config.budget, self.config.workers
-        pending: dict[int, tuple[Proposal, asyncio.Future[Outcome]]] = {}
+        # seq -> (proposal, its task, whether it was answered from the store)
+        pending: dict[int, tuple[Proposal, asyncio.Future[None], bool]] = {}
         next_ask = next_tell = 1
         deadline = time.monotonic() + self.config.max_time if self.config.max_time else None
         try:
@@ -114,18 +115,18 @@ class Runner:
                     next_ask += 1
                 if next_tell >= next_ask:
                     break
-                proposal, future = pending.pop(next_tell)
-                outcome = await future
-                self._tell(proposal, outcome, replayed=getattr(future, "replayed", False))
+                proposal, future, replayed = pending.pop(next_tell)
+                await future
+                self._tell(proposal, replayed=replayed)
                 next_tell += 1
                 every = self.config.llm.insights_every
                 if every and self.clients and proposal.seq % every == 0:
                     await self._insights(proposal.seq)
                 self._check_stop(deadline)
         except asyncio.CancelledError:
-            for _, future in pending.values():
+            for _, future, _ in pending.values():
                 future.cancel()
-            await asyncio.gather(*(f for _, f in pending.values()), return_exceptions=True)
+            await asyncio.gather(*(f for _, f, _ in pending.values()), return_exceptions=True)
             self.stats.stop_reason = "interrupted twice: in-flight candidates cancelled"
             self.events.emit("stopped", reason=self.stats.stop_reason)
             raise
@@ -145,9 +146,9 @@ class Runner:
         if limit is None or not self.clients:
             return False
         spent = self.store.spent()
-        made = self.store.rows("SELECT AVG(cost) FROM attempts WHERE model IS NOT NULL")[0][0]
-        estimate = made if made else self.cost_bound
-        in_flight = sum(1 for p, f in pending.values() if not f.done() and p.operator.startswith("llm:"))
+        told = self.stats.llm_proposals
+        estimate = self.stats.spent / told if told and self.stats.spent else self.cost_bound
+        in_flight = sum(1 for p, f, _ in pending.values() if not f.done() and p.operator.startswith("llm:"))
         if spent + (in_flight + 1) * estimate > limit:
             self.request_stop(f"max cost ${limit:g} would be exceeded (spent ${spent:.4f}, "
                               f"{in_flight} proposals in flight at ~${estimate:.4f})")
@@ -169,36 +170,34 @@ class Runner:
             self.request_stop(f"max time {cfg.max_time:g} s reached")
 
     # -- one candidate -------------------------------------------------------
-    def _start(self, seq: int) -> tuple[Proposal, asyncio.Future[Outcome]]:
+    def _start(self, seq: int) -> tuple[Proposal, asyncio.Future[None], bool]:
         stored = self.store.attempt(seq)
         if stored is not None:
             proposal = Proposal(seq, stored.island, stored.parent_id or "", stored.inspirations, stored.operator)
-            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-            future.set_result(self._stored_outcome(stored))
-            future.replayed = True  # type: ignore[attr-defined]
-            return proposal, future
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return proposal, done, True
         proposal = self.strategy.ask(seq)
         # The operator's context is taken now, at ask time, not when the task first runs:
         # notes and history must not depend on how the event loop interleaves.
         parent = self.store.program(proposal.parent_id)
         assert parent is not None, "strategy proposed a parent that is not in the store"
-        return proposal, asyncio.ensure_future(self._candidate(proposal, parent, self._context(proposal, parent)))
+        task = asyncio.ensure_future(self._candidate(proposal, parent, self._context(proposal, parent)))
+        return proposal, task, False
 
-    def _stored_outcome(self, attempt: Attempt) -> Outcome:
+    def _outcome(self, attempt: Attempt) -> Outcome:
+        """What the strategy is told about a candidate: read from its stored attempt, the
+        canonical record, whether it ran in this session or an earlier one."""
         if attempt.outcome != NEW or attempt.program_id is None:
             return Outcome(None, None, cost=attempt.cost)
         program = self.store.program(attempt.program_id)
-        parent = self.store.program(attempt.parent_id) if attempt.parent_id else None
-        return self._outcome(program, parent, attempt.cost)
-
-    def _outcome(self, program: Program | None, parent: Program | None, cost: float) -> Outcome:
-        """What the strategy is told about an evaluated program."""
         if program is None or program.status != OK:
-            return Outcome(program.id if program else None, None, cost=cost)
+            return Outcome(attempt.program_id, None, cost=attempt.cost)
+        parent = self.store.program(attempt.parent_id) if attempt.parent_id else None
         gain = None
         if parent is not None and parent.status == OK and parent.score is not None:
             gain = self.strategy.sign * (program.score - parent.score)
-        return Outcome(program.id, program.score, self._features(program), gain=gain, cost=cost)
+        return Outcome(program.id, program.score, self._features(program), gain=gain, cost=attempt.cost)
 
     def _context(self, proposal: Proposal, parent: Program) -> Context:
         """The operator's view for this proposal. ``tried`` holds only candidates told
@@ -209,7 +208,8 @@ class Runner:
                               limit=self.config.llm.history)
         return replace(self.context, seq=proposal.seq, tried=tuple(tried), notes=self.notes)
 
-    async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> Outcome:
+    async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> None:
+        """Propose, check, evaluate and record one candidate (one transaction at the end)."""
         started = time.monotonic()
         inspirations = [p for i in proposal.inspiration_ids if (p := self.store.program(i)) is not None]
         made = await self._propose(proposal, parent, inspirations, context, 0)
@@ -234,16 +234,16 @@ class Runner:
 
         if isinstance(made, ProposalFailure):
             self.store.record(attempt(FAILED, reason=made.reason))
-            return Outcome(None, None, cost=cost)
+            return
         if made.code == parent.code:
             self.store.record(attempt(FAILED, reason="candidate is identical to its parent"))
-            return Outcome(None, None, cost=cost)
+            return
         pid = program_id(made.code)
         if pid in self._in_flight:
             await asyncio.shield(self._in_flight[pid])
         if self.store.has_program(pid):
             self.store.record(attempt(DUPLICATE, pid, "same code as a stored program"))
-            return Outcome(None, None, cost=cost)
+            return
         result, fingerprint, twin = await self._evaluate_once(pid, made.code, parent.code,
                                                               horizon=proposal.seq - self.config.workers)
         program = Program(
@@ -253,11 +253,7 @@ class Runner:
             feedback=result.feedback, seq=proposal.seq, eval_seconds=result.seconds,
             fingerprint=fingerprint,
         )
-        if twin is not None:
-            self.store.record(attempt(EQUIVALENT, pid, program.reason), program)
-            return Outcome(None, None, cost=cost)
-        self.store.record(attempt(NEW, pid, result.reason), program)
-        return self._outcome(program, parent, cost)
+        self.store.record(attempt(NEW if twin is None else EQUIVALENT, pid, program.reason), program)
 
     async def _propose(self, proposal: Proposal, parent: Program, inspirations: list[Program],
                        context: Context, resample: int) -> Candidate | ProposalFailure:
@@ -280,7 +276,7 @@ class Runner:
             self.notes = await history.insights(
                 self.store, self.clients[0], self.events, at=at, every=self.config.llm.insights_every,
                 best=best, context=self.context, notes=self.notes, seed=self.config.seed,
-                templates=self.templates or load_templates())
+                templates=self.templates)
 
     async def _evaluate_once(self, pid: str, code: str, parent_code: str, *, horizon: int
                              ) -> tuple[EvalResult, str | None, Program | None]:
@@ -334,17 +330,16 @@ class Runner:
         return {**program.metrics, "code_length": float(len(program.code))}
 
     # -- bookkeeping ---------------------------------------------------------
-    def _tell(self, proposal: Proposal, outcome: Outcome, *, replayed: bool) -> None:
+    def _tell(self, proposal: Proposal, *, replayed: bool) -> None:
         attempt = self.store.attempt(proposal.seq)
-        if attempt is not None and attempt.outcome == DUPLICATE and attempt.program_id:
+        assert attempt is not None, "a candidate finished without recording its attempt"
+        if attempt.outcome == DUPLICATE and attempt.program_id:
             owner = self.store.program(attempt.program_id)
             if owner is not None and owner.seq > proposal.seq:
                 parent = self.store.program(attempt.parent_id) if attempt.parent_id else None
                 self.store.reassign(owner.id, attempt, generation=(parent.generation + 1) if parent else 0)
                 attempt = self.store.attempt(proposal.seq)
-        if attempt is not None:
-            # What the strategy hears comes from the store, the canonical record.
-            outcome = self._stored_outcome(attempt)
+        outcome = self._outcome(attempt)
         told = self.strategy.tell(proposal, outcome)
         if self.novelty is not None and outcome.score is not None and outcome.program_id is not None:
             program = self.store.program(outcome.program_id)
@@ -352,24 +347,24 @@ class Runner:
                 self.novelty.add(proposal.island, program.id, program.code, proposal.seq)
         stats = self.stats
         stats.candidates += 1
-        stats.spent += outcome.cost
+        stats.spent += attempt.cost
+        stats.llm_proposals += attempt.model is not None
         if not replayed:
             stats.session_candidates += 1
-        if attempt is not None:
-            if attempt.outcome == DUPLICATE:
-                stats.duplicates += 1
-                stats.failures["duplicate"] += 1
-            elif attempt.outcome == EQUIVALENT:
-                stats.equivalent += 1
-            elif attempt.outcome == FAILED:
-                stats.failures[failure_kind("no candidate", attempt.reason)] += 1
-            else:
-                stats.evaluated += 1
-                program = self.store.program(attempt.program_id)
-                if program is not None and program.status == OK:
-                    stats.valid += 1
-                elif program is not None:
-                    stats.failures[failure_kind(program.status, program.reason)] += 1
+        if attempt.outcome == DUPLICATE:
+            stats.duplicates += 1
+            stats.failures["duplicate"] += 1
+        elif attempt.outcome == EQUIVALENT:
+            stats.equivalent += 1
+        elif attempt.outcome == FAILED:
+            stats.failures[failure_kind("no candidate", attempt.reason)] += 1
+        else:
+            stats.evaluated += 1
+            program = self.store.program(attempt.program_id)
+            if program is not None and program.status == OK:
+                stats.valid += 1
+            elif program is not None:
+                stats.failures[failure_kind(program.status, program.reason)] += 1
         if told.new_best:
             stats.best_score, stats.best_id = outcome.score, outcome.program_id
             if not replayed:

@@ -70,6 +70,7 @@ def prepare(
         problem = Problem.load(problem_dir or store.meta("problem"))
         config = config_mod.build(saved, overrides)
         store.set_meta("config", config.to_dict())
+        store.set_meta("config_digest", config.digest())
     else:
         if problem_dir is None:
             raise ConfigError("a problem directory is required (or --resume RUN_DIR)")
@@ -81,7 +82,8 @@ def prepare(
             config = config_mod.load(file, overrides)
         check(problem, config)
         run_path = Path(run_dir) if run_dir is not None else default_run_dir(problem)
-        store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), "config": config.to_dict()})
+        store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), "config": config.to_dict(),
+                                                     "config_digest": config.digest()})
     _write_resolved(run_path, config)
     return problem, config, store, run_path
 
@@ -122,7 +124,7 @@ def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | Process
     return PoolEvaluator(spec) if ev.pool else ProcessEvaluator(spec)
 
 
-def build_arms(config: Config, store: Store, *, replay: Store | None = None
+def build_arms(config: Config, store: Store, templates: dict[str, Any], *, replay: Store | None = None
                ) -> tuple[dict[str, Operator], dict[str, float], list[LLMClient]]:
     """Every operator the run may use, its weight, and the LLM clients to close afterwards."""
     operators: dict[str, Operator] = dict(build_operators(config))
@@ -131,7 +133,6 @@ def build_arms(config: Config, store: Store, *, replay: Store | None = None
     formats = {f: w for f, w in llm.formats.items() if w > 0}
     if not llm.models or not formats:
         return operators, builtin, []
-    templates = load_templates(Path(llm.prompts_dir) if llm.prompts_dir else None)
     clients = []
     limits: dict[tuple[str, str | None], asyncio.Semaphore] = {}  # one per provider endpoint
     for m in llm.models:
@@ -160,7 +161,8 @@ def cost_bound(config: Config) -> float:
 
 def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
                  on_progress: Callable[[Stats], None] | None = None, *, replay: Store | None = None) -> Runner:
-    operators, weights, clients = build_arms(config, store, replay=replay)
+    templates = load_templates(Path(config.llm.prompts_dir) if config.llm.prompts_dir else None)
+    operators, weights, clients = build_arms(config, store, templates, replay=replay)
     evaluator = build_evaluator(problem, config)
     use_bandit = config.operator_choice == "bandit" or (config.operator_choice == "auto" and bool(clients))
     return Runner(
@@ -171,6 +173,7 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
         operators=operators,
         clients=clients,
         cost_bound=cost_bound(config),
+        templates=templates,
         executor=LocalExecutor(evaluator, slots=config.evaluation.slots or min(config.workers, os.cpu_count() or 1)),
         context=Context(task=problem.task, objective=config.objective, direction=config.direction),
         events=EventLog(store, run_path / "events.jsonl"),

@@ -17,6 +17,7 @@ class Stats:
     duplicates: int = 0
     equivalent: int = 0
     spent: float = 0.0             # dollars, this run
+    llm_proposals: int = 0         # candidates an LLM was asked for
     best_score: float | None = None
     best_id: str | None = None
     initial_score: float | None = None

@@ -291,9 +291,6 @@ class Store:
         row = self.conn.execute(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE seq = ?", (seq,)).fetchone()
         return None if row is None else _attempt(row)
 
-    def attempt_seqs(self) -> set[int]:
-        return {r[0] for r in self.conn.execute("SELECT seq FROM attempts")}
-
     def programs(self, status: str | None = None) -> list[Program]:
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
         rows = self.conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs {where} ORDER BY seq", args)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OK, INVALID, ERROR, TIMEOUT, REJECTED = "ok", "invalid", "error", "timeout", "rejected"
-STATUSES = (OK, INVALID, ERROR, TIMEOUT, REJECTED)
 
 
 @dataclass(frozen=True)

@@ -336,3 +336,17 @@ def test_concurrency_limit_is_per_provider_endpoint(tmp_path):
                         llm__models=models, llm__concurrency=1, operator_choice="weights", llm__share=1.0)
         assert len(server.requests) >= 6
         assert server.max_active == 1
+
+
+def test_user_prompt_templates_reach_operators_and_insights(fake, tmp_path):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "insights.txt").write_text("MY NOTES PROMPT for $objective\n$recent\n")
+    (prompts / "diff.txt").write_text("MY DIFF PROMPT\n$parent\nUse SEARCH/REPLACE.\n")
+    fake.default = nudging_model()
+    cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=10, llm__models=_models(fake),
+                    llm__prompts_dir=str(prompts), llm__insights_every=5, operator_choice="weights",
+                    llm__share=1.0, llm__formats={"diff": 1.0})
+    texts = [r["messages"][-1]["content"] for r in fake.requests]
+    assert any(t.startswith("MY NOTES PROMPT for combined_score") for t in texts)
+    assert any(t.startswith("MY DIFF PROMPT") for t in texts)
