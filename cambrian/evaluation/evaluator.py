@@ -2,7 +2,7 @@
 
 ``Evaluator`` is the interface the runner and executors depend on. Two
 implementations share everything but where the candidate's process comes from:
-``PoolEvaluator`` forks it from a warm server that has loaded the evaluator once
+``PoolEvaluator`` forks it from a warm server that has imported the problem's modules once
 (the default: isolation costs milliseconds), ``ProcessEvaluator`` starts a fresh
 interpreter per candidate. Either way the process is confined by ``jail`` and
 supervised by ``sandbox``.
@@ -153,8 +153,8 @@ class ProcessEvaluator(_SandboxedEvaluator):
 
 
 class PoolEvaluator(_SandboxedEvaluator):
-    """A warm server loads the evaluator (and its imports) once and forks a confined
-    child per candidate. A dead server is restarted on the next candidate."""
+    """A warm server imports the problem's modules once (never the evaluator itself) and
+    forks a confined child per candidate. A dead server is restarted on the next candidate."""
 
     def __init__(self, spec: Spec, *, python: str = sandbox.PYTHON, warm: bool = True):
         super().__init__(spec)
@@ -175,8 +175,8 @@ class PoolEvaluator(_SandboxedEvaluator):
             return await asyncio.shield(self._starting)
         loop = asyncio.get_running_loop()
         self._starting = loop.create_future()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             env = sandbox.clean_env(self._home, self.spec.allow_env)
             self._server = subprocess.Popen(
                 [self.python, "-s", str(POOL_SERVER), str(theirs.fileno()), json.dumps(self._preload())],
@@ -193,6 +193,8 @@ class PoolEvaluator(_SandboxedEvaluator):
         except BaseException as exc:
             self._starting.set_exception(exc)
             self._starting.exception()  # mark retrieved
+            ours.close()
+            theirs.close()
             self._kill_server()
             raise
         finally:
