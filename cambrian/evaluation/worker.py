@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import signal
 import socket
 import sys
 import traceback
@@ -134,6 +135,7 @@ def spawn_candidate(job, private_fds):
     pid = os.fork()
     if pid == 0:
         try:
+            signal.signal(signal.SIGXCPU, signal.SIG_DFL)
             ours.close()
             for fd in private_fds:
                 if fd is not None:
@@ -145,12 +147,24 @@ def spawn_candidate(job, private_fds):
     return pid, ours
 
 
+EXIT_CPU = 128 + signal.SIGXCPU
+
+
+def _cpu_limit_reached(*_):
+    # PID 1 of a namespace ignores SIGXCPU's default action: end as if it had applied.
+    os._exit(EXIT_CPU)
+
+
 def start(job, report_fd):
-    """In the job's process (a fresh session): confine, fork the candidate, run the evaluator."""
+    """In the job's process (a fresh session, PID 1 of its namespace): confine, fork the
+    candidate, run the evaluator. What raises out of here is the sandbox's failure;
+    the evaluator's and the candidate's are in the report."""
     try:
         evaluator_fd, open_error = os.open(job["evaluator"], os.O_RDONLY), None
     except OSError as exc:
         evaluator_fd, open_error = None, "cannot open %s: %s" % (job["evaluator"], exc.strerror)
+    if os.getpid() == 1:
+        signal.signal(signal.SIGXCPU, _cpu_limit_reached)
     protections = jail.confine(job["limits"], workdir=job["workdir"],
                                expose_paths=[os.path.dirname(job["evaluator"])])
     os.chdir(job["workdir"])
