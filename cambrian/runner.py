@@ -19,13 +19,13 @@ from typing import Any, Callable, Mapping
 from . import history
 from .config import Config
 from .stats import Stats, failure_kind
-from .evaluation import ERROR, OK, REJECTED, EvalResult
+from .evaluation import INFRASTRUCTURE, OK, REJECTED, EvalResult
 from .events import EventLog
 from .executors import Executor
 from .novelty import NoveltyIndex
 from .operators import Candidate, Context, Operator, ProposalFailure
 from .prompt import load_templates
-from .program import Program, outside_change, program_id
+from .program import Program, compile_error, outside_change, program_id
 from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
 from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
 
@@ -182,8 +182,26 @@ class Runner:
         # notes and history must not depend on how the event loop interleaves.
         parent = self.store.program(proposal.parent_id)
         assert parent is not None, "strategy proposed a parent that is not in the store"
-        task = asyncio.ensure_future(self._candidate(proposal, parent, self._context(proposal, parent)))
+        task = asyncio.ensure_future(self._guarded(proposal, parent, self._context(proposal, parent)))
         return proposal, task, False
+
+    async def _guarded(self, proposal: Proposal, parent: Program, context: Context) -> None:
+        """``_candidate``, with whatever it raises recorded as this candidate's failure:
+        nothing a candidate's text does can end the run."""
+        try:
+            await self._candidate(proposal, parent, context)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            import traceback
+
+            text = "".join(traceback.format_exception(exc))[-4000:]
+            reason = f"internal error on this candidate: {type(exc).__name__}: {exc}"[:500]
+            reason = reason.encode("utf-8", "replace").decode("utf-8")
+            self.events.emit("candidate_error", seq=proposal.seq, traceback=text.encode("utf-8", "replace").decode())
+            if self.store.attempt(proposal.seq) is None:
+                self.store.record(Attempt(proposal.seq, proposal.island, parent.id, proposal.inspiration_ids,
+                                          proposal.operator, None, FAILED, reason, 0.0, 0.0, None))
 
     def _outcome(self, attempt: Attempt) -> Outcome:
         """What the strategy is told about a candidate: read from its stored attempt, the
@@ -246,6 +264,10 @@ class Runner:
             return
         result, fingerprint, twin = await self._evaluate_once(pid, made.code, parent.code,
                                                               horizon=proposal.seq - self.config.workers)
+        if result.status == INFRASTRUCTURE:
+            # Not the program's result: no program row, so the same code is evaluated again later.
+            self.store.record(attempt(FAILED, reason=result.reason))
+            return
         program = Program(
             id=pid, code=made.code, parent_id=parent.id, operator=proposal.operator,
             generation=parent.generation + 1, island=proposal.island, status=result.status,
@@ -262,7 +284,12 @@ class Runner:
         rng = rng_for(self.config.seed, proposal.seq, OPERATOR_STREAM + 2 * resample)
         limit = self.config.llm.proposal_timeout
         try:
-            return await asyncio.wait_for(operator.propose(parent, inspirations, context, rng), limit)
+            made = await asyncio.wait_for(operator.propose(parent, inspirations, context, rng), limit)
+            if isinstance(made, Candidate) and not _encodes(made.code):
+                # Such text cannot be hashed, stored or written as a program file.
+                return ProposalFailure(compile_error(made.code) or "not valid UTF-8 text", cost=made.cost,
+                                       model=made.model)
+            return made
         except asyncio.TimeoutError:
             return ProposalFailure(f"proposal took longer than the {limit:g} s cap")
         except Exception as exc:  # an operator bug must not end the run: it is data
@@ -304,8 +331,8 @@ class Runner:
                     result = await self.executor.run(code)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the executor failing is this candidate's error
-                result = EvalResult(ERROR, f"executor failed: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # the executor failing is not this candidate's doing
+                result = EvalResult(INFRASTRUCTURE, f"infrastructure: executor failed: {type(exc).__name__}: {exc}")
             future.set_result(result)
             return result, fingerprint, twin
         finally:
@@ -315,16 +342,8 @@ class Runner:
 
     @staticmethod
     def _precheck(code: str, parent_code: str) -> EvalResult | None:
-        reason = outside_change(parent_code, code)
-        if reason is not None:
-            return EvalResult(REJECTED, reason)
-        try:
-            compile(code, "<candidate>", "exec")
-        except (SyntaxError, ValueError) as exc:
-            line = getattr(exc, "lineno", None)
-            return EvalResult(REJECTED, f"syntax error{f' on line {line}' if line else ''}: "
-                                        f"{getattr(exc, 'msg', exc)}")
-        return None
+        reason = outside_change(parent_code, code) or compile_error(code)
+        return None if reason is None else EvalResult(REJECTED, reason)
 
     def _features(self, program: Program) -> dict[str, float]:
         return {**program.metrics, "code_length": float(len(program.code))}
@@ -385,6 +404,8 @@ class Runner:
         else:
             fingerprint = await self.executor.fingerprint(code) if self.fingerprints else None
             result = fingerprint if isinstance(fingerprint, EvalResult) else await self.executor.run(code)
+            if result.status == INFRASTRUCTURE:
+                raise InitialProgramError(f"the initial program could not be evaluated: {result.reason}")
             program = Program(id=pid, code=code, parent_id=None, operator=INITIAL, generation=0, island=0,
                               status=result.status, reason=result.reason, score=result.score,
                               metrics=result.metrics, feedback=result.feedback, seq=0,
@@ -398,3 +419,11 @@ class Runner:
             raise InitialProgramError(f"the initial program does not evaluate ({program.status}): "
                                       f"{program.reason}" + (f" [{last}]" if last and last not in program.reason else ""))
         return program
+
+
+def _encodes(code: str) -> bool:
+    try:
+        code.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False

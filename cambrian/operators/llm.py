@@ -14,11 +14,12 @@ import numpy as np
 
 from ..edits import EditFailure, apply_rewrite, apply_search_replace
 from ..llm import LLMClient, LLMFailure
-from ..program import Program
+from ..program import Program, compile_error
 from ..prompt import build_messages
 from .base import Candidate, Context, ProposalFailure
 
 FORMATS = ("diff", "rewrite", "crossover")
+MAX_REPLY = 1_000_000
 
 
 def arm_name(model_label: str, fmt: str) -> str:
@@ -67,14 +68,15 @@ class LLMOperator:
         return ProposalFailure(f"{label}: {reason}", cost=sum(ledger), model=label)
 
     def apply(self, code: str, reply: str) -> str | EditFailure:
+        if len(reply) > MAX_REPLY:
+            # Parsing is linear at best, and it runs on the event loop: a flood is refused unread.
+            return EditFailure(f"reply of {len(reply):,} characters is over the {MAX_REPLY:,}-character limit")
         child = apply_search_replace(code, reply) if self.fmt == "diff" else apply_rewrite(code, reply)
         if isinstance(child, EditFailure):
             return child
         if child == code:
             return EditFailure("the edit leaves the program unchanged")
-        try:
-            compile(child, "<candidate>", "exec")
-        except (SyntaxError, ValueError) as exc:
-            return EditFailure(f"the edited program does not parse: {getattr(exc, 'msg', exc)} "
-                               f"(line {getattr(exc, 'lineno', '?')})")
+        error = compile_error(child)
+        if error is not None:
+            return EditFailure(f"the edited program does not parse: {error}")
         return child

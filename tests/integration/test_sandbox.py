@@ -1,0 +1,170 @@
+"""One sandbox per evaluation: candidates evaluated side by side cannot touch each other,
+and failures of the machinery are retried and reported as infrastructure, not blamed
+on the candidate."""
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from cambrian.evaluation import INFRASTRUCTURE, OK, Limits, PoolEvaluator, ProcessEvaluator, Spec
+from cambrian.evaluation.identity import UidLease
+from tests.integration.test_evaluation import EVALUATOR, candidate
+from tests.integration.test_hostile import ROOT_JAIL, left_behind
+
+SEPARATED = """
+from cambrian.candidate import load
+
+def evaluate(path):
+    return load(path).run()
+"""
+
+# Each honest candidate sleeps while the attackers run, then returns its own number.
+HONEST = "time.sleep(1.5)\nreturn {{'combined_score': {n}.0}}"
+ATTACKS = {
+    "rewrite every program.py it can find":
+        "import glob\nfor _ in range(30):\n"
+        "    for p in glob.glob('/tmp/**/program.py', recursive=True) + glob.glob('/proc/*/cwd/program.py'):\n"
+        "        try:\n            open(p, 'w').write('def run():\\n    return {\"combined_score\": 1e9}\\n')\n"
+        "        except OSError:\n            pass\n    time.sleep(0.05)\nreturn {'combined_score': 0.0}",
+    "SIGKILL to every process it may signal":
+        "for _ in range(30):\n    try:\n        os.kill(-1, 9)\n    except OSError:\n        pass\n"
+        "    time.sleep(0.05)\nreturn {'combined_score': 0.0}",
+    "hold every thread the process limit allows":
+        "import threading\nstop = threading.Event()\nn = 0\n"
+        "try:\n    while n < 10000:\n        threading.Thread(target=stop.wait, daemon=True).start()\n        n += 1\n"
+        "except RuntimeError:\n    pass\ntime.sleep(2)\nstop.set()\nreturn {'combined_score': 0.0}",
+    "a setsid daemon":
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\n"
+        "return {'combined_score': 0.0}",
+}
+
+
+@pytest.mark.parametrize("evaluator", [EVALUATOR, SEPARATED], ids=["in-process", "separated"])
+def test_side_by_side_candidates_cannot_touch_each_other(tmp_path, evaluator):
+    path = tmp_path / "evaluate.py"
+    path.write_text(evaluator)
+    spec = Spec(path, timeout=30, limits=Limits(cpu_seconds=20, processes=64))
+
+    async def go():
+        ev = PoolEvaluator(spec)
+        try:
+            honest = [ev.evaluate(candidate(HONEST.format(n=n))) for n in range(1, 4)]
+            hostile = [ev.evaluate(candidate(body)) for body in ATTACKS.values()]
+            results = await asyncio.gather(*honest, *hostile)
+            return results, ev.uids, left_behind(ev.uids)
+        finally:
+            await ev.close()
+
+    results, uids, left = asyncio.run(go())
+    honest, hostile = results[:3], results[3:]
+    assert [(r.status, r.score) for r in honest] == [(OK, 1.0), (OK, 2.0), (OK, 3.0)], honest
+    assert all(r.status != INFRASTRUCTURE for r in hostile), hostile
+    assert not left, f"processes left behind: {left}"
+    if ROOT_JAIL:
+        assert len(uids) == 7  # one uid per evaluation in flight
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="uids are switched only when Cambrian runs as root")
+def test_two_evaluators_never_share_a_uid(tmp_path):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+    body = candidate("return {'combined_score': float(os.getuid())}")
+
+    async def go():
+        a, b = PoolEvaluator(Spec(path)), PoolEvaluator(Spec(path))
+        try:
+            results = await asyncio.gather(*(ev.evaluate(body) for ev in (a, b, a, b)))
+            return results, set(a.uids), set(b.uids)
+        finally:
+            await a.close()
+            await b.close()
+
+    results, a, b = asyncio.run(go())
+    uids = [int(r.score) for r in results]
+    assert len(set(uids)) == 4 and not a & b, (uids, a, b)
+
+
+def test_a_pool_server_killed_mid_evaluation_is_retried(tmp_path):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+
+    async def go():
+        ev = PoolEvaluator(Spec(path, timeout=30))
+        try:
+            await ev.evaluate(candidate("return {'combined_score': 0.0}"))
+            first = ev._server.pid
+            task = asyncio.ensure_future(ev.evaluate(candidate("time.sleep(1)\nreturn {'combined_score': 5.0}")))
+            await asyncio.sleep(0.3)
+            os.killpg(first, signal.SIGKILL)
+            return await task, first, ev._server.pid
+        finally:
+            await ev.close()
+
+    result, first, second = asyncio.run(go())
+    assert result.status == OK and result.score == 5.0, result
+    assert first != second
+
+
+@pytest.mark.parametrize("kind", [PoolEvaluator, ProcessEvaluator])
+def test_a_pool_that_cannot_start_is_an_infrastructure_failure(tmp_path, kind):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+
+    async def go():
+        ev = kind(Spec(path), python=str(tmp_path / "no-such-python"))
+        try:
+            return await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    r = asyncio.run(go())
+    assert r.status == INFRASTRUCTURE
+    assert r.reason.startswith("infrastructure: ") and "no-such-python" in r.reason and "3 attempts" in r.reason
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="uids are switched only when Cambrian runs as root")
+def test_no_free_uid_is_an_infrastructure_failure(tmp_path):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+    uid = 2_099_999_000 + os.getpid() % 997
+    holder = UidLease(uid, uid)
+    holder.acquire()  # another run holds the only uid in the range
+
+    async def go():
+        ev = PoolEvaluator(Spec(path, limits=Limits(sandbox_uids=(uid, uid))))
+        try:
+            return await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    try:
+        r = asyncio.run(go())
+    finally:
+        holder.close()
+    assert r.status == INFRASTRUCTURE and "in use" in r.reason
+
+
+def test_a_sandbox_that_cannot_be_built_reports_its_traceback(tmp_path):
+    """A job whose setup raises (here: its work directory vanished) is reported with the
+    real error and traceback, never as a bare exit code."""
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+
+    class Vanishing(PoolEvaluator):
+        async def _launch(self, job, pipes, workdir):
+            workdir.remove()
+            return await super()._launch(job, pipes, workdir)
+
+    async def go():
+        ev = Vanishing(Spec(path))
+        try:
+            return await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    r = asyncio.run(go())
+    assert r.status == INFRASTRUCTURE, r
+    assert "No such file or directory" in r.reason and "exit code 70" not in r.reason
+    assert "Traceback" in r.feedback["traceback"]
