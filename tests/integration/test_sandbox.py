@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from cambrian.evaluation import INFRASTRUCTURE, OK, Limits, PoolEvaluator, ProcessEvaluator, Spec
+from cambrian.evaluation import INFRASTRUCTURE, OK, EvalResult, Limits, PoolEvaluator, ProcessEvaluator, Spec
 from cambrian.evaluation.identity import UidLease
 from tests.integration.test_evaluation import EVALUATOR, candidate
 from tests.integration.test_hostile import ROOT_JAIL, left_behind
@@ -168,3 +168,59 @@ def test_a_sandbox_that_cannot_be_built_reports_its_traceback(tmp_path):
     assert r.status == INFRASTRUCTURE, r
     assert "No such file or directory" in r.reason and "exit code 70" not in r.reason
     assert "Traceback" in r.feedback["traceback"]
+
+
+class _Same:
+    """Proposes the same child every time."""
+
+    name = "same"
+    needs_mate = False
+
+    async def propose(self, parent, inspirations, context, rng):
+        from cambrian.operators import Candidate
+
+        return Candidate(parent.code.replace("x = 1.0", "x = 2.0"))
+
+
+class _FlakyMachine:
+    """The real evaluator behind an executor whose first evaluation fails as infrastructure."""
+
+    def __init__(self, executor):
+        self.inner = executor
+        self.evaluator = executor.evaluator
+        self.calls = 0
+
+    async def run(self, code):
+        self.calls += 1
+        if self.calls == 2:  # the first candidate (call 1 is the initial program)
+            return EvalResult(INFRASTRUCTURE, "infrastructure: fork failed: [Errno 11] Resource temporarily unavailable")
+        return await self.inner.run(code)
+
+    async def fingerprint(self, code):
+        return await self.inner.fingerprint(code)
+
+    async def close(self):
+        await self.inner.close()
+
+
+def test_infrastructure_failures_are_never_stored_as_the_programs_result(quadratic, tmp_path):
+    from cambrian.session import build_runner, prepare
+
+    problem, config, store, run_path = prepare(quadratic, overrides={"budget": 2, "workers": 1},
+                                               run_dir=tmp_path / "run")
+    runner = build_runner(problem, config, store, run_path)
+    runner.operators = {name: _Same() for name in runner.operators}
+    runner.executor = _FlakyMachine(runner.executor)
+
+    async def go():
+        try:
+            return await runner.run(problem.initial_code)
+        finally:
+            await runner.close()
+
+    stats = asyncio.run(go())
+    assert stats.candidates == 2
+    first, second = store.attempt(1), store.attempt(2)
+    assert first.outcome == "failed" and first.reason.startswith("infrastructure: fork failed")
+    # Not cached by code hash: the same code was evaluated for real the next time.
+    assert second.outcome == "new" and store.program(second.program_id).status == OK
