@@ -30,6 +30,8 @@ from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
 from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
 
 INITIAL = "initial"
+STOP_GRACE = 10.0   # seconds in-flight candidates get after a stop before they are cancelled
+POLL = 0.5          # how often stop conditions are checked while waiting on a candidate
 
 
 class Runner:
@@ -65,25 +67,30 @@ class Runner:
         self.templates = templates if templates is not None else load_templates()
         self.stats = Stats()
         self._stop: str | None = None
+        self._stop_at: float | None = None
+        self.stop_grace = STOP_GRACE
         self._in_flight: dict[str, asyncio.Future[EvalResult]] = {}
 
     # -- control -------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
         if self._stop is None:
             self._stop = reason
+            self._stop_at = time.monotonic()
             self.events.emit("stop_requested", reason=reason)
 
     async def run(self, initial_code: str, *, handle_signals: bool = False) -> Stats:
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
         if handle_signals:
-            def on_sigint() -> None:
+            # The first SIGINT or SIGTERM stops gracefully (no new candidates; in-flight
+            # ones get the grace period); a second one cancels them now.
+            def on_signal(name: str) -> None:
                 if self._stop is None:
-                    self.request_stop("interrupted")
+                    self.request_stop(f"interrupted ({name})")
                 elif main is not None:
                     main.cancel()
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-            loop.add_signal_handler(signal.SIGTERM, on_sigint)
+            loop.add_signal_handler(signal.SIGINT, on_signal, "SIGINT")
+            loop.add_signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
         try:
             return await self._run(initial_code)
         finally:
@@ -115,7 +122,13 @@ class Runner:
                     next_ask += 1
                 if next_tell >= next_ask:
                     break
-                proposal, future, replayed = pending.pop(next_tell)
+                proposal, future, replayed = pending[next_tell]
+                if not await self._wait(future, pending, deadline):
+                    cut = await self._cut(pending)
+                    self._stop = f"{self._stop}; {cut} in-flight candidate(s) cancelled after the " \
+                                 f"{self.stop_grace:g} s grace (a resume runs them)"
+                    break
+                del pending[next_tell]
                 await future
                 self._tell(proposal, replayed=replayed)
                 next_tell += 1
@@ -139,6 +152,57 @@ class Runner:
         self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
                          best_id=self.stats.best_id)
         return self.stats
+
+    async def _wait(self, future: asyncio.Future[None], pending: dict, deadline: float | None) -> bool:
+        """Wait for ``future`` while watching the stop conditions, so a stalled proposal
+        cannot delay a stop; False once a stop's grace period has run out first."""
+        while not future.done():
+            timeout = POLL
+            if self._stop_at is not None:
+                timeout = min(POLL, max(0.0, self._stop_at + self.stop_grace - time.monotonic()))
+            await asyncio.wait({future}, timeout=timeout)
+            if future.done():
+                break
+            self._check_stop(deadline)
+            self._check_in_flight(pending)
+            if self._stop_at is not None and time.monotonic() >= self._stop_at + self.stop_grace:
+                return False
+        return True
+
+    def _check_in_flight(self, pending: dict) -> None:
+        """Stops that finished-but-untold candidates or spent money already call for."""
+        cfg = self.config
+        if cfg.max_cost is not None and self.clients and self.store.spent() >= cfg.max_cost:
+            self.request_stop(f"max cost ${cfg.max_cost:g} reached (spent ${self.store.spent():.4f})")
+        if cfg.target is not None:
+            best = self._best_untold(pending)
+            if best is not None and self.strategy.sign * (best.score - cfg.target) >= 0:
+                self.request_stop(f"target {cfg.target:g} reached")
+
+    def _best_untold(self, pending: dict) -> Program | None:
+        best = None
+        for seq, (_, future, replayed) in pending.items():
+            if not future.done() or replayed:
+                continue
+            attempt = self.store.attempt(seq)
+            program = self.store.program(attempt.program_id) if attempt and attempt.outcome == NEW \
+                and attempt.program_id else None
+            if program is not None and program.status == OK and program.score is not None and (
+                    best is None or self.strategy.sign * (program.score - best.score) > 0):
+                best = program
+        return best
+
+    async def _cut(self, pending: dict) -> int:
+        """Cancel what is still in flight; what finished stays stored, told on resume."""
+        best = self._best_untold(pending)
+        if best is not None and (self.stats.best_score is None or
+                                 self.strategy.sign * (best.score - self.stats.best_score) > 0):
+            self.stats.best_score, self.stats.best_id = best.score, best.id
+        running = [f for _, f, _ in pending.values() if not f.done()]
+        for future in running:
+            future.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        return len(running)
 
     def _over_cost(self, pending: dict) -> bool:
         """Stop before spent plus what is in flight plus one more proposal could pass max_cost."""
