@@ -37,6 +37,10 @@ def delegated() -> tuple[Path | None, str]:
     mounts = _cgroup2_mounts()
     if not mounts:
         return None, "no cgroup v2 hierarchy is mounted (this machine uses cgroup v1)"
+    with_controllers = [m for m in mounts if set(NEEDED) <= set(_controllers(Path(m)))]
+    if not with_controllers:
+        return None, (f"the cgroup v2 hierarchy ({', '.join(mounts)}) lacks the memory and pids controllers: "
+                      f"they are on cgroup v1 here")
     name = os.environ.get(ENV)
     if not name:
         return None, f"cgroup v2 is mounted, but no delegated subtree is named (set {ENV})"
@@ -53,6 +57,13 @@ def delegated() -> tuple[Path | None, str]:
     if not os.access(path, os.W_OK):
         return None, f"{ENV}={name} is not writable by uid {os.geteuid()}"
     return path, ""
+
+
+def _controllers(path: Path) -> list[str]:
+    try:
+        return (path / "cgroup.controllers").read_text().split()
+    except OSError:
+        return []
 
 
 class EvaluationCgroup:

@@ -111,6 +111,7 @@ class _SandboxedEvaluator:
         self.cgroup, self.cgroup_missing = cgroups.delegated()
         self._ids = itertools.count()
         self.last_protections: tuple[str, ...] = ()
+        self.last_missing: dict[str, str] = {}   # protection -> why the kernel refused it
 
     @property
     def uids(self) -> tuple[int, ...]:
@@ -189,7 +190,9 @@ class _SandboxedEvaluator:
         if isinstance(done, EvalResult):
             return done
         result = interpret(done, self.spec)
-        self.last_protections = result.protections or self.last_protections
+        if result.protections:
+            self.last_protections = result.protections
+            self.last_missing = dict((_payload(done.report) or {}).get("missing") or {})
         return result
 
     async def fingerprint(self, code: str) -> str | EvalResult:

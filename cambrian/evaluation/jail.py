@@ -229,21 +229,23 @@ def python_paths(extra=()):
         p for p in sys.path if p] + list(extra)
 
 
-def confine(limits, *, workdir, expose_paths=()):
-    """Apply ``limits`` to this process; returns the protections in force.
+def confine(limits, *, workdir, expose_paths=(), missing=None):
+    """Apply ``limits`` to this process; returns the protections in force (and fills
+    ``missing`` with why each refused one was refused).
 
     A namespace the kernel refuses is a missing protection, not a failure, except
     that as root with a sandbox uid every step must succeed: a half-built sandbox
     raises, and the caller reports an infrastructure failure.
     """
     active = []
+    missing = {} if missing is None else missing
 
     def attempt(name, fn):
         try:
             fn()
             active.append(name)
-        except (OSError, ValueError):
-            pass
+        except (OSError, ValueError) as exc:
+            missing[name] = str(exc)
 
     attempt("no_core_dumps", lambda: _set_limit("RLIMIT_CORE", 0))
     if limits.get("cpu_seconds"):
@@ -289,8 +291,13 @@ def confine(limits, *, workdir, expose_paths=()):
             attempt("private_filesystem", lambda: private_filesystem(
                 workdir, readable=python_paths(expose_paths), tmp_bytes=tmp_bytes))
             attempt("no_capabilities", _drop_capabilities)
-        elif limits.get("no_network") and _c().unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-            active.append("no_network")
+        else:
+            why = "unshare refused: " + os.strerror(ctypes.get_errno())
+            missing["private_filesystem"] = why
+            if limits.get("no_network") and _c().unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+                active.append("no_network")
+            elif limits.get("no_network"):
+                missing["no_network"] = why
     # Die with the pool server (set after the uid switch, which clears it).
     _c().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if limits.get("processes") and os.geteuid() != 0:

@@ -108,7 +108,7 @@ def fingerprint(evaluator, program, probe):
     return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
 
 
-def execute(evaluator, job, report_fd, protections):
+def execute(evaluator, job, report_fd, protections, missing=None):
     """Run ``job`` and write the report; never returns."""
     report = os.fdopen(report_fd, "w")
     try:
@@ -117,6 +117,7 @@ def execute(evaluator, job, report_fd, protections):
         tail = traceback.format_exception(type(exc), exc, exc.__traceback__)
         payload = {"exception": "%s: %s" % (type(exc).__name__, exc), "traceback": "".join(tail)[-MAX_TEXT:]}
     payload["protections"] = protections
+    payload["missing"] = missing or {}
     try:
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -165,8 +166,12 @@ def start(job, report_fd):
         evaluator_fd, open_error = None, "cannot open %s: %s" % (job["evaluator"], exc.strerror)
     if os.getpid() == 1:
         signal.signal(signal.SIGXCPU, _cpu_limit_reached)
+    missing = {}
     protections = jail.confine(job["limits"], workdir=job["workdir"],
-                               expose_paths=[os.path.dirname(job["evaluator"])])
+                               expose_paths=[os.path.dirname(job["evaluator"])], missing=missing)
+    if job.get("pid_ns_error"):
+        missing["pid_namespace"] = job["pid_ns_error"]
+
     os.chdir(job["workdir"])
     jail.non_dumpable()
     pid, channel = spawn_candidate(job, (evaluator_fd, report_fd))
@@ -179,7 +184,8 @@ def start(job, report_fd):
             error = "evaluate.py failed to load: %s: %s\n%s" % (
                 type(exc).__name__, exc, traceback.format_exc()[-MAX_TEXT:])
     if evaluator is None:
-        os.write(report_fd, json.dumps({"load_error": error, "protections": protections}).encode())
+        os.write(report_fd, json.dumps({"load_error": error, "protections": protections,
+                                        "missing": missing}).encode())
         os._exit(0)
-    execute(evaluator, job, report_fd, protections)
+    execute(evaluator, job, report_fd, protections, missing)
 

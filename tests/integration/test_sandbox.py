@@ -9,6 +9,7 @@ import signal
 import pytest
 
 from cambrian.evaluation import INFRASTRUCTURE, OK, EvalResult, Limits, PoolEvaluator, ProcessEvaluator, Spec
+from cambrian.evaluation import cgroups
 from cambrian.evaluation.identity import UidLease
 from tests.integration.test_evaluation import EVALUATOR, candidate
 from tests.integration.test_hostile import ROOT_JAIL, left_behind
@@ -224,3 +225,19 @@ def test_infrastructure_failures_are_never_stored_as_the_programs_result(quadrat
     assert first.outcome == "failed" and first.reason.startswith("infrastructure: fork failed")
     # Not cached by code hash: the same code was evaluated for real the next time.
     assert second.outcome == "new" and store.program(second.program_id).status == OK
+
+
+@pytest.mark.skipif(cgroups.delegated()[0] is None, reason=f"no delegated cgroup v2 subtree: {cgroups.delegated()[1]}")
+def test_cgroup_limits_where_a_delegated_subtree_exists(tmp_path):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+
+    async def go():
+        ev = PoolEvaluator(Spec(path, limits=Limits(memory_mb=256)))
+        try:
+            return await ev.evaluate(candidate("x = bytearray(1024**3)\nreturn {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    r = asyncio.run(go())
+    assert "cgroup_limits" in r.protections and r.status != OK
