@@ -3,8 +3,10 @@ and failures of the machinery are retried and reported as infrastructure, not bl
 on the candidate."""
 
 import asyncio
+import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -241,3 +243,76 @@ def test_cgroup_limits_where_a_delegated_subtree_exists(tmp_path):
 
     r = asyncio.run(go())
     assert "cgroup_limits" in r.protections and r.status != OK
+
+
+UNPRIVILEGED = """
+import asyncio, json, os, sys, tempfile
+from pathlib import Path
+from cambrian.evaluation import Limits, PoolEvaluator, Spec
+
+here = Path(sys.argv[1])
+(here / "evaluate.py").write_text("from cambrian.candidate import load\\n\\ndef evaluate(path):\\n"
+                                  "    return load(path).run()\\n")
+program = '''
+import os, subprocess, sys
+def run():
+    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)  # MARKER'], start_new_session=True)
+    try:
+        open(HERE + '/planted', 'w').write('x')
+    except OSError:
+        pass
+    return {'combined_score': 1.0, 'processes': len([e for e in os.listdir('/proc') if e.isdigit()])}
+'''.replace("HERE", repr(str(here))).replace("MARKER", sys.argv[2])
+
+async def go():
+    ev = PoolEvaluator(Spec(here / "evaluate.py", limits=Limits(cpu_seconds=10), allow_env=("PYTHONPATH",)))
+    try:
+        r = await ev.evaluate(program)
+        return {"status": r.status, "reason": r.reason, "metrics": r.metrics, "protections": r.protections,
+                "missing": ev.last_missing, "userns_error": ev.userns_error}
+    finally:
+        await ev.close()
+
+print(json.dumps(asyncio.run(go())))
+"""
+
+
+def test_without_root_each_evaluation_still_gets_its_own_namespaces(tmp_path):
+    """As an unprivileged user (where the kernel allows user namespaces): PID namespace,
+    private filesystem and no capabilities; a setsid daemon dies with the evaluation and
+    a file written to /tmp lands in the evaluation's private /tmp, not the machine's."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    from tests.integration.test_evaluation import marked
+
+    python = "/usr/bin/python3"
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not os.access(python, os.X_OK):
+        pytest.skip("needs root (to become an unprivileged user), setpriv and a system python3")
+    here = Path(tempfile.mkdtemp(prefix="cambrian-unpriv-"))
+    here.chmod(0o777)
+    script = here / "run.py"
+    script.write_text(UNPRIVILEGED)
+    marker = f"cambrian-unpriv-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, str(script),
+                              str(here), marker], capture_output=True, text=True, timeout=120, cwd="/",
+                             env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).parents[2])})
+        if out.returncode != 0 and "No module named" in out.stderr:
+            pytest.skip(f"{python} cannot import the standard library modules needed: {out.stderr[-200:]}")
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        if result["userns_error"]:
+            pytest.skip(f"this kernel refuses unprivileged user namespaces: {result['userns_error']}")
+        assert result["status"] == OK, result
+        assert {"pid_namespace", "private_filesystem", "no_capabilities", "no_network"} <= set(result["protections"])
+        assert result["metrics"]["processes"] <= 4
+        assert not (here / "planted").exists()
+        deadline = time.monotonic() + 10
+        while marked(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not marked(marker)
+    finally:
+        shutil.rmtree(here, ignore_errors=True)
