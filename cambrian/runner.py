@@ -202,11 +202,23 @@ class Runner:
     def _context(self, proposal: Proposal, parent: Program) -> Context:
         """The operator's view for this proposal. ``tried`` holds only candidates told
         before this proposal was asked, so a prompt never depends on timing."""
-        if not proposal.operator.startswith("llm:") or self.config.llm.history == 0:
-            return replace(self.context, seq=proposal.seq, notes=self.notes)
+        context = replace(self.context, seq=proposal.seq, notes=self.notes, island=proposal.island,
+                          inspiration_islands=getattr(proposal, "inspiration_islands", ()))
+        if not proposal.operator.startswith("llm:"):
+            return context
+        context = replace(context, island_bests=self._island_bests())
+        if self.config.llm.history == 0:
+            return context
         tried = history.tried(self.store, parent=parent, upto=proposal.seq - self.config.workers,
                               limit=self.config.llm.history)
-        return replace(self.context, seq=proposal.seq, tried=tuple(tried), notes=self.notes)
+        return replace(context, tried=tuple(tried))
+
+    def _island_bests(self) -> tuple[tuple[int, str], ...]:
+        """Each island's best program now (a search without islands has none to name)."""
+        islands = getattr(self.strategy, "islands", None)
+        if islands is None:
+            return ()
+        return tuple((i, grid.best(1)[0].program_id) for i, grid in enumerate(islands.grids) if len(grid))
 
     async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> None:
         """Propose, check, evaluate and record one candidate (one transaction at the end)."""
