@@ -81,7 +81,7 @@ def _llm_flags(parser: argparse.ArgumentParser) -> None:
 def _overrides(args: argparse.Namespace) -> dict:
     import yaml
 
-    out = {"budget": args.budget, "max_cost": args.max_cost, "max_calls": args.max_calls}
+    out = {"budget": args.budget, "max_cost": args.max_cost, "max_calls": getattr(args, "max_calls", None)}
     for name in ("max_time", "target", "patience", "seed", "workers"):
         out[name] = getattr(args, name, None)
     if args.model:

@@ -13,7 +13,7 @@ from .evaluation import OK
 from .llm import LLMFailure
 from .operators.base import Context, Tried
 from .program import Program
-from .prompt import build_insight_messages
+from .prompt import build_insight_messages, portable
 from .store import DUPLICATE, EQUIVALENT, NEW, Store
 
 
@@ -58,7 +58,7 @@ def tried(store: Store, *, upto: int, parent: Program | None = None, after: int 
         error = ""
         if status not in (None, OK) and feedback:
             error = _tail(json.loads(feedback).get("traceback", ""), ERROR_LINES)
-        out.append(Tried(operator, shown, detail, program_id=pid, diff=diff, error=error))
+        out.append(Tried(operator, shown, portable(detail), program_id=pid, diff=diff, error=portable(error)))
     return out
 
 

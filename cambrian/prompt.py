@@ -8,6 +8,7 @@ capped in size so one huge error message cannot crowd out the program.
 from __future__ import annotations
 
 import json
+import re
 import string
 from pathlib import Path
 from typing import Sequence
@@ -35,6 +36,15 @@ def _cap(text: str, limit: int = FEEDBACK_CAP) -> str:
     return text if len(text) <= limit else text[: limit // 3] + "\n[...]\n" + text[-(2 * limit) // 3:]
 
 
+_SCRATCH = re.compile(r"(?:/[^\s\"']*)?/cambrian-[\w-]+/")
+
+
+def portable(text: str) -> str:
+    """Text without the per-evaluation scratch directories (``/tmp/cambrian-x1y2/program.py``
+    becomes ``program.py``): a prompt must be the same when a run is replayed."""
+    return _SCRATCH.sub("", text)
+
+
 def _score(p: Program, objective: str) -> str:
     return f"{objective} = {p.score:.10g}" if p.score is not None else f"{p.status}: {p.reason}"
 
@@ -47,11 +57,11 @@ def describe_program(p: Program, *, title: str, objective: str) -> str:
     feedback = dict(p.feedback)
     traceback = feedback.pop("traceback", "")
     if traceback:
-        lines.append("Error:\n" + _cap(traceback, 800))
+        lines.append("Error:\n" + _cap(portable(traceback), 800))
     feedback.pop("stdout", None)
     stderr = feedback.pop("stderr", "")
     if stderr:
-        lines.append("Stderr tail:\n" + _cap(stderr, 600))
+        lines.append("Stderr tail:\n" + _cap(portable(stderr), 600))
     if feedback:
         lines.append("Evaluator feedback:\n" + _cap(json.dumps(feedback, sort_keys=True, default=str)))
     return "\n".join(lines)

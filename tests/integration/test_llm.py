@@ -446,3 +446,28 @@ def test_max_calls_as_a_config_key_with_built_in_operators_beside(fake, tmp_path
 
 def test_bad_max_calls_is_one_line(tmp_path):
     _one_line_error(cli("run", _problem(tmp_path), "--run-dir", tmp_path / "a", "--max-calls", 0), "max_calls")
+
+
+def test_prompts_show_the_parents_failed_children_with_their_tracebacks(fake, tmp_path):
+    """In a real run the parent is a valid elite; what the model needs to see is what its
+    children did: their changed lines, and the traceback tail of those that crashed."""
+    crash = "<<<<<<< SEARCH\n    return x, y\n=======\n    return x / 0, y\n>>>>>>> REPLACE\n"
+    answers = iter(range(10_000))
+
+    def respond(request):
+        return {"text": crash} if next(answers) % 3 == 0 else nudging_model()(request)
+
+    fake.default = respond
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=12, workers=1,
+                             llm__models=_models(fake), operator_choice="weights", llm__share=1.0,
+                             llm__formats={"diff": 1.0})
+    assert any(p.status == "error" for p in result.store.programs())
+    prompts = [r["messages"][1]["content"] for r in fake.requests]
+    shown = [p for p in prompts if "Traceback (last lines):" in p]
+    assert shown, "no prompt showed a failed child's traceback"
+    assert "ZeroDivisionError: float division by zero" in shown[-1]
+    assert "  +    return x / 0, y" in shown[-1]  # the failed child's changed line
+    assert 'File "program.py", line 6, in solve' in shown[-1]  # no scratch directory: replay sees the same
+    assert any("ok: scored" in p.split("## Already tried", 1)[-1] and "```diff" in p for p in prompts)
+    replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
+    assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr

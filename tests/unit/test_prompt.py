@@ -85,3 +85,19 @@ def test_history_is_capped():
     text = _render(build_messages("diff", templates=load_templates(), task="t", objective="s",
                                   direction="maximize", parent=PARENT, inspirations=[], tried=many))
     assert len(text) < 16000
+
+
+def test_inspiration_sources_from_the_context_or_the_program_record():
+    from cambrian.operators.base import Context
+    from cambrian.operators.llm import context_sources
+
+    base = Context(task="t", objective="s", direction="maximize", island=1)
+    mine = Program("m" * 16, CODE, None, "x", 0, 1, "ok", score=1.0)
+    far = Program("f" * 16, CODE, None, "x", 0, 2, "ok", score=2.0)
+    # Before a strategy says where it took them: the island each was born on.
+    assert context_sources(base, PARENT, [mine, far]) == [
+        "from the current program's island", "from island 2, a separate lineage"]
+    told = Context(task="t", objective="s", direction="maximize", island=1, inspiration_islands=(1, 3),
+                   island_bests=((1, "m" * 16), (3, "f" * 16)))
+    assert context_sources(told, PARENT, [mine, far]) == [
+        "the best of the current program's island", "the best of island 3, a separate lineage"]
