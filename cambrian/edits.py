@@ -44,7 +44,9 @@ _BLOCK = re.compile(_OPEN + r"(?P<search>.*?)" + _DIVIDER + r"(?P<replace>.*?)" 
                     re.DOTALL | re.MULTILINE | re.IGNORECASE)
 _OPENINGS = re.compile(r"^[ \t]*<{5,9}[ \t]*SEARCH\b", re.MULTILINE | re.IGNORECASE)
 _FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)[\w+.-]*[ \t]*$")
-_FENCE = re.compile(r"^[ \t]*```[\w+.-]*[ \t]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]*```(?P<lang>[\w+.-]*)[ \t]*\n(?P<code>.*?)(?:^[ \t]*```[ \t]*$|\Z)",
+                    re.DOTALL | re.MULTILINE)
+_PYTHON = ("", "python", "py", "python3")
 
 
 def normalize_reply(reply: str) -> str:
@@ -298,7 +300,10 @@ def _within_line(lines: list[str], want: list[str], put: list[str]) -> list[_Mat
 
 # -- rewrites ------------------------------------------------------------------
 def _fences(reply: str) -> list[str]:
-    return [m.group(1) for m in _FENCE.finditer(reply)]
+    """The reply's code blocks that can be program text: Python (or untagged) blocks, not
+    SEARCH/REPLACE blocks, not shell commands or output in other tagged blocks."""
+    found = [(m.group("lang").lower(), m.group("code")) for m in _FENCE.finditer(reply)]
+    return [code for lang, code in found if lang in _PYTHON and not _OPENINGS.search(code)]
 
 
 def parse_rewrite(reply: str, regions: int) -> list[str] | EditFailure:

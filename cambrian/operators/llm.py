@@ -2,8 +2,9 @@
 
 A proposal is a prompt, a reply and an edit. Every reply that cannot become a new
 child is rejected with its reason: empty, cut off or refused; no edit in it; an edit
-that does not apply, leaves the program unchanged, does not parse, or gives back a
-program this parent already produced. A rejection is asked again (once, with
+that does not apply, changes code outside the regions, leaves the program unchanged,
+does not parse, or gives back a program this parent already produced or one shown
+beside it unchanged. A rejection is asked again (once, with
 ``retry_with_error``) with the reason shown to the model; it never becomes the parent
 again. Failures of the transport (timeouts, HTTP errors after the client's retries)
 are not asked again here.
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..edits import EditFailure, apply_reply
 from ..llm import LLMClient, LLMFailure, UnusableReply
-from ..program import Program, program_id
+from ..program import Program, outside_change, program_id
 from ..prompt import build_messages, source_label
 from .base import Candidate, Context, ProposalFailure
 
@@ -52,6 +53,9 @@ class LLMOperator:
             notes=context.notes, sources=context_sources(context, parent, inspirations))
         seed = int(rng.integers(2**31))
         label = self.client.spec.label
+        known = {t.program_id: f"a program this one already produced ({t.outcome}: {t.detail})"
+                 for t in context.tried if t.program_id}
+        known.update({p.id: f"other program {i} unchanged" for i, p in enumerate(inspirations, start=1)})
         ledger: list[float] = []
         reason = ""
         for k in range(2 if self.retry_with_error else 1):
@@ -64,7 +68,7 @@ class LLMOperator:
             except LLMFailure as exc:
                 return ProposalFailure(str(exc), cost=sum(ledger), model=label)
             else:
-                child = self.apply(parent.code, reply.text, context)
+                child = self.apply(parent.code, reply.text, known)
                 if isinstance(child, str):
                     return Candidate(child, note=f"{self.fmt} by {label}", cost=sum(ledger), model=label)
                 reason, shown, hint = f"{label}: {child.reason}", reply.text, child.reason
@@ -74,7 +78,9 @@ class LLMOperator:
             ]
         return ProposalFailure(reason, cost=sum(ledger), model=label)
 
-    def apply(self, code: str, reply: str, context: Context | None = None) -> str | EditFailure:
+    def apply(self, code: str, reply: str, known: dict[str, str] | None = None) -> str | EditFailure:
+        """The child a reply gives, or why it gives none. ``known``: program id -> what it is,
+        for programs the model was shown or already gave (proposing one again is rejected)."""
         child = apply_reply(code, reply, fmt="diff" if self.fmt == "diff" else "rewrite")
         if isinstance(child, EditFailure):
             return child
@@ -85,12 +91,12 @@ class LLMOperator:
         except (SyntaxError, ValueError) as exc:
             return EditFailure(f"the edited program does not parse: {getattr(exc, 'msg', exc)} "
                                f"(line {getattr(exc, 'lineno', '?')})")
-        if context is not None:
-            pid = program_id(child)
-            earlier = next((t for t in context.tried if t.program_id == pid), None)
-            if earlier is not None:
-                return EditFailure(f"the edit gives back a program this one already produced "
-                                   f"({earlier.outcome}: {earlier.detail}); propose a different change")
+        outside = outside_change(code, child)
+        if outside is not None:
+            return EditFailure(outside)
+        seen = (known or {}).get(program_id(child))
+        if seen is not None:
+            return EditFailure(f"the edit gives back {seen}; propose a different change")
         return child
 
 

@@ -162,6 +162,25 @@ def test_a_child_the_parent_already_produced_is_asked_again(fake, store):
     assert "already produced (ok: scored 1.5 (parent 1))" in fake.requests[1]["messages"][-1]["content"]
 
 
+def test_crossover_giving_back_an_inspiration_unchanged_is_asked_again(fake, store):
+    other_code = PARENT_CODE.replace("x = 1.0", "x = 5.0")
+    other = Program(program_id(other_code), other_code, None, "perturb", 1, 0, "ok", score=2.0)
+    client = LLMClient(_spec(fake), store=store, retries=0, request_timeout=5)
+    op = LLMOperator(client, "crossover", templates=load_templates())
+    fake.script = [{"text": "```python\nx = 5.0\nreturn x\n```"}, {"text": "```python\nx = 3.0\nreturn x\n```"}]
+
+    async def go():
+        try:
+            return await op.propose(PARENT, [other], Context(task="t", objective="combined_score",
+                                                             direction="maximize", seq=1), np.random.default_rng(0))
+        finally:
+            await client.close()
+
+    made = asyncio.run(go())
+    assert isinstance(made, Candidate) and "x = 3.0" in made.code
+    assert "gives back other program 1 unchanged" in fake.requests[1]["messages"][-1]["content"]
+
+
 @pytest.mark.parametrize("reply, fragment", [
     ("just prose", "no SEARCH/REPLACE block"),
     ("<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = 1.0\n>>>>>>> REPLACE\n", "unchanged"),

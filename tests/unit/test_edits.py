@@ -148,3 +148,51 @@ def test_a_reply_in_the_other_format_still_applies():
     snippet = apply_reply(CODE, "Change a:\n```python\na = 6.0\n```", fmt="diff")
     assert snippet == EditFailure("no SEARCH/REPLACE block in the reply")  # a snippet is not a rewrite
     assert apply_reply(CODE, "prose only", fmt="diff").reason == "no SEARCH/REPLACE block in the reply"
+
+
+def _random_program(rng):
+    """A function whose region is a random mix of statements and nested blocks."""
+    lines, depth = [], 1
+    for i in range(rng.randint(3, 14)):
+        if depth < 4 and rng.random() < 0.3:
+            lines.append("    " * depth + f"if c{i} > {i}:")
+            depth += 1
+            lines.append("    " * depth + f"v{i} = {rng.random():.3f}")
+        else:
+            lines.append("    " * depth + f"v{i} = v{i - 1 if i else 0} * {rng.random():.3f}")
+            if depth > 1 and rng.random() < 0.3:
+                depth -= 1
+    return lines
+
+
+def test_random_blocks_in_every_quirk_land_where_a_person_would_put_them():
+    import random
+
+    rng = random.Random(7)
+    for case in range(400):
+        region = _random_program(rng)
+        code = "def f(c0=0):\n    # EVOLVE-BLOCK-START\n" + "".join(l + "\n" for l in region) + \
+               "    return 0\n    # EVOLVE-BLOCK-END\n"
+        start = rng.randrange(len(region))
+        chosen = region[start: start + rng.randint(1, 3)]
+        k = rng.randrange(len(chosen))
+        new = list(chosen)
+        new[k] = new[k].rstrip() + " + 1"
+        expected = code.replace("".join(l + "\n" for l in chosen), "".join(l + "\n" for l in new), 1)
+        search, replace = list(chosen), list(new)
+        quirks = rng.sample(["dedent", "trailing", "crlf", "fence", "prose"], rng.randint(0, 5))
+        if "dedent" in quirks:
+            cut = min(len(l) - len(l.lstrip()) for l in chosen)
+            search, replace = [l[cut:] for l in search], [l[cut:] for l in replace]
+        if "trailing" in quirks:
+            search = [l + "  " for l in search]
+        reply = "<<<<<<< SEARCH\n" + "".join(l + "\n" for l in search) + "=======\n" + \
+                "".join(l + "\n" for l in replace) + ">>>>>>> REPLACE\n"
+        if "fence" in quirks:
+            reply = "```diff\n" + reply + "```\n"
+        if "prose" in quirks:
+            reply = "I change one line.\n\n" + reply + "\nThat should help.\n"
+        if "crlf" in quirks:
+            reply = reply.replace("\n", "\r\n")
+        child = apply_search_replace(code, reply)
+        assert child == expected, (case, quirks, reply, child)
