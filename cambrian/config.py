@@ -33,6 +33,9 @@ class EvaluationConfig(_Model):
     pass_env: tuple[str, ...] = Field(
         (), description="environment variables the evaluator may see (all others are removed)"
     )
+    writable: tuple[str, ...] = Field(
+        (), description="directories every evaluation may write (the rest of the filesystem is read-only)"
+    )
     cpu_seconds: float | None = Field(None, gt=0, description="CPU time limit; default: the timeout")
     memory_mb: int | None = Field(4096, ge=64, description="address-space limit per candidate")
     open_files: int | None = Field(256, ge=16)

@@ -96,7 +96,7 @@ def _write_resolved(run_path: Path, config: Config) -> None:
 def limits_for(ev: EvaluationConfig) -> Limits:
     return Limits(cpu_seconds=ev.cpu_seconds or ev.timeout, memory_mb=ev.memory_mb, open_files=ev.open_files,
                   file_mb=ev.file_mb, processes=ev.processes, no_network=not ev.network,
-                  sandbox_uids=ev.sandbox_uids)
+                  sandbox_uids=ev.sandbox_uids, writable=tuple(str(Path(w).resolve()) for w in ev.writable))
 
 
 def check(problem: Problem, config: Config) -> None:

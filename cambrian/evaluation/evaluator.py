@@ -63,6 +63,7 @@ class Limits:
     processes: int | None = 256
     no_network: bool = True
     sandbox_uids: tuple[int, int] | None = DEFAULT_UIDS   # as root: one uid per evaluation in flight
+    writable: tuple[str, ...] = ()                        # directories evaluations may write
 
     def for_worker(self, uid: int | None, cgroup: str | None = None) -> dict[str, Any]:
         mb = 1024 * 1024
@@ -76,6 +77,7 @@ class Limits:
             "sandbox_uid": uid,
             "sandbox_gid": uid,
             "cgroup": cgroup,
+            "writable": list(self.writable),
         }
 
 

@@ -142,20 +142,22 @@ def _under(path, roots):
     return any(path == r or path.startswith(r + "/") for r in roots)
 
 
-def private_filesystem(workdir, *, readable=(), tmp_bytes):
+def private_filesystem(workdir, *, readable=(), writable=(), tmp_bytes):
     """In a fresh mount namespace: everything read-only except the work directory and
     private, empty /tmp, /var/tmp and /dev/shm; /proc for this PID namespace only.
 
     The work directory and the ``readable`` paths (the evaluator's directory, the
-    interpreter's) that lived under one of those come back at their own paths.
+    interpreter's) that lived under one of those come back at their own paths; the
+    ``writable`` directories (``evaluation.writable``) stay writable wherever they are.
     """
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     covered = [p for p in PRIVATE_TMP if os.path.isdir(p)]
     keep = [(os.path.realpath(workdir), True)] + [
         (p, False) for p in sorted({os.path.realpath(r) for r in readable if os.path.isdir(r)})]
-    keep = [(p, w) for p, w in keep if _under(p, covered)]
+    keep = [(p, w) for p, w in keep if _under(p, covered)] + [
+        (os.path.realpath(p), True) for p in writable if os.path.isdir(p)]
     # Outermost only: a bind brings what is under it.
-    keep = [(p, w) for p, w in keep if not any(q != p and p.startswith(q + "/") for q, _ in keep)]
+    keep = [(p, w) for p, w in keep if w or not any(q != p and p.startswith(q + "/") for q, _ in keep)]
     fds = [(os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC), p, w) for p, w in keep]
     try:
         _readonly_everywhere()
@@ -275,7 +277,7 @@ def confine(limits, *, workdir, expose_paths=(), missing=None):
         if limits.get("no_network"):
             active.append("no_network")
         paths = python_paths(expose_paths)
-        private_filesystem(workdir, readable=paths, tmp_bytes=tmp_bytes)
+        private_filesystem(workdir, readable=paths, writable=limits.get("writable") or (), tmp_bytes=tmp_bytes)
         expose(paths, os.path.join(workdir, ".jail"))
         active += ["private_filesystem"]
         gid = int(limits.get("sandbox_gid", uid))
@@ -289,7 +291,8 @@ def confine(limits, *, workdir, expose_paths=(), missing=None):
             if limits.get("no_network"):
                 active.append("no_network")
             attempt("private_filesystem", lambda: private_filesystem(
-                workdir, readable=python_paths(expose_paths), tmp_bytes=tmp_bytes))
+                workdir, readable=python_paths(expose_paths), writable=limits.get("writable") or (),
+                tmp_bytes=tmp_bytes))
             attempt("no_capabilities", _drop_capabilities)
         else:
             why = "unshare refused: " + os.strerror(ctypes.get_errno())
@@ -298,6 +301,10 @@ def confine(limits, *, workdir, expose_paths=(), missing=None):
                 active.append("no_network")
             elif limits.get("no_network"):
                 missing["no_network"] = why
+    if limits.get("writable"):
+        # Shared directories are shared by evaluations of different uids: what one creates
+        # there the next may append to. (Everything else an evaluation writes is private.)
+        os.umask(0)
     # Die with the pool server (set after the uid switch, which clears it).
     _c().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if limits.get("processes") and os.geteuid() != 0:
