@@ -245,15 +245,17 @@ def grid_plot(grid: dict[str, Any], *, cell: int = 34, label: str = "score") -> 
         step = (float(f["max"]) - float(f["min"])) / bins
         return [fmt(float(f["min"]) + k * step, 4) for k in range(bins + 1)]
 
+    every = max(1, math.ceil(60 / cell))  # labels at least ~60 px apart
     for k, text in enumerate(edge_labels(axes[0], bx)):
-        if bx <= 12 or k % max(1, bx // 8) == 0:
+        if k % every == 0:
             body.append(f"<text x='{left + k * cell}' y='{top + by * cell + 14}' text-anchor='middle'"
                         f" fill='#444'>{escape(text)}</text>")
     body.append(f"<text x='{left + bx * cell / 2}' y='{top + by * cell + 34}' text-anchor='middle'"
                 f" fill='#333'>{escape(axes[0]['name'])}</text>")
     if len(axes) > 1:
+        every_y = max(1, math.ceil(18 / cell))
         for k, text in enumerate(edge_labels(axes[1], by)):
-            if by <= 12 or k % max(1, by // 8) == 0:
+            if k % every_y == 0:
                 body.append(f"<text x='{left - 5}' y='{top + (by - k) * cell + 4}' text-anchor='end'"
                             f" fill='#444'>{escape(text)}</text>")
         body.append(f"<text transform='translate(12 {top + by * cell / 2}) rotate(-90)' text-anchor='middle'"

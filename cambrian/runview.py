@@ -93,14 +93,19 @@ class RunView:
         return "-".join(str(p) for p in parts)
 
     def _cached(self, key: tuple, compute) -> Any:
+        """``compute()``, again only when the run has changed, and for an aggregate that is
+        slow to compute (a large run being written), at most every five times its cost:
+        a view of a live 100,000-program run must not take the CPU from the run."""
         version = self.version()
         hit = self._cache.get(key)
-        if hit is not None and hit[0] == version:
+        now = time.monotonic()
+        if hit is not None and (hit[0] == version or now < hit[2]):
             return hit[1]
         value = compute()
+        cost = time.monotonic() - now
         if len(self._cache) > 64:
             self._cache.clear()
-        self._cache[key] = (version, value)
+        self._cache[key] = (version, value, now + 5 * cost if cost > 0.02 else now)
         return value
 
     # -- the run -----------------------------------------------------------------
@@ -122,7 +127,13 @@ class RunView:
         return self.config().get("direction", "maximize") != "minimize"
 
     def _better(self, a: float, b: float | None) -> bool:
-        return b is None or (a > b if self.maximize else a < b)
+        return self.better()(a, b)
+
+    def better(self):
+        """``better(a, b)``: is score ``a`` better than ``b`` (None: no score yet)? Reads the direction once."""
+        if self.maximize:
+            return lambda a, b: b is None or a > b
+        return lambda a, b: b is None or a < b
 
     def events(self, kinds: Iterable[str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
         where, args = "", ()
@@ -134,6 +145,9 @@ class RunView:
 
     def summary(self) -> dict[str, Any]:
         """What a person wants to know first: is it running, how far, how good, how costly."""
+        return {**self._cached(("summary",), self._summary), "now": time.time()}
+
+    def _summary(self) -> dict[str, Any]:
         config = self.config()
         counts = dict(self._rows("SELECT outcome, COUNT(*) FROM attempts WHERE seq > 0 GROUP BY outcome"))
         candidates = sum(counts.values())
@@ -186,7 +200,6 @@ class RunView:
             "llm_calls": self._one("SELECT COUNT(*) FROM llm_calls") or 0,
             "first": first,
             "last": last,
-            "now": time.time(),
         }
 
     # -- programs ----------------------------------------------------------------
@@ -287,6 +300,7 @@ class RunView:
         last_seq = self._one("SELECT COALESCE(MAX(seq), 0) FROM attempts") or 0
         first_t = self._one("SELECT MIN(created) FROM attempts") or (rows[0][3] if rows else 0)
         last_t = max(self._one("SELECT MAX(created) FROM attempts") or 0, first_t)
+        better = self.better()
         overall: list[list[float]] = []
         islands: dict[int, list[list[float]]] = {}
         best: float | None = None
@@ -296,7 +310,7 @@ class RunView:
             t = created - first_t
             if seq == 0:
                 initial = score
-            if self._better(score, best):
+            if better(score, best):
                 best = score
                 overall.append([seq, t, score])
             targets = [island] if seq > 0 else []
@@ -304,7 +318,7 @@ class RunView:
                 if i not in island_best and initial is not None:
                     island_best[i] = initial
                     islands.setdefault(i, []).append([0, 0.0, initial])
-                if self._better(score, island_best.get(i)):
+                if better(score, island_best.get(i)):
                     island_best[i] = score
                     islands.setdefault(i, []).append([seq, t, score])
         sample = _sample(rows, first_t, max_points)
@@ -398,6 +412,7 @@ class RunView:
         rows = self._rows(f"SELECT id, score, {', '.join(columns)} FROM programs"
                           " WHERE status = 'ok' AND score IS NOT NULL")
         cells: dict[tuple[int, ...], dict[str, Any]] = {}
+        better = self.better()
         for pid, score, *values in rows:
             key = tuple(_bin(f, v) for f, v in zip(axes, values))
             cell = cells.get(key)
@@ -405,7 +420,7 @@ class RunView:
                 cells[key] = {"cell": list(key), "best": score, "id": pid, "count": 1}
             else:
                 cell["count"] += 1
-                if self._better(score, cell["best"]):
+                if better(score, cell["best"]):
                     cell["best"], cell["id"] = score, pid
         return {"features": names, "axes": axes, "cells": sorted(cells.values(), key=lambda c: c["cell"]),
                 "maximize": self.maximize}
@@ -424,6 +439,7 @@ class RunView:
         initial = self._one("SELECT score FROM programs WHERE seq = 0")
         best = initial
         best_gain = 0.0
+        better = self.better()
         arms: dict[str, dict[str, Any]] = {}
         for seq, operator, model, outcome, cost, seconds, status, score, parent_score in rows:
             arm = arms.setdefault(operator, {"arm": operator, "candidates": 0, "no_candidate": 0, "duplicates": 0,
@@ -444,7 +460,7 @@ class RunView:
                         arm["improved"] += 1
                         best_gain = max(best_gain, gain)
                         arm["reward"] += min(1.0, gain / best_gain)
-                if self._better(score, best):
+                if better(score, best):
                     best = score
                     arm["new_best"] += 1
         out = []
@@ -489,7 +505,7 @@ class RunView:
             " WHERE p.status != 'ok' GROUP BY p.status, p.reason")
         kinds: dict[str, dict[str, Any]] = {}
         for status, reason, count, seq, pid in rows:
-            kind = failure_kind(status, reason or "")
+            kind = _kind(status, reason or "")
             entry = kinds.setdefault(kind, {"kind": kind, "status": status, "count": 0, "example": reason,
                                             "example_seq": seq, "example_id": pid})
             entry["count"] += count
@@ -500,6 +516,16 @@ class RunView:
         for entry in out:
             entry["share"] = entry["count"] / total if total else 0.0
         return out
+
+
+def _kind(status: str, reason: str) -> str:
+    """``failure_kind``, looking through the wrapper an exception of the candidate comes in."""
+    for wrapper in ("evaluate() raised CandidateError: ", "evaluate() raised "):
+        if reason.startswith(wrapper):
+            inner = reason[len(wrapper):].split(":", 1)[0].strip()
+            if inner and " " not in inner:
+                return f"{status}: {inner}"[:60]
+    return failure_kind(status, reason)
 
 
 def _island_count(config: dict[str, Any]) -> int | None:
