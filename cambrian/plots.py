@@ -183,13 +183,19 @@ def tree_plot(tree: dict[str, Any], *, maximize: bool = True, width: int = 760, 
     top_ids = set((tree.get("top") or [])[:1])
     body = []
     for n in nodes:
-        parent = by_id.get(n["parent_id"])
+        parent = by_id.get(n.get("shown_parent", n["parent_id"]))
         if parent is None:
             continue
         x0, y0, x1, y1 = sx(parent["depth"]), sy(parent["row"]), sx(n["depth"]), sy(n["row"])
         bold = n["id"] in on_path and parent["id"] in on_path
-        body.append(f"<path d='M{x0:.1f},{y0:.1f}V{y1:.1f}H{x1:.1f}' fill='none'"
-                    f" stroke='{'#d62728' if bold else '#aaa'}' stroke-width='{2.5 if bold else 1}'/>")
+        dash = " stroke-dasharray='4 3'" if n.get("skipped") else ""
+        body.append(f"<path d='M{x0:.1f},{y0:.1f}V{y1:.1f}H{x1:.1f}' fill='none'{dash}"
+                    f" stroke='{'#d62728' if bold else '#aaa'}' stroke-width='{2.5 if bold else 1}'>"
+                    + (f"<title>{n['skipped']} generations in between</title>" if n.get("skipped") else "")
+                    + "</path>")
+        if n.get("skipped") and x1 - x0 > 30:
+            body.append(f"<text x='{(x0 + x1) / 2:.1f}' y='{y1 - 3:.1f}' text-anchor='middle' fill='#888'"
+                        f" font-size='9'>+{n['skipped']}</text>")
     for n in nodes:
         frac = 0.5 if hi == lo or n["score"] is None else (n["score"] - lo) / (hi - lo)
         if not maximize:
@@ -203,12 +209,15 @@ def tree_plot(tree: dict[str, Any], *, maximize: bool = True, width: int = 760, 
         body.append(f"<circle class='node' data-id='{escape(n['id'])}' cx='{sx(n['depth']):.1f}'"
                     f" cy='{sy(n['row']):.1f}' r='{r}' fill='{viridis(frac)}' stroke='{stroke}'{sel}"
                     f" style='cursor:pointer'><title>{escape(title)}</title></circle>")
+    has_child = {n.get("shown_parent", n["parent_id"]) for n in nodes}
     for n in nodes:
-        if n["id"] in top_ids or not any(m["parent_id"] == n["id"] for m in nodes if m["id"] in by_id):
+        if n["id"] in top_ids or n["id"] not in has_child:
             body.append(f"<text x='{sx(n['depth']) + 8:.1f}' y='{sy(n['row']) + 4:.1f}' fill='#333'>"
                         f"{escape(fmt(n['score'], 7))}</text>")
-    body.append(f"<text x='{left}' y='{height - 4}' fill='#666'>generation 0</text>"
-                f"<text x='{width - right}' y='{height - 4}' text-anchor='end' fill='#666'>generation {depth}</text>")
+    last = tree.get("generations", depth)
+    note = " (single-child chains drawn as dashed edges)" if tree.get("compressed") else ""
+    body.append(f"<text x='{left}' y='{height - 4}' fill='#666'>generation 0{note}</text>"
+                f"<text x='{width - right}' y='{height - 4}' text-anchor='end' fill='#666'>generation {last}</text>")
     return _svg(width, height, body, "lineage tree of the best programs")
 
 

@@ -357,33 +357,50 @@ class RunView:
         for node in sorted(nodes.values(), key=lambda n: n["seq"]):
             parent = node["parent_id"] if node["parent_id"] in nodes else None
             children.setdefault(parent, []).append(node["id"])
-        # Leaves get rows in depth-first order; a parent sits at the mean of its children.
-        row = 0
-
-        def place(pid: str, depth: int) -> float:
-            nonlocal row
-            node = nodes[pid]
-            node["depth"] = depth
+        # A long run makes long single-child chains; past a depth a person can read, they are
+        # drawn as one edge (``skipped`` generations) between the programs where the tree
+        # branches, the roots, the leaves and the best programs.
+        depth_of: dict[str, int] = {}
+        for node in sorted(nodes.values(), key=lambda n: n["seq"]):
+            parent = node["parent_id"] if node["parent_id"] in nodes else None
+            depth_of[node["id"]] = depth_of.get(parent, -1) + 1 if parent else 0
+        compress = max(depth_of.values()) > 40
+        keep_ids = set(best)
+        shown: dict[str | None, list[str]] = {}
+        stack = [(root, None, 0) for root in reversed(children.get(None, []))]
+        while stack:
+            pid, above, skipped = stack.pop()
             kids = children.get(pid, [])
-            if not kids:
-                node["row"] = float(row)
-                row += 1
+            node = nodes[pid]
+            visible = not compress or above is None or len(kids) != 1 or pid in keep_ids
+            if visible:
+                node["shown_parent"], node["skipped"] = above, skipped
+                shown.setdefault(above, []).append(pid)
+                stack.extend((k, pid, 0) for k in reversed(kids))
             else:
-                ys = [place(k, depth + 1) for k in kids]
-                node["row"] = (ys[0] + ys[-1]) / 2
-            return node["row"]
-
-        import sys
-
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 4 * len(nodes) + 100))
-        try:
-            for root in children.get(None, []):
-                place(root, 0)
-        finally:
-            sys.setrecursionlimit(limit)
+                stack.extend((k, above, skipped + 1) for k in reversed(kids))
+        # Leaves get rows in depth-first order; a parent sits midway between its first and last child.
+        row = 0
+        order: list[tuple[str, int]] = []
+        stack2 = [(root, 0) for root in reversed(shown.get(None, []))]
+        while stack2:
+            pid, depth = stack2.pop()
+            order.append((pid, depth))
+            stack2.extend((k, depth + 1) for k in reversed(shown.get(pid, [])))
+        for pid, depth in order:
+            nodes[pid]["depth"] = depth
+            if not shown.get(pid):
+                nodes[pid]["row"] = float(row)
+                row += 1
+        for pid, depth in reversed(order):
+            kids = shown.get(pid)
+            if kids:
+                nodes[pid]["row"] = (nodes[kids[0]]["row"] + nodes[kids[-1]]["row"]) / 2
+        nodes = {pid: nodes[pid] for pid, _ in order}
+        best_path = [pid for pid in best_path if pid in nodes]
         return {"nodes": sorted(nodes.values(), key=lambda n: n["seq"]), "best_path": best_path[::-1],
-                "rows": row, "top": best}
+                "rows": row, "top": best, "compressed": compress,
+                "generations": max(depth_of.values())}
 
     def features(self) -> list[dict[str, Any]]:
         return list((self.config().get("archive") or {}).get("features") or [])

@@ -64,7 +64,7 @@ function renderSummary(s) {
   const kpis = [
     { label: `best ${s.objective} (${s.direction})`, value: num(best, 10), hero: true, id: "kpi-best",
       click: s.best ? () => select(s.best.id) : null },
-    { label: "initial → gain", value: `${num(initial, 6)} → ${gain === null ? "—" : (gain >= 0 ? "+" : "") + num(gain, 4)}` },
+    { label: `gain over the initial ${num(initial, 6)}`, value: gain === null ? "—" : (gain >= 0 ? "+" : "") + num(gain, 6) },
     { label: "candidates" + (s.budget ? ` of ${num(s.budget)}` : ""), value: num(s.candidates), id: "kpi-candidates",
       bar: s.budget ? Math.min(1, s.candidates / s.budget) : null },
     { label: `valid of ${num(s.evaluated)} evaluated`, value: `${num(s.valid)} (${pct(validPct)})` },
