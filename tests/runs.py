@@ -35,6 +35,7 @@ def synthetic_run(run_dir: Path, n: int = 10_000, *, seed: int = 0) -> Path:
               "archive": {"features": [{"name": "x", "bins": 10, "min": 0.0, "max": 1.0},
                                        {"name": "code_length", "bins": 10, "min": 0, "max": 200}]}}
     store = Store.create(run_dir / Store.FILE, {"problem": "/synthetic/problem", "config": config})
+    store.conn.execute("PRAGMA synchronous=OFF")  # test data: durability is not the point
     store.event("started", budget=n, workers=4, islands=4)
     root = _code(0)
     store.record(Attempt(0, 0, None, (), "initial", program_id(root), NEW),
