@@ -451,7 +451,7 @@ class RunView:
         sign = 1.0 if self.maximize else -1.0
         rows = self._rows(
             "SELECT a.seq, a.operator, a.model, a.outcome, a.cost, a.seconds, p.status, p.score, parent.score"
-            " FROM attempts a LEFT JOIN programs p ON p.id = a.program_id AND a.outcome IN ('new', 'equivalent')"
+            " FROM attempts a LEFT JOIN programs p ON p.id = a.program_id AND a.outcome = 'new'"
             " LEFT JOIN programs parent ON parent.id = a.parent_id WHERE a.seq > 0 ORDER BY a.seq")
         initial = self._one("SELECT score FROM programs WHERE seq = 0")
         best = initial
