@@ -103,8 +103,9 @@ def render(view: RunView) -> str:
             prev = p["score"] if p["score"] is not None else prev
         parts.append(_table(["gen", "candidate", "id", "operator", "model", "island", objective, "gain"],
                             [r for r in rows[-MAX_STEPS:]], left=0))
+        opened = " open" if len(shown) <= 30 else ""  # short lineages print with every diff visible
         for p in shown[1:]:
-            parts.append(f"<details><summary>gen {p['generation']} · {escape(p['operator'])} · "
+            parts.append(f"<details{opened}><summary>gen {p['generation']} · {escape(p['operator'])} · "
                          f"{escape(fmt(p['score'], 10))} · <code>{escape(p['id'])}</code></summary>"
                          f"{diff_html(p['diff'])}</details>")
         parts.append("<details><summary>best program</summary><pre>" + escape(chain[-1]["code"]) +
