@@ -252,9 +252,9 @@ class RunView:
         attempt = self._dicts("SELECT seq, outcome, reason, seconds, cost, model FROM attempts WHERE seq = ?", p["seq"])
         p["attempt"] = attempt[0] if attempt else None
         p["cost"] = attempt[0]["cost"] if attempt else 0.0
-        p["made_again"] = self._one("SELECT COUNT(*) FROM attempts WHERE program_id = ? AND outcome = 'duplicate'",
-                                    program_id)
-        p["children"] = self._one("SELECT COUNT(*) FROM programs WHERE parent_id = ?", program_id)
+        counts = self._counts()
+        p["made_again"] = counts["made_again"].get(program_id, 0)
+        p["children"] = counts["children"].get(program_id, 0)
         p["tried_from"] = self._one("SELECT COUNT(*) FROM attempts WHERE parent_id = ?", program_id)
         p["llm_calls"] = self.llm_calls(p["seq"]) if p["seq"] > 0 else []
         if parent is not None and parent["score"] is not None and p["score"] is not None:
@@ -262,6 +262,16 @@ class RunView:
         else:
             p["gain"] = None
         return p
+
+    def _counts(self) -> dict[str, dict[str, int]]:
+        """Children per program and duplicates per program, for every program at once: the
+        store has no index for either, and one scan serves every program view."""
+        def compute() -> dict[str, dict[str, int]]:
+            return {"children": dict(self._rows("SELECT parent_id, COUNT(*) FROM programs"
+                                                " WHERE parent_id IS NOT NULL GROUP BY parent_id")),
+                    "made_again": dict(self._rows("SELECT program_id, COUNT(*) FROM attempts"
+                                                  " WHERE outcome = 'duplicate' GROUP BY program_id"))}
+        return self._cached(("counts",), compute)
 
     def llm_calls(self, seq: int) -> list[dict[str, Any]]:
         """The prompts and replies that made candidate ``seq``, in order."""
@@ -426,19 +436,24 @@ class RunView:
                 columns.append("length(code)")
             else:
                 columns.append(f"json_extract(metrics, '$.\"{f['name'].replace(chr(34), '')}\"')")
-        rows = self._rows(f"SELECT id, score, {', '.join(columns)} FROM programs"
-                          " WHERE status = 'ok' AND score IS NOT NULL")
-        cells: dict[tuple[int, ...], dict[str, Any]] = {}
-        better = self.better()
-        for pid, score, *values in rows:
-            key = tuple(_bin(f, v) for f, v in zip(axes, values))
-            cell = cells.get(key)
-            if cell is None:
-                cells[key] = {"cell": list(key), "best": score, "id": pid, "count": 1}
-            else:
-                cell["count"] += 1
-                if better(score, cell["best"]):
-                    cell["best"], cell["id"] = score, pid
+        # Binned and reduced in SQLite (bare columns with MAX/MIN take the best row's id):
+        # one pass in C over every valid program.
+        bins, args = [], []
+        for k, f in enumerate(axes):
+            low, high, n = float(f["min"]), float(f["max"]), int(f["bins"])
+            span = high - low if high > low else 1.0
+            bins.append(f"CASE WHEN typeof(v{k}) IN ('integer', 'real') THEN"
+                        f" MIN(?, MAX(0, CAST((v{k} - ?) / ? * ? AS INTEGER))) ELSE 0 END")
+            args += [n - 1, low, span, n]
+        pick = "MAX" if self.maximize else "MIN"
+        inner = ", ".join(f"{c} AS v{k}" for k, c in enumerate(columns))
+        rows = self._rows(
+            f"SELECT {', '.join(f'{b} AS b{k}' for k, b in enumerate(bins))}, {pick}(score), id, COUNT(*)"
+            f" FROM (SELECT id, score, {inner} FROM programs WHERE status = 'ok' AND score IS NOT NULL)"
+            f" GROUP BY {', '.join(f'b{k}' for k in range(len(bins)))}", *args)
+        n_axes = len(axes)
+        cells = {tuple(r[:n_axes]): {"cell": list(r[:n_axes]), "best": r[n_axes], "id": r[n_axes + 1],
+                                     "count": r[n_axes + 2]} for r in rows}
         return {"features": names, "axes": axes, "cells": sorted(cells.values(), key=lambda c: c["cell"]),
                 "maximize": self.maximize}
 
