@@ -111,7 +111,10 @@ def create_app(root: Path, *, token: str | None = None, loopback_only: bool = Tr
 
     def run_route(fn: Callable[[RunView, Request], Any], *, svg: bool = False) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
-            view = runs.get(request.path_params["run"])
+            try:
+                view = runs.get(request.path_params["run"])
+            except StoreError as exc:  # a store being created right now, or not a store
+                return JSONResponse({"error": str(exc)}, status_code=503)
             if view is None:
                 return JSONResponse({"error": f"no run {request.path_params['run']!r}"}, status_code=404)
             try:
@@ -135,8 +138,8 @@ def create_app(root: Path, *, token: str | None = None, loopback_only: bool = Tr
     def list_runs(request: Request) -> Response:
         out = []
         for name in runs.names():
-            view = runs.get(name)
             try:
+                view = runs.get(name)
                 s = view.summary() if view else None
             except Exception as exc:  # a store being created right now, or a broken one
                 out.append({"name": name, "error": str(exc)})

@@ -209,3 +209,17 @@ def test_slow_aggregates_are_recomputed_at_most_every_five_times_their_cost(toy_
     for _ in range(3):
         assert view._cached(("cheap",), lambda: cheap.append(1) or len(cheap)) == len(cheap)
     assert len(cheap) == 3  # instant aggregates follow every change
+
+
+def test_a_broken_run_beside_good_ones(toy_run, tmp_path):
+    import shutil
+
+    root = tmp_path / "runs"
+    shutil.copytree(toy_run, root / "good")
+    (root / "bad").mkdir()
+    (root / "bad" / "cambrian.db").write_text("not a database")
+    c = client(root)
+    runs = {r["name"]: r for r in c.get("/api/runs").json()["runs"]}
+    assert runs["good"]["candidates"] == 60 and "not a Cambrian store" in runs["bad"]["error"]
+    assert c.get("/api/runs/bad/summary").status_code == 503
+    assert c.get("/api/runs/good/summary").status_code == 200

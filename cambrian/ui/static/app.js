@@ -252,12 +252,14 @@ async function loadRuns() {
   const sel = $("run-select");
   const names = data.runs.map((r) => r.name);
   const wanted = new URLSearchParams(location.search).get("run");
-  if (!S.run || !names.includes(S.run)) S.run = names.includes(wanted) ? wanted : names[names.length - 1] || null;
+  const healthy = data.runs.filter((r) => !r.error).map((r) => r.name);
+  if (!S.run || !names.includes(S.run)) S.run = names.includes(wanted) ? wanted : healthy[healthy.length - 1] || null;
   const key = names.join("\n");
   if (sel.dataset.key !== key) {
     sel.dataset.key = key;
     sel.replaceChildren(...data.runs.map((r) => h("option", { value: r.name },
-      `${r.name} · ${r.state || "?"} · ${num(r.candidates)} cand. · best ${num(r.best)}`)));
+      r.error ? `${r.name} · unreadable: ${r.error}` :
+        `${r.name} · ${r.state} · ${num(r.candidates)} cand. · best ${num(r.best)}`)));
   }
   sel.value = S.run || "";
   sel.hidden = names.length < 2;
