@@ -32,14 +32,30 @@ def is_crossover(operator: str) -> bool:
     return operator == CROSSOVER or operator.endswith(":" + CROSSOVER)
 
 
-def find_runs(root: Path) -> list[Path]:
-    """Run directories at ``root``: itself if it holds a store, else its children that do."""
+def find_runs(root: Path, depth: int = 4) -> list[Path]:
+    """Run directories at ``root``: itself if it holds a store, else those below it, up to
+    ``depth`` levels down (``cambrian bench`` writes OUT/problem/system/seed-N)."""
     root = Path(root)
     if (root / Store.FILE).is_file():
         return [root]
-    if not root.is_dir():
-        return []
-    return sorted((p for p in root.iterdir() if (p / Store.FILE).is_file()), key=lambda p: p.name)
+    found: list[Path] = []
+    level = [root] if root.is_dir() else []
+    for _ in range(depth):
+        below = []
+        for folder in level:
+            try:
+                children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+            except OSError:
+                continue
+            for child in children:
+                (found if (child / Store.FILE).is_file() else below).append(child)
+        level = below
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def run_name(root: Path, run: Path) -> str:
+    """How a run is named under ``root``: its path below it (its own name if it is the root)."""
+    return run.name if run == Path(root) else run.relative_to(root).as_posix()
 
 
 class RunView:

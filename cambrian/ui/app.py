@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import plots
 from ..errors import StoreError
-from ..runview import RunView, find_runs
+from ..runview import RunView, find_runs, run_name
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "cambrian_token"
@@ -49,13 +49,13 @@ class Runs:
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
-        return [p.name for p in find_runs(self.root)]
+        return [run_name(self.root, p) for p in find_runs(self.root)]
 
     def get(self, name: str) -> RunView | None:
         with self._lock:
             view = self._views.get(name)
             if view is None:
-                match = next((p for p in find_runs(self.root) if p.name == name), None)
+                match = next((p for p in find_runs(self.root) if run_name(self.root, p) == name), None)
                 if match is None:
                     return None
                 view = self._views[name] = RunView(match)
@@ -193,15 +193,15 @@ def create_app(root: Path, *, token: str | None = None, loopback_only: bool = Tr
         "programs": programs,
     }
     routes = [Route("/", index, methods=["GET"]), Route("/api/runs", list_runs, methods=["GET"])]
-    routes += [Route(f"/api/runs/{{run}}/{name}", run_route(fn), methods=["GET"]) for name, fn in api.items()]
+    routes += [Route(f"/api/runs/{{run:path}}/{name}", run_route(fn), methods=["GET"]) for name, fn in api.items()]
     routes += [
-        Route("/api/runs/{run}/programs/{id}", run_route(lambda v, r: v.program(r.path_params["id"])),
+        Route("/api/runs/{run:path}/programs/{id}", run_route(lambda v, r: v.program(r.path_params["id"])),
               methods=["GET"]),
-        Route("/api/runs/{run}/plot/score.svg", run_route(score_svg, svg=True), methods=["GET"]),
-        Route("/api/runs/{run}/plot/tree.svg", run_route(tree_svg, svg=True), methods=["GET"]),
-        Route("/api/runs/{run}/plot/grid.svg", run_route(grid_svg, svg=True), methods=["GET"]),
-        Route("/api/runs/{run}/plot/failures.svg", run_route(failures_svg, svg=True), methods=["GET"]),
-        Route("/api/runs/{run}/report.html", run_route(report), methods=["GET"]),
+        Route("/api/runs/{run:path}/plot/score.svg", run_route(score_svg, svg=True), methods=["GET"]),
+        Route("/api/runs/{run:path}/plot/tree.svg", run_route(tree_svg, svg=True), methods=["GET"]),
+        Route("/api/runs/{run:path}/plot/grid.svg", run_route(grid_svg, svg=True), methods=["GET"]),
+        Route("/api/runs/{run:path}/plot/failures.svg", run_route(failures_svg, svg=True), methods=["GET"]),
+        Route("/api/runs/{run:path}/report.html", run_route(report), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_HOSTS)] if loopback_only else []

@@ -218,8 +218,12 @@ def test_a_broken_run_beside_good_ones(toy_run, tmp_path):
     shutil.copytree(toy_run, root / "good")
     (root / "bad").mkdir()
     (root / "bad" / "cambrian.db").write_text("not a database")
+    shutil.copytree(toy_run, root / "bench" / "toy" / "greedy" / "seed-0")  # `cambrian bench` layout
     c = client(root)
     runs = {r["name"]: r for r in c.get("/api/runs").json()["runs"]}
+    assert set(runs) == {"good", "bad", "bench/toy/greedy/seed-0"}
     assert runs["good"]["candidates"] == 60 and "not a Cambrian store" in runs["bad"]["error"]
+    assert c.get("/api/runs/bench%2Ftoy%2Fgreedy%2Fseed-0/summary").json()["candidates"] == 60
+    assert c.get("/api/runs/bench/toy/greedy/seed-0/programs?limit=1").json()["total"] > 0
     assert c.get("/api/runs/bad/summary").status_code == 503
     assert c.get("/api/runs/good/summary").status_code == 200
