@@ -118,7 +118,7 @@ async function renderFailures(failures) {
   const plot = h("div", { cls: "plot" });
   setSvg(plot, await api("plot/failures.svg", "text"));
   box.replaceChildren(plot, table(["kind", "count", "share", "first example"], failures.map((f) => ({
-    cells: [f.kind, num(f.count), pct(f.share), (f.example || "").split("\n")[0].slice(0, 90)],
+    cells: [f.kind, num(f.count), pct(f.share), (f.example || "").split("\n")[0].slice(0, 60)],
     cls: { 3: "reason" }, titles: { 3: f.example || "" },
     onclick: f.example_id ? () => select(f.example_id) : null,
   }))));
