@@ -67,12 +67,7 @@ def export(run_dir: Path, dest: Path) -> dict[str, Any]:
 
 def _export(view: RunView, dest: Path, git: str) -> dict[str, Any]:
     objective = view.config().get("objective", "combined_score")
-    with view._lock:
-        cursor = view.conn.execute("SELECT id, seq, code, parent_id, inspirations, operator, model, island,"
-                                   " generation, status, reason, score, metrics, feedback, eval_seconds, created"
-                                   " FROM programs ORDER BY seq, id")
-        names = [d[0] for d in cursor.description]
-        programs = [dict(zip(names, row)) for row in cursor.fetchall()]
+    programs = view.all_programs()
     if not programs:
         raise CambrianError(f"{view.run_dir}: no program to export")
     by_id = {p["id"]: p for p in programs}
@@ -163,10 +158,11 @@ def _refs(view: RunView, programs: list[dict[str, Any]], has_child: set[str]) ->
     top = view.top(1)
     refs["refs/heads/main"] = top[0]["id"] if top else programs[0]["id"]
     best: dict[int, dict[str, Any]] = {}
+    better = view.better()
     for p in programs:
         if p["status"] == "ok" and p["score"] is not None and p["seq"] > 0:
             held = best.get(p["island"])
-            if held is None or view._better(p["score"], held["score"]):
+            if held is None or better(p["score"], held["score"]):
                 best[p["island"]] = p
     for island, p in sorted(best.items()):
         refs[f"refs/heads/island-{island}"] = p["id"]

@@ -142,9 +142,6 @@ class RunView:
     def maximize(self) -> bool:
         return self.config().get("direction", "maximize") != "minimize"
 
-    def _better(self, a: float, b: float | None) -> bool:
-        return self.better()(a, b)
-
     def better(self):
         """``better(a, b)``: is score ``a`` better than ``b`` (None: no score yet)? Reads the direction once."""
         if self.maximize:
@@ -288,6 +285,12 @@ class RunView:
                     "made_again": dict(self._rows("SELECT program_id, COUNT(*) FROM attempts"
                                                   " WHERE outcome = 'duplicate' GROUP BY program_id"))}
         return self._cached(("counts",), compute)
+
+    def all_programs(self) -> list[dict[str, Any]]:
+        """Every program with its code and raw JSON columns, in candidate order (for exports)."""
+        return self._dicts("SELECT id, seq, code, parent_id, inspirations, operator, model, island, generation,"
+                           " status, reason, score, metrics, feedback, eval_seconds, created FROM programs"
+                           " ORDER BY seq, id")
 
     def llm_calls(self, seq: int) -> list[dict[str, Any]]:
         """The prompts and replies that made candidate ``seq``, in order."""

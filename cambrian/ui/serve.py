@@ -23,7 +23,7 @@ def is_loopback(host: str) -> bool:
 
 def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> None:
     try:
-        import uvicorn  # noqa: F401
+        import uvicorn
         from .app import create_app
     except ImportError as exc:
         raise CambrianError(f"cambrian ui needs the ui extra: pip install 'cambrian[ui]' ({exc.name} is missing)"
@@ -52,6 +52,4 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str |
     print(f"cambrian ui: {what}\n  open {url}\n  read-only; Ctrl-C stops", file=sys.stderr, flush=True)
     if not loopback:
         print(f"  listening on {host} (not loopback): the token above is required", file=sys.stderr, flush=True)
-    import uvicorn
-
     uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)

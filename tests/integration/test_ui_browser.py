@@ -24,7 +24,7 @@ if not os.path.exists(CHROMIUM):
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
 pytest.importorskip("starlette", reason="the ui extra is not installed")
 
-from tests.runs import TOY, real_run  # noqa: E402
+from tests.runs import TOY  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
