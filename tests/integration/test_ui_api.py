@@ -183,6 +183,11 @@ def test_ui_misuse_is_one_line(tmp_path):
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "no such directory" in r.stderr
     r = cambrian("ui", tmp_path, "--port", "70000")
     assert r.returncode == 2 and "--port" in r.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        r = cambrian("ui", tmp_path, "--port", taken.getsockname()[1])
+    assert r.returncode == 2 and "cannot listen on 127.0.0.1" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_slow_aggregates_are_recomputed_at_most_every_five_times_their_cost(toy_run, monkeypatch):
@@ -227,3 +232,27 @@ def test_a_broken_run_beside_good_ones(toy_run, tmp_path):
     assert c.get("/api/runs/bench/toy/greedy/seed-0/programs?limit=1").json()["total"] > 0
     assert c.get("/api/runs/bad/summary").status_code == 503
     assert c.get("/api/runs/good/summary").status_code == 200
+
+
+def test_other_interfaces_need_a_token(toy_run, monkeypatch, capsys):
+    import uvicorn
+
+    from cambrian.ui import serve as serve_mod
+
+    assert serve_mod.is_loopback("127.0.0.1") and serve_mod.is_loopback("::1") and serve_mod.is_loopback("localhost")
+    assert not serve_mod.is_loopback("0.0.0.0") and not serve_mod.is_loopback("192.0.2.7")
+
+    started = {}
+    monkeypatch.setattr(serve_mod, "check_port", lambda host, port: None)  # binds nothing here
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    serve_mod.serve(toy_run, host="0.0.0.0", port=8765)
+    banner = capsys.readouterr().err
+    token = re.search(r"\?token=([\w-]+)", banner).group(1)
+    assert len(token) >= 24 and started["host"] == "0.0.0.0" and "token above is required" in banner
+    app = TestClient(started["app"], base_url="http://192.0.2.1")
+    assert app.get("/api/runs").status_code == 401
+    assert app.get(f"/api/runs?token={token}").status_code == 200
+    serve_mod.serve(toy_run, host="127.0.0.1", port=8765)
+    assert "token" not in capsys.readouterr().err
+    local = TestClient(started["app"], base_url="http://127.0.0.1:8765")
+    assert local.get("/api/runs").status_code == 200
