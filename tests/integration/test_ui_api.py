@@ -256,3 +256,20 @@ def test_other_interfaces_need_a_token(toy_run, monkeypatch, capsys):
     assert "token" not in capsys.readouterr().err
     local = TestClient(started["app"], base_url="http://127.0.0.1:8765")
     assert local.get("/api/runs").status_code == 200
+
+
+def test_grid_axes_are_chosen_among_the_features(tmp_path):
+    from tests.runs import synthetic_run
+
+    features = [{"name": "x", "bins": 4, "min": 0.0, "max": 1.0}, {"name": "code_length", "bins": 3, "min": 0, "max": 90},
+                {"name": "combined_score", "bins": 5, "min": 0.0, "max": 1.0}]
+    run = synthetic_run(tmp_path / "three", 300, features=features)
+    c = client(run)
+    first = c.get("/api/runs/three/grid").json()
+    assert first["features"] == ["x", "code_length", "combined_score"]
+    assert [a["name"] for a in first["axes"]] == ["x", "code_length"]
+    chosen = c.get("/api/runs/three/grid?x=combined_score&y=x").json()
+    assert [a["name"] for a in chosen["axes"]] == ["combined_score", "x"]
+    assert all(0 <= cell["cell"][0] < 5 and 0 <= cell["cell"][1] < 4 for cell in chosen["cells"])
+    assert sum(cell["count"] for cell in chosen["cells"]) == sum(cell["count"] for cell in first["cells"])
+    assert "combined_score" in c.get("/api/runs/three/plot/grid.svg?x=combined_score&y=x").text
