@@ -126,6 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from .progress import Progress
+    from .report import usage_line
     from .session import execute, prepare
 
     if args.problem is None and args.resume is None:
@@ -148,8 +149,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"stopped: {st.stop_reason}")
     print(f"best score: {result.score:.10g} (initial {st.initial_score:.10g}) after {st.candidates} candidates")
     print(f"this session: {st.session_candidates} candidates in {st.elapsed:.1f} s ({st.rate:.1f}/s)")
-    from .report import usage_line
-
     print(usage_line(st.calls, config.max_calls, st.candidates, st.builtin_candidates))
     print(f"best program: {run_path / 'best' / 'program.py'}")
     print(f"run directory: {run_path} (inspect: cambrian status {run_path})")
