@@ -95,12 +95,12 @@ class Runner:
         initial = await self._initial(initial_code)
         self.strategy.seed(initial.id, initial.score, self._features(initial))
         if self.novelty is not None:
-            for island in range(len(self.strategy.islands)):
+            for island in range(self.strategy.island_count):
                 self.novelty.add(island, initial.id, initial.code, 0)
         self.stats.best_score = self.stats.initial_score = initial.score
         self.stats.best_id = initial.id
         self.events.emit("started", budget=self.config.budget, workers=self.config.workers,
-                         islands=len(self.strategy.islands))
+                         islands=self.strategy.island_count)
         budget, window = self.config.budget, self.config.workers
         # seq -> (proposal, its task, whether it was answered from the store)
         pending: dict[int, tuple[Proposal, asyncio.Future[None], bool]] = {}
@@ -202,11 +202,13 @@ class Runner:
     def _context(self, proposal: Proposal, parent: Program) -> Context:
         """The operator's view for this proposal. ``tried`` holds only candidates told
         before this proposal was asked, so a prompt never depends on timing."""
+        context = replace(self.context, seq=proposal.seq, notes=self.notes, island=proposal.island,
+                          inspiration_islands=proposal.inspiration_islands)
         if not proposal.operator.startswith("llm:") or self.config.llm.history == 0:
-            return replace(self.context, seq=proposal.seq, notes=self.notes)
+            return context
         tried = history.tried(self.store, parent=parent, upto=proposal.seq - self.config.workers,
                               limit=self.config.llm.history)
-        return replace(self.context, seq=proposal.seq, tried=tuple(tried), notes=self.notes)
+        return replace(context, tried=tuple(tried))
 
     async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> None:
         """Propose, check, evaluate and record one candidate (one transaction at the end)."""
