@@ -151,7 +151,8 @@ def report(score: float, *, best_known: float, direction: str, objective: str = 
         note = (f"record: {score:.10g} beats the best known {best_known:.10g} by more than "
                 f"{GATE:g} relative")
     else:
-        note = f"{score:.10g} vs best known {best_known:.10g} ({gap:+.3%}; a record needs {GATE:g} relative)"
+        versus = f"{gap:+.3%}" if best_known else f"{score - best_known:+.6g}"
+        note = f"{score:.10g} vs best known {best_known:.10g} ({versus}); a record must beat it by {GATE:g} relative"
     out: dict[str, Any] = {objective: score, "score_raw": score, "record": 1.0 if record else 0.0,
                            "relative_gap": gap}
     out.update(extra)
