@@ -61,3 +61,13 @@ def test_user_templates_replace_builtin_ones(tmp_path):
     messages = build_messages("diff", templates=load_templates(tmp_path), task="t", objective="s",
                               direction="maximize", parent=PARENT, inspirations=[])
     assert messages[1]["content"].startswith("MY TEMPLATE")
+
+
+def test_private_metrics_never_reach_the_prompt():
+    from cambrian.prompt import describe_program
+
+    held = Program("h" * 16, CODE, None, "initial", 0, 0, "ok", score=0.75,
+                   metrics={"combined_score": 0.75, "mse": 0.33, "private_heldout_nmse": 0.123456})
+    text = describe_program(held, title="Parent", objective="combined_score")
+    assert "mse = 0.33" in text
+    assert "private" not in text and "0.123456" not in text
