@@ -53,7 +53,8 @@ def _as_numeric(value: Any, name: str, *, integer: bool) -> np.ndarray:
     if kind == "c":
         raise Invalid(f"{name}: complex values are not allowed")
     if kind == "O":
-        for x in array.flat:
+        for kind_of in set(map(type, array.flat)):   # one check per type, not per element
+            x = next(v for v in array.flat if type(v) is kind_of)
             if isinstance(x, (complex, np.complexfloating)):
                 raise Invalid(f"{name}: complex value {x!r}")
             if not _plain_number(x):

@@ -29,3 +29,43 @@ def test_cambrian_run(tmp_path, name):
     assert metrics["record"] == 0.0 and metrics["score_raw"] == initial[2]
     statuses = {row[0] for row in db.execute("SELECT status FROM programs")}
     assert statuses <= {"ok", "invalid"}, statuses
+
+
+HOSTILE = {
+    "NaN radii": ("r = np.full(26, np.nan)", "non-finite"),
+    "a 4.01 packing": ("r = np.full(26, 4.01 / 26)", "overlap"),
+    "negative radius": ("r = np.full(26, 0.05); r[0] = -1.0", "negative"),
+    "complex radii": ("r = np.full(26, 0.05) + 0j", "complex"),
+    "subnormal radii": ("r = np.full(26, 1e-310)", "underflows"),
+    "patches the evaluator": ("import sys; m = sys.modules.get('evaluate'); "
+                              "setattr(m, 'check', lambda c: (c[0], c[1], 0.0)) if m else None; "
+                              "r = np.full(26, 0.2)", "overlap"),
+}
+
+
+@pytest.mark.slow
+def test_hostile_circle_packings_are_invalid_in_the_sandbox(tmp_path):
+    """Through the real warm pool: each exploit is `invalid` with the evaluator's reason."""
+    import asyncio
+
+    from cambrian.evaluation import INVALID, PoolEvaluator, Spec
+
+    spec = Spec(EXAMPLES / "circle_packing" / "evaluate.py", timeout=60,
+                objective_range=(0.0, 2.877), preload=("numpy",))
+
+    def program(line):
+        return ("import numpy as np\n\ndef construct():\n    # EVOLVE-BLOCK-START\n"
+                "    c = np.tile([0.5, 0.5], (26, 1))\n"
+                f"    {line}\n    return c, r\n    # EVOLVE-BLOCK-END\n")
+
+    async def go():
+        ev = PoolEvaluator(spec)
+        try:
+            return [await ev.evaluate(program(line)) for line, _ in HOSTILE.values()]
+        finally:
+            await ev.close()
+
+    for (case, (_, fragment)), result in zip(HOSTILE.items(), asyncio.run(go())):
+        assert result.status == INVALID, (case, result)
+        assert fragment in result.feedback.get("invalid", ""), (case, result.feedback)
+        assert result.score is None
