@@ -69,3 +69,23 @@ def test_hostile_circle_packings_are_invalid_in_the_sandbox(tmp_path):
         assert result.status == INVALID, (case, result)
         assert fragment in result.feedback.get("invalid", ""), (case, result.feedback)
         assert result.score is None
+
+
+@pytest.mark.slow
+def test_polish_end_to_end_is_recorded_apart(tmp_path):
+    """The README's opt-in: the environment variable, passed through, and the objective chosen."""
+    import os
+
+    run = tmp_path / "run"
+    env = {**os.environ, "CAMBRIAN_POLISH": "1"}
+    proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", str(EXAMPLES / "erdos_min_overlap"),
+                           "--budget", "1", "--run-dir", str(run), "--quiet", "--workers", "1",
+                           "--set", "evaluation.pass_env=[CAMBRIAN_POLISH]", "--set", "objective=score_polished"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    db = sqlite3.connect(run / "cambrian.db")
+    score, metrics = db.execute("SELECT score, metrics FROM programs ORDER BY seq LIMIT 1").fetchone()
+    metrics = json.loads(metrics)
+    assert metrics["score_raw"] == pytest.approx(0.5) and metrics["combined_score"] == metrics["score_raw"]
+    assert score == metrics["score_polished"] < 0.45
+    assert metrics["polish_gain"] == pytest.approx(0.5 - score)
