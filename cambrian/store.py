@@ -238,6 +238,18 @@ class Store:
                     self.conn.execute("INSERT INTO events (t, kind, data) VALUES (?, ?, ?)", (time.time(), kind, data))
         self.program.cache_clear()
 
+    def reset_initial(self) -> None:
+        """Forget a run's initial evaluation (only while it has no other candidate), so the
+        run starts again in place: after a failed initial program is fixed, or a config change."""
+        with self.conn:
+            self.conn.execute("BEGIN")
+            if self.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0"):
+                raise StoreError(f"{self.path}: the run has candidates; its initial program cannot be reset")
+            self.conn.execute("DELETE FROM programs")
+            self.conn.execute("DELETE FROM attempts")
+            self.conn.execute("DELETE FROM meta WHERE key = 'state'")
+        self.program.cache_clear()
+
     def spent(self) -> float:
         """Dollars actually spent on LLM requests (replayed exchanges cost nothing)."""
         return self.scalar("SELECT COALESCE(SUM(cost), 0) FROM llm_calls WHERE replayed = 0")

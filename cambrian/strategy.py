@@ -18,6 +18,7 @@ from .archive import AddStatus, Elite, Feature, Islands
 from .archive.selection import select
 from .bandit import Bandit
 from .config import Config
+from .resume import RunShape, shape_for
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,15 @@ STRATEGY_STREAM, OPERATOR_STREAM = 0, 1
 
 class Strategy:
     def __init__(self, config: Config, *, mate_operators: frozenset[str] = frozenset(),
-                 arms: Mapping[str, float] | None = None, bandit: bool = False):
+                 arms: Mapping[str, float] | None = None, bandit: bool = False, shape: RunShape | None = None):
         """``arms``: operator name -> weight (default: the built-in operators' weights);
-        with ``bandit`` the weights only say which arms exist and a bandit chooses."""
+        with ``bandit`` the weights only say which arms exist and a bandit chooses.
+        ``shape``: the run's saved layout (default: what the config gives a new run)."""
         self.config = config
         self.sign = 1.0 if config.direction == "maximize" else -1.0
-        features = [Feature(f.name, f.bins, f.min, f.max) for f in config.archive.features]
-        capacity = config.archive.cell_size if features else config.archive.population_size
-        self.islands = Islands(config.island_count, features, capacity)
+        self.shape = shape or shape_for(config)
+        features = [Feature(f["name"], f["bins"], f["min"], f["max"]) for f in self.shape.features]
+        self.islands = Islands(self.shape.islands, features, self.shape.capacity)
         weights = dict(arms) if arms is not None else config.operators.weights()
         self._operators = [name for name, w in weights.items() if w > 0]
         self._weights = np.array([weights[n] for n in self._operators], dtype=float)
