@@ -293,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cambrian: error: {exc.strerror or exc}{where}{then}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:  # a store damaged in a way the checks at open did not see
-        print(f"cambrian: error: the run's store cannot be read or written: {exc}", file=sys.stderr)
+        then = ("; free space, then resume with cambrian run --resume RUN_DIR" if "full" in str(exc) else "")
+        print(f"cambrian: error: the run's store cannot be read or written: {exc}{then}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cambrian: interrupted", file=sys.stderr)

@@ -164,14 +164,14 @@ def render(st: Status) -> None:
     if st.stop_reason:
         console.print(f"last stop: {st.stop_reason}")
     for line in st.warnings:
-        console.print(f"[bold yellow]warning:[/] {escape(line)}", highlight=False)
+        console.print(f"[bold yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if st.failures:
-        table = Table("failure", "count", "example", "its reason", title="failures (cambrian show RUN_DIR ID: "
-                      "code, diff, traceback)")
+        # Plain lines, never cut: a reason is read whole or it is useless.
+        console.print("failures (cambrian show RUN_DIR ID: code, diff from parent, traceback):", soft_wrap=True)
         for group in st.failures:
-            table.add_row(escape(group.kind), str(group.count), escape(group.example),
-                          escape(_short(group.reason, 200)))
-        console.print(table)
+            console.print(f"  {group.count:>5}  {escape(group.kind)}", highlight=False, soft_wrap=True)
+            console.print(f"         e.g. {escape(group.example)}: {escape(_short(group.reason, 300))}",
+                          highlight=False, soft_wrap=True)
     ops = Table("operator", "candidates", "valid", "improved on parent", "success %", title="operators")
     for row in st.operators:
         rate = 100.0 * row.improved / row.candidates if row.candidates else 0.0

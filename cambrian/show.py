@@ -7,6 +7,7 @@ import json
 
 from .errors import CambrianError
 from .program import Program
+from .runner import WORK_PROGRAM
 from .store import Store
 
 
@@ -47,7 +48,8 @@ def describe(store: Store, program: Program) -> str:
     for key in ("traceback", "stderr", "stdout"):
         text = feedback.pop(key, None)
         if text:
-            lines += ["", f"{key}:", _indent(str(text).rstrip())]
+            text = WORK_PROGRAM.sub(f"program {program.id}", str(text))  # its work directory is gone
+            lines += ["", f"{key}:", _indent(text.rstrip())]
     if feedback:
         lines += ["", "feedback:", _indent(json.dumps(feedback, indent=2, sort_keys=True, default=str))]
     if parent is not None:
