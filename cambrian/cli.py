@@ -58,6 +58,20 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="write a problem skeleton that runs")
     init.add_argument("name")
 
+    bench = sub.add_parser("bench", help="compare searches over problems, seeds and systems")
+    bench.add_argument("problems", nargs="+", metavar="PROBLEM_DIR")
+    bench.add_argument("--budget", type=int, required=True, help="candidates per run")
+    bench.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 per problem and system (default 5)")
+    bench.add_argument("--systems", default="cambrian,greedy,lineages,best_of_n,random_parent",
+                       help="comma-separated: cambrian (the defaults), greedy, lineages, best_of_n, random_parent")
+    bench.add_argument("--out", required=True, help="directory for runs, results.json and results.md")
+    bench.add_argument("--jobs", type=int, default=1, help="runs at once, each in its own process")
+    bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="config override for every run (repeatable)")
+    bench.add_argument("--model", action="append", default=[], metavar="PROVIDER:NAME[@URL]",
+                       help="LLM for every run (repeatable)")
+    bench.add_argument("--title", default="Search benchmark")
+
     sub.add_parser("doctor", help="show which candidate protections this machine gives")
     return parser
 
@@ -241,6 +255,47 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import benchmark
+
+    if args.budget < 1 or args.seeds < 1 or args.jobs < 1:
+        raise CambrianError("--budget, --seeds and --jobs must be >= 1")
+    overrides = _overrides(argparse.Namespace(budget=None, max_cost=None, model=args.model, set=args.set))
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    out = Path(args.out)
+    jobs = benchmark.plan(args.problems, systems=systems, seeds=range(args.seeds), budget=args.budget,
+                          out=out, overrides=overrides)
+
+    def show(r: "benchmark.RunResult") -> None:
+        print(f"{r.problem} {r.system} seed {r.seed}: best {r.best if r.best is None else f'{r.best:.6g}'}"
+              f" ({r.candidates} candidates, {r.calls} LLM calls, {r.seconds:.1f} s)", flush=True)
+
+    results = benchmark.run(jobs, parallel=args.jobs, on_result=show)
+    header = _machine_header(args.title)
+    js, md = benchmark.write(results, out, title=args.title, header=header,
+                             meta={"budget": args.budget, "seeds": args.seeds, "systems": systems,
+                                   "models": args.model, "set": args.set})
+    print(md.read_text())
+    print(f"wrote {md} and {js}")
+    return 0
+
+
+def _machine_header(title: str) -> str:
+    import os
+    import platform
+    import time
+
+    cpu = "unknown cpu"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {platform.system()} {platform.machine()} · "
+            f"{os.cpu_count()} cores · {cpu} · Python {platform.python_version()}")
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import report
 
@@ -248,7 +303,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "replay": cmd_replay, "status": cmd_status, "show": cmd_show, "best": cmd_best,
-            "init": cmd_init, "doctor": cmd_doctor}
+            "init": cmd_init, "doctor": cmd_doctor, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

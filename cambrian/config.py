@@ -69,6 +69,15 @@ class IslandsConfig(_Model):
         return self
 
 
+class SearchConfig(_Model):
+    policy: Literal["islands", "greedy", "lineages", "best_of_n", "random_parent"] = Field(
+        "islands", description="the search: islands (default), or a baseline to compare against "
+                               "(greedy, lineages, best_of_n, random_parent)")
+    lineages: int = Field(3, ge=1, le=64, description="'lineages': independent greedy climbers")
+    late_share: float = Field(0.5, ge=0, le=1, description="'lineages': the last share of the budget in "
+                                                            "which each lineage's prompt shows the others' best")
+
+
 class FeatureConfig(_Model):
     name: str = Field(description="a numeric metric of the evaluator, or 'code_length'")
     bins: int = Field(10, ge=1, le=1000)
@@ -119,12 +128,6 @@ class OperatorsConfig(_Model):
     perturb: PerturbConfig = PerturbConfig()
     crossover: CrossoverConfig = CrossoverConfig()
     structural: StructuralConfig = StructuralConfig()
-
-    @model_validator(mode="after")
-    def _some_weight(self) -> "OperatorsConfig":
-        if sum(self.weights().values()) <= 0:
-            raise ValueError("at least one operator needs a positive weight")
-        return self
 
     def weights(self) -> dict[str, float]:
         """Operator name -> weight, in a fixed order."""
@@ -195,10 +198,18 @@ class Config(_Model):
     llm: LLMConfig = LLMConfig()
     bandit: BanditConfig = BanditConfig()
     novelty: NoveltyConfig = NoveltyConfig()
+    search: SearchConfig = SearchConfig()
     islands: IslandsConfig = IslandsConfig()
     archive: ArchiveConfig = ArchiveConfig()
     selection: SelectionConfig = SelectionConfig()
     operators: OperatorsConfig = OperatorsConfig()
+
+    @model_validator(mode="after")
+    def _some_operator(self) -> "Config":
+        if sum(self.operators.weights().values()) <= 0 and not self.llm.models:
+            raise ValueError("operators: at least one operator needs a positive weight "
+                             "when no llm.models are set")
+        return self
 
     @property
     def island_count(self) -> int:

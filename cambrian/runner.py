@@ -122,12 +122,12 @@ class Runner:
                               f"; fix the name, then run again in the same run directory")
         self.strategy.seed(initial.id, initial.score, self._features(initial))
         if self.novelty is not None:
-            for island in range(len(self.strategy.islands)):
+            for island in range(self.strategy.island_count):
                 self.novelty.add(island, initial.id, initial.code, 0)
         self.stats.best_score = self.stats.initial_score = initial.score
         self.stats.best_id = initial.id
         self.events.emit("started", budget=self.config.budget, workers=self.config.workers,
-                         islands=len(self.strategy.islands))
+                         islands=self.strategy.island_count)
         budget, window = self.config.budget, self.config.workers
         # seq -> (proposal, its task, whether it was answered from the store)
         pending: dict[int, tuple[Proposal, asyncio.Future[None], bool]] = {}
@@ -164,11 +164,15 @@ class Runner:
         self.store.set_meta("state", {"told": self.strategy.told, "next_seq": next_ask,
                                       "best_id": self.stats.best_id, "rng": {"seed": self.config.seed,
                                                                              "kind": "counter (seed, seq)"},
-                                      "archive": [[e.program_id for e in grid.elites()]
-                                                  for grid in self.strategy.islands.grids]})
+                                      "archive": self._archive()})
         self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
                          best_id=self.stats.best_id)
         return self.stats
+
+    def _archive(self) -> list[list[str]] | None:
+        """The elites of each island at the end of the session (compared by the determinism test)."""
+        islands = getattr(self.strategy.policy, "islands", None)
+        return None if islands is None else [[e.program_id for e in grid.elites()] for grid in islands.grids]
 
     def _over_cost(self, pending: dict) -> bool:
         """Stop before spent plus what is in flight plus one more proposal could pass max_cost."""
@@ -208,7 +212,7 @@ class Runner:
             done.set_result(None)
             return proposal, done, True
         if seq <= self.seeds:  # another run's program, re-evaluated here, child of this run's initial
-            proposal = Proposal(seq, seq % len(self.strategy.islands), self.initial_id, (), SEED)
+            proposal = Proposal(seq, seq % self.strategy.island_count, self.initial_id, (), SEED)
         else:
             proposal = self.strategy.ask(seq)
         # The operator's context is taken now, at ask time, not when the task first runs:
@@ -235,11 +239,13 @@ class Runner:
     def _context(self, proposal: Proposal, parent: Program) -> Context:
         """The operator's view for this proposal. ``tried`` holds only candidates told
         before this proposal was asked, so a prompt never depends on timing."""
+        context = replace(self.context, seq=proposal.seq, notes=self.notes, island=proposal.island,
+                          inspiration_islands=proposal.inspiration_islands)
         if not proposal.operator.startswith("llm:") or self.config.llm.history == 0:
-            return replace(self.context, seq=proposal.seq, notes=self.notes)
+            return context
         tried = history.tried(self.store, parent=parent, upto=proposal.seq - self.config.workers,
                               limit=self.config.llm.history)
-        return replace(self.context, seq=proposal.seq, tried=tuple(tried), notes=self.notes)
+        return replace(context, tried=tuple(tried))
 
     async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> None:
         """Propose, check, evaluate and record one candidate (one transaction at the end)."""

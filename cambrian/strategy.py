@@ -10,13 +10,14 @@ is replaying its tells.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Protocol
 
 import numpy as np
 
 from .archive import AddStatus, Elite, Feature, Islands
 from .archive.selection import select
 from .bandit import Bandit
+from .baselines import BestOfN, Lineages, Pick, RandomParent
 from .config import Config
 from .resume import RunShape, shape_for
 
@@ -28,6 +29,7 @@ class Proposal:
     parent_id: str
     inspiration_ids: tuple[str, ...]
     operator: str
+    inspiration_islands: tuple[int, ...] = ()   # the island each inspiration was taken from
 
 
 @dataclass(frozen=True)
@@ -55,32 +57,55 @@ def rng_for(seed: int, seq: int, stream: int) -> np.random.Generator:
 STRATEGY_STREAM, OPERATOR_STREAM = 0, 1
 
 
-class Strategy:
-    def __init__(self, config: Config, *, mate_operators: frozenset[str] = frozenset(),
-                 arms: Mapping[str, float] | None = None, bandit: bool = False, shape: RunShape | None = None):
-        """``arms``: operator name -> weight (default: the built-in operators' weights);
-        with ``bandit`` the weights only say which arms exist and a bandit chooses.
-        ``shape``: the run's saved layout (default: what the config gives a new run)."""
-        self.config = config
-        self.sign = 1.0 if config.direction == "maximize" else -1.0
-        self.shape = shape or shape_for(config)
-        features = [Feature(f["name"], f["bins"], f["min"], f["max"]) for f in self.shape.features]
-        self.islands = Islands(self.shape.islands, features, self.shape.capacity)
-        weights = dict(arms) if arms is not None else config.operators.weights()
-        self._operators = [name for name, w in weights.items() if w > 0]
-        self._weights = np.array([weights[n] for n in self._operators], dtype=float)
-        self._mate_operators = mate_operators
-        self.bandit = Bandit(tuple(self._operators), exploration=config.bandit.exploration,
-                             cost_weight=config.bandit.cost_weight) if bandit else None
-        self.children: dict[str, int] = {}
-        self.best_id: str | None = None
-        self.best_score: float | None = None
-        self.told = 0
-        self.since_improvement = 0
+class Policy(Protocol):
+    """Which program to change next and what to show beside it; what to keep.
+    Fitness is "higher is better"; ``tell`` returns what the archive did with a child."""
 
-    # -- ask ---------------------------------------------------------------
-    def ask(self, seq: int) -> Proposal:
-        rng = rng_for(self.config.seed, seq, STRATEGY_STREAM)
+    @property
+    def island_count(self) -> int: ...
+
+    def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None: ...
+
+    def select(self, seq: int, rng: np.random.Generator) -> Pick: ...
+
+    def tell(self, island: int, program_id: str | None, fitness: float | None,
+             features: Mapping[str, float]) -> AddStatus | None: ...
+
+
+def make_policy(config: Config, children: dict[str, int], shape: RunShape | None = None) -> Policy:
+    search = config.search
+    if search.policy == "greedy":
+        return Lineages(1)
+    if search.policy == "lineages":
+        return Lineages(search.lineages, late_from=1 + int(config.budget * (1 - search.late_share)))
+    if search.policy == "best_of_n":
+        return BestOfN()
+    if search.policy == "random_parent":
+        return RandomParent()
+    return IslandsPolicy(config, children, shape or shape_for(config))
+
+
+class IslandsPolicy:
+    """Islands of MAP-Elites grids taking turns; a parent by the selection rule, half
+    the inspirations the island's best, half drawn at random; ring migration."""
+
+    def __init__(self, config: Config, children: dict[str, int], shape: RunShape):
+        """``shape``: the run's saved layout (islands, features, elites per cell)."""
+        self.config = config
+        self.children = children
+        features = [Feature(f["name"], f["bins"], f["min"], f["max"]) for f in shape.features]
+        self.islands = Islands(shape.islands, features, shape.capacity)
+        self.told = 0
+
+    @property
+    def island_count(self) -> int:
+        return len(self.islands)
+
+    def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
+        for island in range(len(self.islands)):
+            self.islands.add(island, Elite(program_id, fitness), features)
+
+    def select(self, seq: int, rng: np.random.Generator) -> Pick:
         island = seq % len(self.islands)
         elites = self.islands.grids[island].elites()
         if not elites:
@@ -93,10 +118,8 @@ class Strategy:
             alpha=sel.power_law_alpha, lam=sel.weighted_lambda,
             temperature=sel.boltzmann_temperature, tournament_size=sel.tournament_size,
         )
-        parent = elites[index]
         inspirations = self._inspirations(elites, index, fitness, rng)
-        operator = self._operator(rng, has_mate=bool(inspirations))
-        return Proposal(seq, island, parent.program_id, inspirations, operator)
+        return island, elites[index].program_id, inspirations, (island,) * len(inspirations)
 
     def _inspirations(self, elites: list[Elite], parent: int, fitness: np.ndarray,
                       rng: np.random.Generator) -> tuple[str, ...]:
@@ -113,6 +136,55 @@ class Strategy:
             chosen += [rest[i] for i in sorted(picks)]
         return tuple(elites[i].program_id for i in chosen)
 
+    def tell(self, island: int, program_id: str | None, fitness: float | None,
+             features: Mapping[str, float]) -> AddStatus | None:
+        self.told += 1
+        status = None
+        if program_id is not None and fitness is not None:
+            status = self.islands.add(island, Elite(program_id, fitness), features)
+        if self.told % self.config.islands.migration_interval == 0:
+            self.islands.migrate(self.config.islands.migrants)
+        return status
+
+
+class Strategy:
+    def __init__(self, config: Config, *, mate_operators: frozenset[str] = frozenset(),
+                 arms: Mapping[str, float] | None = None, bandit: bool = False, shape: RunShape | None = None):
+        """``arms``: operator name -> weight (default: the built-in operators' weights);
+        with ``bandit`` the weights only say which arms exist and a bandit chooses.
+        ``shape``: the run's saved layout (default: what the config gives a new run)."""
+        self.config = config
+        self.shape = shape or shape_for(config)
+        self.sign = 1.0 if config.direction == "maximize" else -1.0
+        weights = dict(arms) if arms is not None else config.operators.weights()
+        self._operators = [name for name, w in weights.items() if w > 0]
+        self._weights = np.array([weights[n] for n in self._operators], dtype=float)
+        self._mate_operators = mate_operators
+        self.bandit = Bandit(tuple(self._operators), exploration=config.bandit.exploration,
+                             cost_weight=config.bandit.cost_weight) if bandit else None
+        self.children: dict[str, int] = {}
+        self.policy = make_policy(config, self.children, self.shape)
+        self.best_id: str | None = None
+        self.best_score: float | None = None
+        self.told = 0
+        self.since_improvement = 0
+
+    @property
+    def island_count(self) -> int:
+        return self.policy.island_count
+
+    @property
+    def islands(self) -> Islands:
+        """The default policy's islands (for tests and tools)."""
+        return self.policy.islands  # type: ignore[attr-defined]
+
+    # -- ask ---------------------------------------------------------------
+    def ask(self, seq: int) -> Proposal:
+        rng = rng_for(self.config.seed, seq, STRATEGY_STREAM)
+        island, parent, inspirations, their_islands = self.policy.select(seq, rng)
+        operator = self._operator(rng, has_mate=bool(inspirations))
+        return Proposal(seq, island, parent, inspirations, operator, their_islands)
+
     def _operator(self, rng: np.random.Generator, *, has_mate: bool) -> str:
         if self.bandit is not None:
             allowed = tuple(n for n in self._operators if has_mate or n not in self._mate_operators)
@@ -126,9 +198,8 @@ class Strategy:
 
     # -- tell --------------------------------------------------------------
     def seed(self, program_id: str, score: float, features: Mapping[str, float]) -> None:
-        """Place the initial program on every island."""
-        for island in range(len(self.islands)):
-            self.islands.add(island, Elite(program_id, self.sign * score), features)
+        """Place the initial program."""
+        self.policy.seed(program_id, self.sign * score, features)
         self.best_id, self.best_score = program_id, score
 
     def tell(self, proposal: Proposal, outcome: Outcome) -> Told:
@@ -136,13 +207,12 @@ class Strategy:
         self.children[proposal.parent_id] = self.children.get(proposal.parent_id, 0) + 1
         if self.bandit is not None:
             self.bandit.update(proposal.operator, gain=outcome.gain, cost=outcome.cost)
-        status, new_best = None, False
-        if outcome.program_id is not None and outcome.score is not None:
-            elite = Elite(outcome.program_id, self.sign * outcome.score)
-            status = self.islands.add(proposal.island, elite, outcome.features)
+        new_best = False
+        valid = outcome.program_id is not None and outcome.score is not None
+        status = self.policy.tell(proposal.island, outcome.program_id,
+                                  self.sign * outcome.score if valid else None, outcome.features)
+        if valid:
             if self.best_score is None or self.sign * (outcome.score - self.best_score) > 0:
                 self.best_id, self.best_score, new_best = outcome.program_id, outcome.score, True
         self.since_improvement = 0 if new_best else self.since_improvement + 1
-        if self.told % self.config.islands.migration_interval == 0:
-            self.islands.migrate(self.config.islands.migrants)
         return Told(status, new_best)

@@ -36,6 +36,8 @@ class Context:
     tried: tuple[Tried, ...] = ()
     notes: str = ""
     resample: int = 0          # how many earlier proposals for this candidate were too similar
+    island: int = 0            # the island the parent was taken from
+    inspiration_islands: tuple[int, ...] = ()  # the island of each inspiration, in order
 
 
 @dataclass(frozen=True)
