@@ -146,12 +146,17 @@ def _short(text: str, width: int = 160) -> str:
     return text if len(text) <= width else text[:width - 1].rsplit(" ", 1)[0] + "\u2026"
 
 
+def _closed() -> None:
+    raise BrokenPipeError  # the command's caller handles a closed pipe once, for every command
+
+
 def render(st: Status) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = Console()
+    console.on_broken_pipe = _closed  # type: ignore[method-assign]  # rich would exit 1
     valid = 100.0 * st.valid / st.evaluated if st.evaluated else 0.0
     console.print(f"candidates {st.candidates}  evaluated {st.evaluated}  valid {st.valid} ({valid:.0f}%)"
                   f"  duplicates {st.duplicates}  no candidate {st.no_candidate}")

@@ -421,8 +421,8 @@ class Runner:
         from .errors import InitialProgramError
 
         pid = program_id(code)
-        self.note("evaluating the initial program (the evaluation pool starts first)"
-                  if self.store.attempt(0) is None else "initial program: stored result")
+        if self.store.attempt(0) is None:
+            self.note("evaluating the initial program (the evaluation pool starts first)")
         stored = self.store.attempt(0)
         if stored is not None:
             program = self.store.program(stored.program_id) if stored.program_id else None
