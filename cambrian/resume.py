@@ -56,6 +56,8 @@ FIXED: dict[str, str] = {
     "evaluation.objective_range": "programs would be judged by two different validity ranges",
     "evaluation.fingerprint": "equivalence would be judged two ways",
     "seed": "the run's schedule is drawn from its seed",
+    "search.policy": "the search would change under its archive",
+    "search.lineages": "the search would change under its archive",
 }
 
 
