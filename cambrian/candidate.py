@@ -218,13 +218,37 @@ def serve(sock: socket.socket, program_path: str) -> None:
 
 
 def _own_traceback(exc: BaseException, program_path: str) -> str:
-    """The candidate's traceback from its own first frame on (no importlib or Cambrian frames),
-    kept whole at the end: the line that failed and the error are never cut."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    first = next((i for i, f in enumerate(frames) if f.filename == program_path), None)
-    if first is not None:
-        frames = frames[first:]
-    text = "".join(traceback.format_list(frames)[-20:]) + "".join(traceback.format_exception_only(type(exc), exc))
-    if len(text) > 4000:
-        text = "...\n" + text[-4000:].split("\n", 1)[-1]
-    return "Traceback (most recent call last):\n" + text
+    """The candidate's traceback from its own first frame on (no importlib or Cambrian frames)."""
+    return short_traceback(exc, start=program_path)
+
+
+def short_traceback(exc: BaseException, *, start: str | None = None, skip: str | None = None,
+                    limit: int = 20) -> str:
+    """A traceback a user can read, whatever the depth: from the first frame of file ``start``
+    (when one is among the first 200), without frames under the path ``skip``, the last
+    ``limit`` frames at most. The frames are walked, never all formatted or kept, so
+    a million-frame recursion costs little; the error line itself is always whole."""
+    import collections
+
+    try:
+        tb = exc.__traceback__
+        if start is not None:
+            probe, depth = tb, 0
+            while probe is not None and depth < 200 and probe.tb_frame.f_code.co_filename != start:
+                probe, depth = probe.tb_next, depth + 1
+            if probe is not None and depth < 200:
+                tb = probe
+        kept: collections.deque = collections.deque(maxlen=limit)
+        dropped = 0
+        while tb is not None:
+            if skip is None or not tb.tb_frame.f_code.co_filename.startswith(skip):
+                dropped += len(kept) == limit
+                kept.append((tb.tb_frame, tb.tb_lineno))
+            tb = tb.tb_next
+        lines = ["Traceback (most recent call last):\n"]
+        if dropped:
+            lines.append(f"  ... {dropped} earlier frames not shown\n")
+        lines += traceback.StackSummary.extract(iter(kept)).format()
+    except Exception:  # out of memory while describing an out-of-memory error, say
+        lines = []
+    return "".join(lines + traceback.format_exception_only(type(exc), exc))

@@ -113,9 +113,7 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 def failure(exc):
     """An exception as the user should see it: their own frames (not Cambrian's), and when
     the candidate raised through ``cambrian.candidate``, the candidate's exception itself."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_PACKAGE)]
-    text = ("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
-            + "".join(traceback.format_exception_only(type(exc), exc)))
+    text = candidate_api.short_traceback(exc, skip=_PACKAGE)
     if isinstance(exc, candidate_api.CandidateError) and exc.kind:
         return {"exception": "%s (in the candidate)" % exc, "traceback": (
             exc.tail + "\nreached from the evaluator:\n" + text)[-MAX_TEXT:]}
