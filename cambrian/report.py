@@ -49,10 +49,20 @@ class Status:
     spent: float
     failures: list[FailureGroup]
     warnings: list[str]
+    calls: int = 0               # LLM requests sent, retries included
+    max_calls: int | None = None
+    builtin: int = 0             # candidates from built-in operators
 
     @property
     def improvements(self) -> int:
         return sum(row.improved for row in self.operators)
+
+
+def usage_line(calls: int, max_calls: int | None, candidates: int, builtin: int) -> str:
+    """What the run used, in the units users pay and count: LLM calls and candidates."""
+    limit = f" of {max_calls}" if max_calls is not None else ""
+    share = 100.0 * builtin / candidates if candidates else 0.0
+    return f"LLM calls: {calls}{limit}; candidates: {candidates}; from built-in operators: {share:.0f}%"
 
 
 def status(store: Store) -> Status:
@@ -91,6 +101,9 @@ def status(store: Store) -> Status:
         spent=store.spent(),
         failures=groups,
         warnings=waste(candidates, duplicates, groups, operator_failures(store)),
+        calls=store.calls_sent(),
+        max_calls=(store.meta("config") or {}).get("max_calls"),
+        builtin=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND operator NOT LIKE 'llm:%'"),
     )
 
 
@@ -160,6 +173,7 @@ def render(st: Status) -> None:
     valid = 100.0 * st.valid / st.evaluated if st.evaluated else 0.0
     console.print(f"candidates {st.candidates}  evaluated {st.evaluated}  valid {st.valid} ({valid:.0f}%)"
                   f"  duplicates {st.duplicates}  no candidate {st.no_candidate}")
+    console.print(usage_line(st.calls, st.max_calls, st.candidates, st.builtin))
     if st.equivalent:
         console.print(f"functionally equivalent: {st.equivalent} (evaluations saved by the fingerprint cache)")
     if st.statuses:

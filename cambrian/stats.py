@@ -20,6 +20,8 @@ class Stats:
     spent: float = 0.0             # dollars, this run
     session_spent: float = 0.0     # dollars, this session (for the ETA under max_cost)
     llm_proposals: int = 0         # candidates an LLM was asked for
+    builtin_candidates: int = 0    # candidates from built-in operators
+    calls: int = 0                 # LLM requests sent by this run (every session), retries included
     best_score: float | None = None
     best_id: str | None = None
     initial_score: float | None = None
