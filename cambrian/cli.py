@@ -138,15 +138,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         problem_dir, overrides=_overrides(args), config_file=args.config,
         run_dir=args.run_dir, resume=args.resume, base_config=base_config, on_note=note,
     )
+    announce = None
     if source is not None:
         n = seed_from(store, source, problem, config)
-        note(f"new run in {run_path}, seeded with {n} programs of {args.source} (each re-evaluated here)")
+        announce = f"new run in {run_path}, seeded with {n} programs of {args.source} (each re-evaluated here)"
     elif args.resume is None:
-        note(f"new run in {run_path}")
+        announce = f"new run in {run_path}"
     progress = None if args.quiet else Progress(title=f"{problem.name} -> {run_path}", config=config)
     try:
         result = asyncio.run(execute(problem, config, store, run_path, on_progress=progress,
-                                     handle_signals=True, on_note=note))
+                                     handle_signals=True, on_note=note, announce=announce))
     except BaseException:
         if progress is not None:
             progress.close()

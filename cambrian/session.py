@@ -286,9 +286,12 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
 async def execute(problem: Problem, config: Config, store: Store, run_path: Path, *,
                   on_progress: Callable[[Stats], None] | None = None,
                   handle_signals: bool = False, replay: Store | None = None,
-                  on_note: Callable[[str], None] | None = None) -> Result:
+                  on_note: Callable[[str], None] | None = None, announce: str | None = None) -> Result:
+    """Run to a stop. ``announce`` is said once everything is built (keys found, operators made)."""
     best_writer = _BestWriter(store, run_path, config, on_progress)
     runner = build_runner(problem, config, store, run_path, best_writer, replay=replay, on_note=on_note)
+    if announce and on_note is not None:
+        on_note(announce)
     try:
         try:
             stats = await runner.run(problem.initial_code, handle_signals=handle_signals)
