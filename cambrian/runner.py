@@ -16,6 +16,7 @@ import signal
 import time
 from dataclasses import replace
 from pathlib import Path
+from functools import partial
 from typing import Any, Callable, Mapping
 
 from . import history
@@ -260,12 +261,21 @@ class Runner:
                           inspiration_islands=proposal.inspiration_islands)
         if not proposal.operator.startswith("llm:"):
             return context
-        context = replace(context, island_bests=self._island_bests())
+        horizon = proposal.seq - self.config.workers
+        context = replace(context, island_bests=self._island_bests(), known=partial(self._known, horizon))
         if self.config.llm.history == 0:
             return context
         tried = history.tried(self.store, parent=parent, upto=proposal.seq - self.config.workers,
                               limit=self.config.llm.history)
         return replace(context, tried=tuple(tried))
+
+    def _known(self, horizon: int, program_id: str) -> str | None:
+        """A program stored by a candidate told before the proposal was asked (timing-free)."""
+        program = self.store.known(program_id, max_seq=horizon)
+        if program is None:
+            return None
+        how = f"scored {program.score:.10g}" if program.score is not None else program.status
+        return f"a program already evaluated (candidate {program.seq}, {how})"
 
     def _island_bests(self) -> tuple[tuple[int, str], ...]:
         """Each island's best program now (a search without islands has none to name)."""

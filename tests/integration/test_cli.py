@@ -107,7 +107,8 @@ def test_resume_with_a_larger_budget_continues(tmp_path, quadratic):
 def test_help_is_light():
     code = ("import sys, cambrian.cli as c\n"
             "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('numpy', 'pydantic', 'rich', 'openai', 'anthropic', 'ray', 'yaml')"
+            "heavy = [m for m in ('numpy', 'pydantic', 'rich', 'openai', 'anthropic', 'ray', 'yaml',"
+            " 'starlette', 'uvicorn', 'sqlite3')"
             " if m in sys.modules]\nprint(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.strip().endswith("[]")

@@ -490,3 +490,19 @@ def test_prompts_show_the_parents_failed_children_with_their_tracebacks(fake, tm
     assert any("ok: scored" in p.split("## Already tried", 1)[-1] and "```diff" in p for p in prompts)
     replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
     assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr
+
+
+def test_a_reply_giving_back_a_stored_program_is_asked_again_and_replays(fake, tmp_path):
+    """Nudges often step back to a program already evaluated (the grandparent): that reply
+    is asked again with the reason, and what counts as stored is fixed when the proposal
+    is asked, so the replay is identical."""
+    fake.default = nudging_model()
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=40, llm__models=_models(fake),
+                             operator_choice="weights", llm__share=1.0)
+    asked_again = [r for r in fake.requests
+                   if "gives back a program already evaluated (candidate" in r["messages"][-1]["content"]]
+    assert asked_again
+    outcomes = dict(result.store.rows("SELECT outcome, COUNT(*) FROM attempts WHERE seq > 0 GROUP BY outcome"))
+    assert outcomes.get("duplicate", 0) < len(asked_again)
+    replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
+    assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr
