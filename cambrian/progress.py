@@ -73,6 +73,7 @@ class Progress:
         return (f"[{self.title}] {stats.candidates}/{self.budget} candidates  best {_fmt(stats.best_score)}"
                 f"  valid {valid:.0f}%  {stats.rate:.1f}/s  elapsed {duration(stats.elapsed)}"
                 f"  ETA {eta(stats, self.config)}  failures: {_failures(stats)}"
+                + (f"  {stats.calls} LLM calls" if stats.calls else "")
                 + (f"  ${stats.spent:.4f}" if stats.spent else ""))
 
     def _table(self, stats: Stats) -> Any:
@@ -86,6 +87,8 @@ class Progress:
         table.add_row("speed", f"{stats.rate:.1f} candidates/s")
         table.add_row("time", f"elapsed {duration(stats.elapsed)}, ETA {eta(stats, self.config)}")
         table.add_row("failures", _failures(stats, 6))
+        if stats.calls:
+            table.add_row("LLM calls", str(stats.calls))
         if stats.spent:
             table.add_row("LLM cost", f"${stats.spent:.4f}")
         if stats.equivalent:

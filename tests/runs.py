@@ -27,13 +27,13 @@ def real_run(run_dir: Path, *, budget: int = 60, llm_url: str | None = None) -> 
     return run_dir
 
 
-def synthetic_run(run_dir: Path, n: int = 10_000, *, seed: int = 0) -> Path:
+def synthetic_run(run_dir: Path, n: int = 10_000, *, seed: int = 0, features: list | None = None) -> Path:
     """A store of ``n`` candidates written through ``Store.record`` (so it follows the
     schema): 4 islands, two features, failures of several kinds, duplicates, LLM calls."""
     rng = np.random.default_rng(seed)
     config = {"objective": "combined_score", "direction": "maximize", "budget": n, "islands": {"count": 4},
-              "archive": {"features": [{"name": "x", "bins": 10, "min": 0.0, "max": 1.0},
-                                       {"name": "code_length", "bins": 10, "min": 0, "max": 200}]}}
+              "archive": {"features": features or [{"name": "x", "bins": 10, "min": 0.0, "max": 1.0},
+                                                   {"name": "code_length", "bins": 10, "min": 0, "max": 200}]}}
     store = Store.create(run_dir / Store.FILE, {"problem": "/synthetic/problem", "config": config})
     store.conn.execute("PRAGMA synchronous=OFF")  # test data: durability is not the point
     store.event("started", budget=n, workers=4, islands=4)

@@ -19,12 +19,13 @@ import numpy as np
 
 from ..edits import EditFailure, apply_reply
 from ..llm import LLMClient, LLMFailure, UnusableReply
-from ..program import Program, outside_change, program_id
+from ..program import Program, compile_error, outside_change, program_id
 from ..prompt import build_messages, source_label
 from .base import Candidate, Context, ProposalFailure
 
 FORMATS = ("diff", "rewrite", "crossover")
 SHOWN_REPLY_CAP = 2000  # characters of a cut-off reply shown back to the model
+MAX_REPLY = 1_000_000
 
 
 def arm_name(model_label: str, fmt: str) -> str:
@@ -86,16 +87,17 @@ class LLMOperator:
               ) -> str | EditFailure:
         """The child a reply gives, or why it gives none. ``known``: program id -> what it is,
         for programs that exist already (proposing one again is rejected), else None."""
+        if len(reply) > MAX_REPLY:
+            # Parsing runs on the event loop: a flood is refused unread.
+            return EditFailure(f"reply of {len(reply):,} characters is over the {MAX_REPLY:,}-character limit")
         child = apply_reply(code, reply, fmt="diff" if self.fmt == "diff" else "rewrite")
         if isinstance(child, EditFailure):
             return child
         if child == code:
             return EditFailure("the edit leaves the program unchanged")
-        try:
-            compile(child, "<candidate>", "exec")
-        except (SyntaxError, ValueError) as exc:
-            return EditFailure(f"the edited program does not parse: {getattr(exc, 'msg', exc)} "
-                               f"(line {getattr(exc, 'lineno', '?')})")
+        error = compile_error(child)
+        if error is not None:
+            return EditFailure(f"the edited program does not parse: {error}")
         outside = outside_change(code, child)
         if outside is not None:
             return EditFailure(outside)

@@ -21,6 +21,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_port(host: str, port: int) -> None:
+    """A one-line error now, rather than a traceback from the server, if the port is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise CambrianError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> None:
     try:
         import uvicorn
@@ -38,12 +48,7 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str |
         token = secrets.token_urlsafe(24)
     if not 1 <= port <= 65535:
         raise CambrianError(f"--port: expected 1-65535, got {port}")
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        try:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host.strip("[]"), port))
-        except OSError as exc:
-            raise CambrianError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    check_port(host, port)
     app = create_app(root, token=token, loopback_only=loopback)
     runs = find_runs(root)
     shown = host if ":" not in host or host.startswith("[") else f"[{host}]"

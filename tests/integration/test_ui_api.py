@@ -183,6 +183,11 @@ def test_ui_misuse_is_one_line(tmp_path):
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "no such directory" in r.stderr
     r = cambrian("ui", tmp_path, "--port", "70000")
     assert r.returncode == 2 and "--port" in r.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        r = cambrian("ui", tmp_path, "--port", taken.getsockname()[1])
+    assert r.returncode == 2 and "cannot listen on 127.0.0.1" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_slow_aggregates_are_recomputed_at_most_every_five_times_their_cost(toy_run, monkeypatch):
@@ -227,3 +232,44 @@ def test_a_broken_run_beside_good_ones(toy_run, tmp_path):
     assert c.get("/api/runs/bench/toy/greedy/seed-0/programs?limit=1").json()["total"] > 0
     assert c.get("/api/runs/bad/summary").status_code == 503
     assert c.get("/api/runs/good/summary").status_code == 200
+
+
+def test_other_interfaces_need_a_token(toy_run, monkeypatch, capsys):
+    import uvicorn
+
+    from cambrian.ui import serve as serve_mod
+
+    assert serve_mod.is_loopback("127.0.0.1") and serve_mod.is_loopback("::1") and serve_mod.is_loopback("localhost")
+    assert not serve_mod.is_loopback("0.0.0.0") and not serve_mod.is_loopback("192.0.2.7")
+
+    started = {}
+    monkeypatch.setattr(serve_mod, "check_port", lambda host, port: None)  # binds nothing here
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    serve_mod.serve(toy_run, host="0.0.0.0", port=8765)
+    banner = capsys.readouterr().err
+    token = re.search(r"\?token=([\w-]+)", banner).group(1)
+    assert len(token) >= 24 and started["host"] == "0.0.0.0" and "token above is required" in banner
+    app = TestClient(started["app"], base_url="http://192.0.2.1")
+    assert app.get("/api/runs").status_code == 401
+    assert app.get(f"/api/runs?token={token}").status_code == 200
+    serve_mod.serve(toy_run, host="127.0.0.1", port=8765)
+    assert "token" not in capsys.readouterr().err
+    local = TestClient(started["app"], base_url="http://127.0.0.1:8765")
+    assert local.get("/api/runs").status_code == 200
+
+
+def test_grid_axes_are_chosen_among_the_features(tmp_path):
+    from tests.runs import synthetic_run
+
+    features = [{"name": "x", "bins": 4, "min": 0.0, "max": 1.0}, {"name": "code_length", "bins": 3, "min": 0, "max": 90},
+                {"name": "combined_score", "bins": 5, "min": 0.0, "max": 1.0}]
+    run = synthetic_run(tmp_path / "three", 300, features=features)
+    c = client(run)
+    first = c.get("/api/runs/three/grid").json()
+    assert first["features"] == ["x", "code_length", "combined_score"]
+    assert [a["name"] for a in first["axes"]] == ["x", "code_length"]
+    chosen = c.get("/api/runs/three/grid?x=combined_score&y=x").json()
+    assert [a["name"] for a in chosen["axes"]] == ["combined_score", "x"]
+    assert all(0 <= cell["cell"][0] < 5 and 0 <= cell["cell"][1] < 4 for cell in chosen["cells"])
+    assert sum(cell["count"] for cell in chosen["cells"]) == sum(cell["count"] for cell in first["cells"])
+    assert "combined_score" in c.get("/api/runs/three/plot/grid.svg?x=combined_score&y=x").text

@@ -148,7 +148,7 @@ def test_page_follows_a_run_as_it_goes(browser, tmp_path, ui_of):
                            timeout=WAIT)
     assert page.evaluate("window.__marker") == "same page"  # updated in place, never reloaded
     seen = [int(s.replace(",", "")) for s in page.evaluate("window.__seen") if s]
-    assert seen == sorted(seen) and len(set(seen)) >= 3
+    assert seen == sorted(seen) and len(set(seen)) >= 2  # it counted up, in place
     assert page.locator("#score-plot circle").count() > plot_before
 
 

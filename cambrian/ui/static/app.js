@@ -127,6 +127,7 @@ async function renderFailures(failures) {
 async function renderPrograms() {
   const q = new URLSearchParams({ offset: S.offset, limit: S.limit, sort: $("f-sort").value });
   if ($("f-status").value) q.set("status", $("f-status").value);
+  if ($("f-island").value) q.set("island", $("f-island").value);
   if (S.parent) q.set("parent", S.parent);
   const page = await api("programs?" + q);
   $("programs").replaceChildren(table(
@@ -155,6 +156,26 @@ function renderEvents(events) {
 }
 
 // -- plots ----------------------------------------------------------------------
+async function renderGridAxes(islands) {
+  const grid = await api("grid?" + new URLSearchParams(Object.fromEntries(Object.entries({ x: S.gridX, y: S.gridY }).filter(([, v]) => v))));
+  const box = $("grid-axes");
+  box.hidden = grid.features.length < 3;  // with one or two features the grid shows them all
+  if (!box.hidden) {
+    for (const [id, axis] of [["grid-x", 0], ["grid-y", 1]]) {
+      const sel = $(id);
+      if (sel.options.length !== grid.features.length) sel.replaceChildren(...grid.features.map((f) => h("option", {}, f)));
+      sel.value = grid.axes[axis] ? grid.axes[axis].name : "";
+    }
+  }
+  const isl = $("f-island");
+  if (isl.options.length !== islands + 1) {
+    const keep = isl.value;
+    isl.replaceChildren(h("option", { value: "" }, "any island"),
+      ...Array.from({ length: islands }, (_, i) => h("option", { value: String(i) }, `island ${i}`)));
+    isl.value = keep;
+  }
+}
+
 async function renderPlots() {
   const [score, tree, grid] = await Promise.all([
     api(`plot/score.svg?x=${S.x}`, "text"),
@@ -241,6 +262,7 @@ async function refresh() {
     api("summary"), api("arms"), api("models"), api("failures"), api("events")]);
   renderSummary(summary);
   renderArms(arms, models);
+  await renderGridAxes(summary.islands || 1);
   await Promise.all([renderPlots(), renderFailures(failures), renderPrograms()]);
   renderEvents(events);
   if (!S.selected && summary.best) await select(summary.best.id);
@@ -308,6 +330,13 @@ function wire() {
     history.replaceState(null, "", "?run=" + encodeURIComponent(S.run));
   });
   $("f-status").addEventListener("change", () => { S.offset = 0; renderPrograms(); });
+  $("f-island").addEventListener("change", () => { S.offset = 0; renderPrograms(); });
+  for (const [id, key] of [["grid-x", "gridX"], ["grid-y", "gridY"]]) {
+    $(id).addEventListener("change", async (e) => {
+      S[key] = e.target.value;
+      setSvg($("grid-plot"), await api("plot/grid.svg?" + new URLSearchParams(Object.fromEntries(Object.entries({ x: S.gridX, y: S.gridY }).filter(([, v]) => v))), "text"));
+    });
+  }
   $("f-sort").addEventListener("change", () => { S.offset = 0; renderPrograms(); });
   $("f-parent").addEventListener("click", () => { S.parent = null; S.offset = 0; renderPrograms(); });
   $("prev").addEventListener("click", () => { S.offset = Math.max(0, S.offset - S.limit); renderPrograms(); });
