@@ -23,8 +23,11 @@ def evaluate(path):
     return load(path).run()
 """
 
-# Each honest candidate sleeps while the attackers run, then returns its own number.
-HONEST = "time.sleep(1.5)\nreturn {{'combined_score': {n}.0}}"
+# Each honest candidate sleeps while the attackers run, then returns its own number if its
+# program file is still its own (it was loaded before the attackers could rewrite it, so
+# the score alone would not show a rewrite).
+HONEST = ("time.sleep(1.5)\nmine = '1' 'e9' not in open(__file__).read()\n"
+          "return {{'combined_score': {n}.0 if mine else -1.0}}")
 ATTACKS = {
     "rewrite every program.py it can find":
         "import glob\nfor _ in range(30):\n"
