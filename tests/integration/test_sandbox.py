@@ -319,3 +319,40 @@ def test_without_root_each_evaluation_still_gets_its_own_namespaces(tmp_path):
         assert not marked(marker)
     finally:
         shutil.rmtree(here, ignore_errors=True)
+
+
+def test_a_sandbox_setup_failure_leaves_no_directory_or_descriptor(tmp_path, monkeypatch):
+    """Out of descriptors on the second pipe: an infrastructure failure, and neither the
+    work directory nor the pipes made so far are left behind."""
+    import tempfile
+
+    from cambrian.evaluation import sandbox
+
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    real_pipe, made = os.pipe, []
+
+    def pipe():
+        if len(made) % 3 == 1:
+            raise OSError(24, "Too many open files")
+        made.append(real_pipe())
+        return made[-1]
+
+    monkeypatch.setattr(sandbox.os, "pipe", pipe)
+
+    async def go():
+        ev = PoolEvaluator(Spec(path))
+        try:
+            return await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    r = asyncio.run(go())
+    assert r.status == INFRASTRUCTURE and "Too many open files" in r.reason, r
+    assert not list(tmp_path.glob("cambrian-*")), list(tmp_path.iterdir())
+    assert made
+    for r_fd, w_fd in made:
+        for fd in (r_fd, w_fd):
+            with pytest.raises(OSError):
+                os.fstat(fd)
