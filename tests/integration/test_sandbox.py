@@ -356,3 +356,20 @@ def test_a_sandbox_setup_failure_leaves_no_directory_or_descriptor(tmp_path, mon
         for fd in (r_fd, w_fd):
             with pytest.raises(OSError):
                 os.fstat(fd)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uid locks are taken only as root")
+def test_uid_locks_are_never_taken_through_a_symlink(tmp_path, monkeypatch):
+    """A user can plant /tmp/.cambrian-uids as a symlink to a root-owned directory (here
+    /usr): it must not be accepted as the private lock directory."""
+    from cambrian.evaluation import identity
+
+    planted = tmp_path / "planted"
+    planted.symlink_to("/usr")
+    monkeypatch.setattr(identity, "LOCK_DIR", tmp_path / "no" / "such" / "dir")
+    monkeypatch.setattr(identity, "FALLBACK_LOCK_DIR", planted)
+    with pytest.raises(OSError, match="no private directory"):
+        identity._lock_dir()
+    private = tmp_path / "private"
+    monkeypatch.setattr(identity, "FALLBACK_LOCK_DIR", private)
+    assert identity._lock_dir() == private
