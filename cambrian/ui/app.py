@@ -106,7 +106,8 @@ class _Guard(BaseHTTPMiddleware):
         return response
 
 
-def create_app(root: Path, *, token: str | None = None, loopback_only: bool = True) -> Starlette:
+def create_app(root: Path, *, token: str | None = None, loopback_only: bool = True,
+               host: str | None = None) -> Starlette:
     runs = Runs(root)
 
     def run_route(fn: Callable[[RunView, Request], Any], *, svg: bool = False) -> Callable[[Request], Response]:
@@ -204,7 +205,9 @@ def create_app(root: Path, *, token: str | None = None, loopback_only: bool = Tr
         Route("/api/runs/{run:path}/report.html", run_route(report), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_HOSTS)] if loopback_only else []
+    # The loopback address asked for (say 127.0.0.2) is a name the page is opened with too.
+    allowed = LOOPBACK_HOSTS + ([host.strip("[]"), host] if host and host not in LOOPBACK_HOSTS else [])
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed)] if loopback_only else []
     middleware.append(Middleware(_Guard, token=token))
 
     @contextlib.asynccontextmanager

@@ -49,7 +49,7 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str |
     if not 1 <= port <= 65535:
         raise CambrianError(f"--port: expected 1-65535, got {port}")
     check_port(host, port)
-    app = create_app(root, token=token, loopback_only=loopback)
+    app = create_app(root, token=token, loopback_only=loopback, host=host)
     runs = find_runs(root)
     shown = host if ":" not in host or host.startswith("[") else f"[{host}]"
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
