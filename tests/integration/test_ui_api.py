@@ -301,3 +301,13 @@ def test_state_follows_the_clock_without_writes(toy_run, tmp_path, monkeypatch):
     s = view.summary()
     assert s["state"] == "no activity" and s["stop_reason"] is None
     assert RunView(toy_run).summary()["state"] == "stopped"
+
+
+def test_plots_and_report_of_a_hostile_run_carry_no_markup(tmp_path):
+    from tests.integration.test_report import hostile_run
+
+    c = client(hostile_run(tmp_path / "h"))
+    for path in ("plot/score.svg", "plot/tree.svg", "plot/grid.svg", "plot/failures.svg", "report.html"):
+        r = c.get(f"/api/runs/h/{path}")
+        assert r.status_code == 200 and "<img" not in r.text and "</script>" not in r.text, path
+    assert "&lt;img" in c.get("/api/runs/h/plot/tree.svg").text  # the model name is there, escaped
