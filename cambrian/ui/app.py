@@ -92,8 +92,10 @@ class _Guard(BaseHTTPMiddleware):
             return PlainTextResponse("read-only: only GET is served", status_code=405,
                                      headers={"allow": "GET, HEAD", **SECURITY_HEADERS})
         set_cookie = False
+        # Cookies are not kept apart by port: two UIs on one host must not overwrite each other's.
+        cookie = f"{COOKIE}_{request.url.port or 80}"
         if self.token is not None:
-            given = (request.query_params.get("token") or request.cookies.get(COOKIE)
+            given = (request.query_params.get("token") or request.cookies.get(cookie)
                      or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
             if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
                 return PlainTextResponse("a token is required: open the URL that `cambrian ui` printed",
@@ -102,7 +104,7 @@ class _Guard(BaseHTTPMiddleware):
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         if set_cookie:
-            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
+            response.set_cookie(cookie, self.token, httponly=True, samesite="strict")
         return response
 
 

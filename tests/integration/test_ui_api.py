@@ -129,6 +129,18 @@ def test_guards(toy_run, tmp_path):
     assert first.status_code == 200 and "cambrian_token" in first.headers["set-cookie"]
     assert t.get("/api/runs/toy/summary").status_code == 200  # the cookie from then on
     assert TestClient(t.app).get("/api/runs", headers={"authorization": "Bearer s3cret"}).status_code == 200
+    # A second UI on the same host (another port, another token): cookies do not tell ports apart,
+    # so each UI's cookie must survive the other's.
+    a = TestClient(create_app(toy_run, token="aaa", loopback_only=False), base_url="http://192.0.2.1:8001")
+    b = TestClient(create_app(toy_run, token="bbb", loopback_only=False), base_url="http://192.0.2.1:8002")
+    jar = {}
+    for ui, token in ((a, "aaa"), (b, "bbb")):
+        r = ui.get(f"/?token={token}")
+        name, value = r.headers["set-cookie"].split(";")[0].split("=", 1)
+        jar[name] = value
+    for ui in (a, b):
+        ui.cookies.clear()
+        assert ui.get("/api/runs", headers={"cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}).status_code == 200
     empty = client(tmp_path)
     assert empty.get("/api/runs").json()["runs"] == []
 
