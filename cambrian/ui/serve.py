@@ -43,6 +43,8 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str |
         raise CambrianError(f"{root}: no such directory")
     if not root.is_dir():
         raise CambrianError(f"{root}: give a run directory or a directory of runs")
+    if token is not None and not token.strip():
+        raise CambrianError("--token: an empty token would lock every request out; give one, or leave it out")
     loopback = is_loopback(host)
     if not loopback and token is None:
         token = secrets.token_urlsafe(24)

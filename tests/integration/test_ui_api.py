@@ -268,6 +268,10 @@ def test_other_interfaces_need_a_token(toy_run, monkeypatch, capsys):
     assert "token" not in capsys.readouterr().err
     local = TestClient(started["app"], base_url="http://127.0.0.1:8765")
     assert local.get("/api/runs").status_code == 200
+    from cambrian.errors import CambrianError
+
+    with pytest.raises(CambrianError, match="empty token"):
+        serve_mod.serve(toy_run, host="0.0.0.0", port=8765, token="")
     serve_mod.serve(toy_run, host="127.0.0.2", port=8765)  # loopback too: the printed URL must work
     assert "open http://127.0.0.2:8765/" in capsys.readouterr().err
     other = TestClient(started["app"], base_url="http://127.0.0.2:8765")
