@@ -490,6 +490,20 @@ def test_max_calls_as_a_config_key_with_built_in_operators_beside(fake, tmp_path
     assert f"from built-in operators: {100 * builtin / total:.0f}%" in out.stdout
 
 
+def test_a_run_stopped_by_max_calls_replays_identically(fake, tmp_path):
+    """The replay sends nothing, so its call count never reaches the limit: it must stop
+    where the source stopped, not run on to the budget with unrecorded candidates."""
+    fake.default = nudging_model()
+    run = tmp_path / "run"
+    out = cli("run", _problem(tmp_path), "--run-dir", run, "--max-calls", 6, "--model",
+              f"openai:nudge@{fake.url}", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "stopped: max calls 6 reached" in out.stdout
+    replay = cli("replay", run, "--run-dir", tmp_path / "replay", "--quiet")
+    assert "sequence identical to the source" in replay.stdout, replay.stdout
+    assert replay.returncode == 0
+
+
 def test_bad_max_calls_is_one_line(tmp_path):
     _one_line_error(cli("run", _problem(tmp_path), "--run-dir", tmp_path / "a", "--max-calls", 0), "max_calls")
 
