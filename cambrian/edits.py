@@ -37,11 +37,11 @@ class EditFailure:
 
 
 # -- parsing -------------------------------------------------------------------
-_OPEN = r"^[ \t]*<{5,9}[ \t]*SEARCH[ \t:]*\n"
-_DIVIDER = r"^[ \t]*={5,9}[ \t]*\n"
-_CLOSE = r"^[ \t]*>{5,9}[ \t]*REPLACE[ \t:]*$"
-_BLOCK = re.compile(_OPEN + r"(?P<search>.*?)" + _DIVIDER + r"(?P<replace>.*?)" + _CLOSE,
-                    re.DOTALL | re.MULTILINE | re.IGNORECASE)
+# Whole lines (without their newline). A scan over lines, not one regex with two lazy
+# groups: that backtracks cubically on a reply of openers and dividers with no closer.
+_OPEN = re.compile(r"[ \t]*<{5,9}[ \t]*SEARCH[ \t:]*", re.IGNORECASE)
+_DIVIDER = re.compile(r"[ \t]*={5,9}[ \t]*")
+_CLOSE = re.compile(r"[ \t]*>{5,9}[ \t]*REPLACE[ \t:]*", re.IGNORECASE)
 _OPENINGS = re.compile(r"^[ \t]*<{5,9}[ \t]*SEARCH\b", re.MULTILINE | re.IGNORECASE)
 _FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)[\w+.-]*[ \t]*$")
 _FENCE = re.compile(r"^[ \t]*```(?P<lang>[\w+.-]*)[ \t]*\n(?P<code>.*?)(?:^[ \t]*```[ \t]*$|\Z)",
@@ -64,14 +64,31 @@ def _unfence(section: str) -> str:
     return "".join(lines)
 
 
+def _closed_blocks(reply: str) -> list[tuple[str, str]]:
+    """The raw (search, replace) text of each closed block, in order: an opening line, the
+    first divider line after it, the first closing line after that. Linear in the reply."""
+    lines = reply.split("\n")  # every element but the last was followed by a newline
+    out: list[tuple[str, str]] = []
+
+    def find(pattern: re.Pattern[str], start: int, stop: int) -> int | None:
+        return next((j for j in range(start, stop) if pattern.fullmatch(lines[j])), None)
+
+    i = 0
+    while (opening := find(_OPEN, i, len(lines) - 1)) is not None:
+        divider = find(_DIVIDER, opening + 1, len(lines) - 1)
+        close = find(_CLOSE, divider + 1, len(lines)) if divider is not None else None
+        if close is None:
+            break  # no later opening can close either
+        out.append(("".join(line + "\n" for line in lines[opening + 1:divider]),
+                    "".join(line + "\n" for line in lines[divider + 1:close])))
+        i = close + 1
+    return out
+
+
 def parse_search_replace(reply: str) -> list[tuple[str, str]]:
     """(search, replace) pairs in reply order; a block repeated verbatim counts once."""
-    out: list[tuple[str, str]] = []
-    for m in _BLOCK.finditer(normalize_reply(reply)):
-        pair = (_unfence(m.group("search")), _unfence(m.group("replace")))
-        if pair not in out:
-            out.append(pair)
-    return out
+    pairs = ((_unfence(search), _unfence(replace)) for search, replace in _closed_blocks(normalize_reply(reply)))
+    return list(dict.fromkeys(pairs))  # first occurrences, in order; a set, not a list scan
 
 
 # -- SEARCH/REPLACE ------------------------------------------------------------
@@ -83,7 +100,7 @@ def apply_search_replace(code: str, reply: str) -> str | EditFailure:
         if opened:
             return EditFailure("a SEARCH block is not closed: each needs a ======= line and a >>>>>>> REPLACE line")
         return EditFailure("no SEARCH/REPLACE block in the reply")
-    if opened > len(_BLOCK.findall(reply)):
+    if opened > len(_closed_blocks(reply)):
         return EditFailure(f"SEARCH block {len(blocks) + 1} is not closed: each needs a ======= line "
                            "and a >>>>>>> REPLACE line")
     for number, (search, replace) in enumerate(blocks, start=1):

@@ -196,3 +196,19 @@ def test_random_blocks_in_every_quirk_land_where_a_person_would_put_them():
             reply = reply.replace("\n", "\r\n")
         child = apply_search_replace(code, reply)
         assert child == expected, (case, quirks, reply, child)
+
+
+def test_degenerate_replies_are_parsed_in_linear_time():
+    """Parsing runs on the event loop, where no proposal timeout can interrupt it. A reply
+    of openings and dividers that never closes took a minute at 13 KB (regex backtracking),
+    and 20,000 distinct blocks took 20 s (a list scan per block)."""
+    import time
+
+    unclosed = "<<<<<<< SEARCH\nx\n=======\ny\n" * 500
+    many = "".join(f"<<<<<<< SEARCH\nx{i}\n=======\ny\n>>>>>>> REPLACE\n" for i in range(20_000))
+    for reply, reason in [(unclosed, "not closed"), (many, "not found")]:
+        start = time.perf_counter()
+        out = apply_reply(CODE, reply, fmt="diff")
+        assert time.perf_counter() - start < 5
+        assert isinstance(out, EditFailure) and reason in out.reason
+    assert len(parse_search_replace(many)) == 20_000
