@@ -504,6 +504,23 @@ def test_a_run_stopped_by_max_calls_replays_identically(fake, tmp_path):
     assert replay.returncode == 0
 
 
+def test_max_calls_counts_a_request_cut_by_the_proposal_cap_across_resume(tmp_path):
+    """A request cancelled in flight (the proposal cap) was sent: it counts in the store
+    too, so a resume with the same limit sends nothing more."""
+    with FakeLLM(default={"sleep": 12, "text": "late"}) as server:
+        problem = _problem(tmp_path, "llm: {proposal_timeout: 3, request_timeout: 30, retries: 0}\n")
+        run = tmp_path / "run"
+        flags = ["--max-calls", 2, "--model", f"openai:slow@{server.url}", "--set", "operator_choice=weights",
+                 "--set", "llm.share=1.0", "--quiet"]
+        out = cli("run", problem, "--run-dir", run, "--budget", 50, *flags)
+        assert out.returncode == 0, out.stderr
+        assert _calls_sent(run) == 2 and len(server.requests) <= 2
+        sent = len(server.requests)
+        more = cli("run", "--resume", run, *flags)
+        assert more.returncode == 0, more.stderr
+        assert len(server.requests) == sent and _calls_sent(run) == 2, "the resume sent requests past max_calls"
+
+
 def test_bad_max_calls_is_one_line(tmp_path):
     _one_line_error(cli("run", _problem(tmp_path), "--run-dir", tmp_path / "a", "--max-calls", 0), "max_calls")
 
