@@ -135,7 +135,11 @@ def _apply_one(code: str, search: str, replace: str, number: int) -> str | EditF
                 misfits.append(changed)
         if len(fits) == 1:
             start, end, new = fits[0]
-            return "".join(lines[:start] + [_ending(line, newline) for line in new] + lines[end:])
+            # Lines the REPLACE keeps stay as the program has them (trailing whitespace too):
+            # quoting a fixed line without its trailing spaces does not change it.
+            lo, hi = _changed(lines, fits[0])
+            fresh = [_ending(line, newline) for line in new[lo - start: len(new) - (end - hi)]]
+            return "".join(lines[:lo] + fresh + lines[hi:])
         if len(fits) > 1:
             places = _places([m[0] + 1 for m in fits])
             return EditFailure(f"SEARCH block {number} matches {len(fits)} places in the evolve regions "

@@ -212,3 +212,20 @@ def test_degenerate_replies_are_parsed_in_linear_time():
         assert time.perf_counter() - start < 5
         assert isinstance(out, EditFailure) and reason in out.reason
     assert len(parse_search_replace(many)) == 20_000
+
+
+def test_quoted_fixed_lines_keep_their_trailing_whitespace():
+    """A SEARCH quoting the def line or a marker matches without its trailing spaces; a
+    REPLACE that keeps that line (as models write it, without them) does not change it."""
+    code = "def f(x):  \n    # EVOLVE-BLOCK-START \n    a = 1.0\n    return a * x\n    # EVOLVE-BLOCK-END\n"
+    want = code.replace("a = 1.0", "a = 2.0")
+    both = sr("def f(x):\n    # EVOLVE-BLOCK-START\n    a = 1.0\n", "def f(x):\n    # EVOLVE-BLOCK-START\n    a = 2.0\n")
+    omitted = sr("    # EVOLVE-BLOCK-START\n    a = 1.0\n", "    a = 2.0\n")
+    for reply in (both, omitted):
+        assert apply_search_replace(code, reply) == want
+
+
+def test_a_fragment_never_ends_inside_a_word_or_number():
+    code = "def f(x):\n    # EVOLVE-BLOCK-START\n    x = 10\n    return x\n    # EVOLVE-BLOCK-END\n"
+    out = apply_search_replace(code, sr("x = 1\n", "x = 2\n"))
+    assert isinstance(out, EditFailure) and "not found" in out.reason
