@@ -23,6 +23,7 @@ region text is indented like the old one.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -255,6 +256,10 @@ def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
+def _make_indent(width: int, tabs: bool) -> str:
+    return "\t" * (width // 4) + " " * (width % 4) if tabs else " " * width
+
+
 def _shifted(put: list[str], delta: int, tabs: bool) -> list[str] | None:
     out = []
     for line in put:
@@ -264,8 +269,7 @@ def _shifted(put: list[str], delta: int, tabs: bool) -> list[str] | None:
         width = _width(_indent(line)) + delta
         if width < 0:
             return None
-        indent = "\t" * (width // 4) + " " * (width % 4) if tabs else " " * width
-        out.append(indent + line.lstrip())
+        out.append(_make_indent(width, tabs) + line.lstrip())
     return out
 
 
@@ -287,12 +291,38 @@ def _indent_tier(same_shape: bool) -> Callable[[list[str], list[str], list[str]]
                 continue  # tier 2 already saw it
             first = next(j for j, s in enumerate(want) if s.strip())
             delta = _width(_indent(window[first])) - _width(_indent(want[first]))
-            new = _shifted(put, delta, _uses_tabs(window))
+            tabs = _uses_tabs(window)
+            new = _shifted(put, delta, tabs) if same_shape else _aligned(window, want, put, delta, tabs)
             if new is not None:
                 found.append((i, i + len(want), new))
         return found
 
     return tier
+
+
+def _aligned(window: list[str], want: list[str], put: list[str], delta: int, tabs: bool) -> list[str] | None:
+    """REPLACE lines for a SEARCH whose indentation says nothing (flattened, or nested by
+    other steps than the program's): a line kept from the SEARCH, or written in place of one,
+    takes the indentation of the program line it stands for; an added line keeps its own,
+    shifted like the line before it."""
+    a, b = [line.strip() for line in want], [line.strip() for line in put]
+    stands_for: list[int | None] = [None] * len(put)
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            for k in range(j2 - j1):
+                stands_for[j1 + k] = i1 + k
+    out, shift = [], delta
+    for line, i in zip(put, stands_for):
+        if not line.strip():
+            out.append("")
+            continue
+        if i is not None and a[i]:
+            shift = _width(_indent(window[i])) - _width(_indent(line))
+        width = _width(_indent(line)) + shift
+        if width < 0:
+            return None
+        out.append(_make_indent(width, tabs) + line.lstrip())
+    return out
 
 
 _rebased = _indent_tier(same_shape=True)

@@ -229,3 +229,15 @@ def test_a_fragment_never_ends_inside_a_word_or_number():
     code = "def f(x):\n    # EVOLVE-BLOCK-START\n    x = 10\n    return x\n    # EVOLVE-BLOCK-END\n"
     out = apply_search_replace(code, sr("x = 1\n", "x = 2\n"))
     assert isinstance(out, EditFailure) and "not found" in out.reason
+
+
+def test_a_flattened_search_keeps_the_programs_nesting():
+    """Tier 3 (indentation ignored): each REPLACE line takes the indentation of the program
+    line it stands for, not one shift for all (which flattened the kept body of an if)."""
+    code = ("def f(x):\n    # EVOLVE-BLOCK-START\n    a = 1.0\n    if x > 0:\n        return a * x\n"
+            "    return a\n    # EVOLVE-BLOCK-END\n")
+    flat = sr("a = 1.0\nif x > 0:\nreturn a * x\n", "a = 1.0\nif x > 1:\nreturn a * x\n")
+    two_space = sr("if x > 0:\n  return a * x\n", "if x > 1:\n  return a * x\n  print(x)\n")
+    assert apply_search_replace(code, flat) == code.replace("x > 0", "x > 1")
+    assert apply_search_replace(code, two_space) == code.replace(
+        "x > 0:\n        return a * x\n", "x > 1:\n        return a * x\n        print(x)\n")
