@@ -521,6 +521,20 @@ def test_max_calls_counts_a_request_cut_by_the_proposal_cap_across_resume(tmp_pa
         assert len(server.requests) == sent and _calls_sent(run) == 2, "the resume sent requests past max_calls"
 
 
+def test_max_calls_asks_no_proposal_it_cannot_send(fake, tmp_path):
+    """With one request per proposal and 8 in flight, each proposal reserves its request:
+    the run asks exactly max_calls LLM proposals, none failing for want of a call."""
+    fake.default = nudging_model()
+    problem = _problem(tmp_path, "llm: {retry_with_error: false, retries: 0}\n")
+    out = cli("run", problem, "--run-dir", tmp_path / "run", "--budget", 100, "--workers", 8, "--max-calls", 3,
+              "--model", f"openai:nudge@{fake.url}", "--set", "operator_choice=weights", "--set", "llm.share=1.0",
+              "--quiet")
+    assert out.returncode == 0, out.stderr
+    attempts = Store.open(tmp_path / "run").attempts()
+    assert len(fake.requests) == 3 and len([a for a in attempts if a.seq > 0]) == 3
+    assert not [a.reason for a in attempts if "not sent" in (a.reason or "")]
+
+
 def test_bad_max_calls_is_one_line(tmp_path):
     _one_line_error(cli("run", _problem(tmp_path), "--run-dir", tmp_path / "a", "--max-calls", 0), "max_calls")
 
