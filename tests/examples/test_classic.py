@@ -178,3 +178,32 @@ def test_tsp_exploits(case):
     }[case]
     with pytest.raises(Invalid, match=re.escape(fragment)):
         ev.tour_length(points, ev.tour_checked(tour, points))
+
+
+MEMORIZER = '''
+import numpy as np
+
+
+def predict(X):
+    def truth(X):
+        return 1.5 * np.sin(X[:, 0]) * X[:, 1] + 0.5 * X[:, 2] ** 2 - 0.8 * X[:, 0]
+    for seed in range(1000):                 # the evaluator's seeds are public: replay them
+        rng = np.random.default_rng(seed)
+        Z = rng.uniform(-2, 2, size=X.shape)
+        if np.array_equal(Z, X):
+            return truth(Z) + 0.05 * rng.standard_normal(len(X))
+    return truth(X)
+'''
+
+
+def test_symbolic_regression_memorized_targets_are_no_record_and_heldout_stays_unseen(tmp_path):
+    ev = evaluator("symbolic_regression")
+    program = tmp_path / "memorizer.py"
+    program.write_text(MEMORIZER)
+    result = ev.evaluate(str(program))
+    assert result["combined_score"] == 0.0                  # the training targets are reproducible
+    assert result["private_heldout_nmse"] > 0.5 * ev.BEST_KNOWN   # the held-out ones are not
+    assert result["record"] == 0.0 and "not a record" in result["note"]
+    a, b = ev.dataset("heldout"), ev.dataset("heldout")
+    assert not np.array_equal(a[0], b[0])                   # drawn afresh, from a secret seed
+    assert np.array_equal(ev.dataset("heldout", seed=7)[0], ev.dataset("heldout", seed=7)[0])
