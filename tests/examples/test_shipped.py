@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.examples.helpers import INITIAL, NUMERIC, evaluator
+from tests.examples.helpers import INITIAL, NUMERIC, SEEDED, evaluator
 
 
 def states_in(text, value):
@@ -24,7 +24,8 @@ def states(path, value):
 @pytest.mark.parametrize("name", sorted(INITIAL))
 def test_initial_program_scores_what_the_readme_says(name):
     ev = evaluator(name)
-    result = ev.evaluate(str(EXAMPLES / name / "initial_program.py"))
+    seeded = {"seed": SEEDED[name]} if name in SEEDED else {}
+    result = ev.evaluate(str(EXAMPLES / name / "initial_program.py"), **seeded)
     assert "invalid" not in result, result
     assert result["combined_score"] == pytest.approx(INITIAL[name], rel=1e-12)
     assert result["record"] == 0.0
