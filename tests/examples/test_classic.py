@@ -181,6 +181,21 @@ def test_symbolic_regression_exploits(case):
         ev.nmse(y, ev.predict_checked(predict, X))
 
 
+def test_symbolic_regression_objective_range_admits_every_valid_program(tmp_path):
+    """A terrible but valid predictor is data, not a bug or a cheat: the configured range
+    (NMSE >= 0, no upper bound) must admit its score."""
+    import yaml
+
+    ev = evaluator("symbolic_regression")
+    path = tmp_path / "p.py"
+    path.write_text("import numpy as np\n\ndef predict(X):\n    return np.full(len(X), 1e7)\n")
+    score = ev.evaluate(str(path))["combined_score"]
+    assert score > 1e12
+    low, high = yaml.safe_load((EXAMPLES / "symbolic_regression" / "cambrian.yaml").read_text())["evaluation"][
+        "objective_range"]
+    assert low == 0 and low <= score <= high
+
+
 # -- TSP ----------------------------------------------------------------------
 
 def test_tsp_length_of_a_known_tour():
