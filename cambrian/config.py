@@ -40,6 +40,8 @@ class EvaluationConfig(_Model):
     memory_mb: int | None = Field(4096, ge=64, description="address-space limit per candidate")
     open_files: int | None = Field(256, ge=16)
     file_mb: int | None = Field(256, ge=1, description="largest file a candidate may write")
+    disk_mb: int = Field(256, ge=8, description="all an evaluation may write, together: its work directory, "
+                                                "/tmp, /var/tmp and /dev/shm (one tmpfs, in memory)")
     processes: int | None = Field(256, ge=8, description="process limit per evaluation (its own uid)")
     network: bool = Field(False, description="allow network access (default: cut where the kernel allows)")
     sandbox_uids: tuple[int, int] | None = Field(

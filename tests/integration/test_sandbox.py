@@ -373,3 +373,96 @@ def test_uid_locks_are_never_taken_through_a_symlink(tmp_path, monkeypatch):
     private = tmp_path / "private"
     monkeypatch.setattr(identity, "FALLBACK_LOCK_DIR", private)
     assert identity._lock_dir() == private
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="sandbox uids are root's")
+def test_a_uid_whose_evaluation_end_was_not_seen_stays_out_of_use(tmp_path):
+    """If the job's exit never arrived, its uid may still run something: it is not handed
+    to the next evaluation until no process on the machine has it."""
+    import subprocess
+
+    from cambrian.evaluation import sandbox
+
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+    uid = 2_099_998_000 + os.getpid() % 997
+    straggler = []
+
+    class Unseen(PoolEvaluator):
+        async def _launch(self, job, pipes, workdir):
+            uid_ = job["limits"]["sandbox_uid"]
+            # What a lost job looks like: a process of its uid still runs, the exit never came.
+            straggler.append(subprocess.Popen(["sleep", "600"], user=uid_, group=uid_))
+            return sandbox.Finished(None, True, "", "", b"", 0.0, exit_seen=False)
+
+    async def go():
+        ev = Unseen(Spec(path, limits=Limits(sandbox_uids=(uid, uid))))
+        try:
+            first = await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+            with pytest.raises(OSError, match="in use"):
+                ev.lease.acquire()  # the only uid is quarantined while the straggler lives
+            straggler[0].kill()
+            straggler[0].wait()
+            return first, ev.lease.acquire()
+        finally:
+            await ev.close()
+
+    try:
+        first, again = asyncio.run(go())
+    finally:
+        for p in straggler:
+            p.kill()
+            p.wait()
+    assert first.status == "timeout" and again == uid
+
+
+def test_supervise_never_kills_a_group_once_the_job_has_ended():
+    """The job's pid is reaped (and reusable) once its exit is reported: supervise must not
+    kill that process group afterwards. Here an unrelated process holds that group."""
+    import subprocess
+    import time
+
+    from cambrian.evaluation import sandbox
+
+    bystander = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    killed = []
+
+    async def go():
+        pipes = sandbox.Pipes()
+        pipes.close_write_ends()
+        exited = asyncio.get_running_loop().create_future()
+        exited.set_result(0)
+        return await sandbox.supervise(pipes, kill=lambda: killed.append(True), exited=exited, timeout=5,
+                                       start=time.monotonic())
+
+    try:
+        done = asyncio.run(go())
+        assert done.returncode == 0 and done.exit_seen and not killed
+        assert bystander.poll() is None, "a process group was killed after its leader was gone"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_a_job_whose_pool_server_died_before_its_death_signal_exits(tmp_path):
+    """PDEATHSIG set after the parent died never fires: confine checks the lifeline."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys\n"
+        "sys.path.insert(0, %r)\n"
+        "import jail, worker\n"
+        "r, w = os.pipe()\n"
+        "os.close(w)  # the pool server is gone: nobody holds the write end\n"
+        "jail.confine({}, workdir=%r, parent_alive=lambda: worker.alive(r))\n"
+        "print('still running')\n"
+    ) % (str(Path(sandbox_module_dir())), str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 71 and "still running" not in done.stdout, (done.returncode, done.stderr)
+
+
+def sandbox_module_dir():
+    from cambrian.evaluation import jail
+
+    return os.path.dirname(jail.__file__)
