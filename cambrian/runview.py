@@ -464,12 +464,19 @@ class RunView:
             second = features.get(y) or next(features[n] for n in names if n != axes[0]["name"])
             if second["name"] != axes[0]["name"]:
                 axes.append(second)
-        columns = []
+        # A feature's name is data, never SQL: bound as a JSON path, or (a name with a double
+        # quote, which a JSON path cannot hold) as a key looked up with json_each.
+        columns, column_args = [], []
         for f in axes:
-            if f["name"] == "code_length":
+            name = str(f["name"])
+            if name == "code_length":
                 columns.append("length(code)")
+            elif '"' not in name:
+                columns.append("json_extract(metrics, ?)")
+                column_args.append(f'$."{name}"')
             else:
-                columns.append(f"json_extract(metrics, '$.\"{f['name'].replace(chr(34), '')}\"')")
+                columns.append("(SELECT value FROM json_each(metrics) WHERE key = ?)")
+                column_args.append(name)
         # Binned and reduced in SQLite (bare columns with MAX/MIN take the best row's id):
         # one pass in C over every valid program.
         bins, args = [], []
@@ -484,7 +491,7 @@ class RunView:
         rows = self._rows(
             f"SELECT {', '.join(f'{b} AS b{k}' for k, b in enumerate(bins))}, {pick}(score), id, COUNT(*)"
             f" FROM (SELECT id, score, {inner} FROM programs WHERE status = 'ok' AND score IS NOT NULL)"
-            f" GROUP BY {', '.join(f'b{k}' for k in range(len(bins)))}", *args)
+            f" GROUP BY {', '.join(f'b{k}' for k in range(len(bins)))}", *args, *column_args)
         n_axes = len(axes)
         cells = {tuple(r[:n_axes]): {"cell": list(r[:n_axes]), "best": r[n_axes], "id": r[n_axes + 1],
                                      "count": r[n_axes + 2]} for r in rows}
