@@ -431,14 +431,17 @@ class RunView:
             pid, depth = stack2.pop()
             order.append((pid, depth))
             stack2.extend((k, depth + 1) for k in reversed(shown.get(pid, [])))
+        # The best program, whose score is labelled to its right, gets a row of its own (above
+        # its children), so that no child of it sits under its label.
+        labelled = best[0] if best else None
         for pid, depth in order:
             nodes[pid]["depth"] = depth
-            if not shown.get(pid):
+            if not shown.get(pid) or pid == labelled:
                 nodes[pid]["row"] = float(row)
                 row += 1
         for pid, depth in reversed(order):
             kids = shown.get(pid)
-            if kids:
+            if kids and pid != labelled:
                 nodes[pid]["row"] = (nodes[kids[0]]["row"] + nodes[kids[-1]]["row"]) / 2
         nodes = {pid: nodes[pid] for pid, _ in order}
         best_path = [pid for pid in best_path if pid in nodes]
