@@ -51,6 +51,7 @@ function setSvg(el, svg) {
 function renderSummary(s) {
   const state = $("state");
   state.textContent = s.state + (s.stop_reason && s.state === "stopped" ? ": " + s.stop_reason : "");
+  state.title = state.textContent;
   state.className = "badge " + ({ running: "running", stopped: "stopped", "no activity": "idle" }[s.state]
                                 || (s.state.startsWith("initial program failed") ? "failed" : ""));
   $("title").textContent = `${s.problem} · ${s.run}`;
