@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--budget", type=int, required=True, help="candidates per run")
     bench.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 per problem and system (default 5)")
     bench.add_argument("--systems", default="cambrian,greedy,lineages,best_of_n,random_parent",
-                       help="comma-separated: cambrian (the defaults), greedy, lineages, best_of_n, random_parent")
+                       help="comma-separated: cambrian (the defaults), greedy, lineages, best_of_n, random_parent; "
+                            "ablations of the default: no-adaptation, no-cross-inspirations, no-resets")
     bench.add_argument("--out", required=True, help="directory for runs, results.json and results.md")
     bench.add_argument("--jobs", type=int, default=1, help="runs at once, each in its own process")
     bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -64,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--model", action="append", default=[], metavar="PROVIDER:NAME[@URL]",
                        help="LLM for every run (repeatable)")
     bench.add_argument("--title", default="Search benchmark")
+    bench.add_argument("--resume", action="store_true",
+                       help="keep the runs OUT/runs.jsonl already holds (same settings) and run the rest")
 
     sub.add_parser("doctor", help="show which candidate protections this machine gives")
     return parser
@@ -228,7 +231,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"{r.problem} {r.system} seed {r.seed}: best {r.best if r.best is None else f'{r.best:.6g}'}"
               f" ({r.candidates} candidates, {r.calls} LLM calls, {r.seconds:.1f} s)", flush=True)
 
-    results = benchmark.run(jobs, parallel=args.jobs, on_result=show)
+    results = benchmark.run(jobs, parallel=args.jobs, on_result=show, log=out / "runs.jsonl", resume=args.resume)
     header = _machine_header(args.title)
     js, md = benchmark.write(results, out, title=args.title, header=header,
                              meta={"budget": args.budget, "seeds": args.seeds, "systems": systems,

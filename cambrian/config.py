@@ -70,9 +70,20 @@ class IslandsConfig(_Model):
 
 
 class SearchConfig(_Model):
-    policy: Literal["islands", "greedy", "lineages", "best_of_n", "random_parent"] = Field(
-        "islands", description="the search: islands (default), or a baseline to compare against "
-                               "(greedy, lineages, best_of_n, random_parent)")
+    policy: Literal["adaptive", "islands", "greedy", "lineages", "best_of_n", "random_parent"] = Field(
+        "adaptive", description="adaptive (default): exploit one island while it improves, split when it "
+                                "stalls; islands: a fixed island count, power-law parents; or a baseline")
+    max_islands: int = Field(4, ge=1, le=64, description="'adaptive': most islands open at once "
+                                                          "(an integer islands.count overrides it)")
+    patience: float = Field(3.0, gt=0, description="'adaptive': an island is stalled after this many times "
+                                                   "its mean gap between improvements without one")
+    min_patience: int = Field(12, ge=1, description="'adaptive': ... and at least this many candidates")
+    explore_share: float = Field(0.5, ge=0, le=1, description="'adaptive': share of calls for the other "
+                                                                "islands while the leading island is stalled")
+    adapt: bool = Field(True, description="'adaptive': false opens every island at the start, taking turns")
+    cross_inspirations: bool = Field(True, description="'adaptive': prompts show other islands' best "
+                                                       "(false: the parent's own island's)")
+    resets: bool = Field(True, description="'adaptive': restart an island stuck for twice its patience")
     lineages: int = Field(3, ge=1, le=64, description="'lineages': independent greedy climbers")
     late_share: float = Field(0.5, ge=0, le=1, description="'lineages': the last share of the budget in "
                                                             "which each lineage's prompt shows the others' best")
@@ -96,6 +107,8 @@ class ArchiveConfig(_Model):
         40, ge=1, description="elites per cell when there are no features (elitist population)"
     )
     cell_size: int = Field(1, ge=1, description="elites per cell when features are set")
+    replace_equal: bool = Field(True, description="an equal-scoring newcomer may replace an elite "
+                                                  "(drift across plateaus)")
     features: tuple[FeatureConfig, ...] = ()
 
 
@@ -179,7 +192,8 @@ class NoveltyConfig(_Model):
 
 class BanditConfig(_Model):
     exploration: float = Field(1.0, ge=0)
-    cost_weight: float = Field(1.0, ge=0)
+    cost_weight: float = Field(10.0, ge=0, description="reward units per dollar: what an improvement "
+                                                      "of an island's best is worth, inverted (10: $0.10)")
 
 
 class Config(_Model):

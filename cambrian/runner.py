@@ -193,11 +193,7 @@ class Runner:
         program = self.store.program(attempt.program_id)
         if program is None or program.status != OK:
             return Outcome(attempt.program_id, None, cost=attempt.cost)
-        parent = self.store.program(attempt.parent_id) if attempt.parent_id else None
-        gain = None
-        if parent is not None and parent.status == OK and parent.score is not None:
-            gain = self.strategy.sign * (program.score - parent.score)
-        return Outcome(program.id, program.score, self._features(program), gain=gain, cost=attempt.cost)
+        return Outcome(program.id, program.score, self._features(program), cost=attempt.cost)
 
     def _context(self, proposal: Proposal, parent: Program) -> Context:
         """The operator's view for this proposal. ``tried`` holds only candidates told

@@ -16,7 +16,8 @@ import numpy as np
 
 from .archive import AddStatus, Elite, Feature, Islands
 from .archive.selection import select
-from .bandit import Bandit
+from .adaptive import Adaptive
+from .bandit import Bandit, reward
 from .baselines import BestOfN, Lineages, Pick, RandomParent
 from .config import Config
 
@@ -38,7 +39,6 @@ class Outcome:
     program_id: str | None
     score: float | None
     features: Mapping[str, float] = field(default_factory=dict)
-    gain: float | None = None      # fitness over the parent's, when both are valid
     cost: float = 0.0              # dollars the proposal cost
 
 
@@ -68,7 +68,8 @@ class Policy(Protocol):
     def select(self, seq: int, rng: np.random.Generator) -> Pick: ...
 
     def tell(self, island: int, program_id: str | None, fitness: float | None,
-             features: Mapping[str, float]) -> AddStatus | None: ...
+             features: Mapping[str, float]) -> tuple[AddStatus | None, bool]:
+        """What the archive did with the child, and whether it improved its island's best."""
 
 
 def make_policy(config: Config, children: dict[str, int]) -> Policy:
@@ -81,7 +82,9 @@ def make_policy(config: Config, children: dict[str, int]) -> Policy:
         return BestOfN()
     if search.policy == "random_parent":
         return RandomParent()
-    return IslandsPolicy(config, children)
+    if search.policy == "islands":
+        return IslandsPolicy(config, children)
+    return Adaptive(config)
 
 
 class IslandsPolicy:
@@ -138,12 +141,15 @@ class IslandsPolicy:
     def tell(self, island: int, program_id: str | None, fitness: float | None,
              features: Mapping[str, float]) -> AddStatus | None:
         self.told += 1
-        status = None
+        status, improved = None, False
         if program_id is not None and fitness is not None:
+            grid = self.islands.grids[island]
+            before = grid.best(1)[0].fitness if len(grid) else None
             status = self.islands.add(island, Elite(program_id, fitness), features)
+            improved = before is None or fitness > before
         if self.told % self.config.islands.migration_interval == 0:
             self.islands.migrate(self.config.islands.migrants)
-        return status
+        return status, improved
 
 
 class Strategy:
@@ -170,10 +176,6 @@ class Strategy:
     def island_count(self) -> int:
         return self.policy.island_count
 
-    @property
-    def islands(self) -> Islands:
-        """The default policy's islands (for tests and tools)."""
-        return self.policy.islands  # type: ignore[attr-defined]
 
     # -- ask ---------------------------------------------------------------
     def ask(self, seq: int) -> Proposal:
@@ -202,12 +204,13 @@ class Strategy:
     def tell(self, proposal: Proposal, outcome: Outcome) -> Told:
         self.told += 1
         self.children[proposal.parent_id] = self.children.get(proposal.parent_id, 0) + 1
-        if self.bandit is not None:
-            self.bandit.update(proposal.operator, gain=outcome.gain, cost=outcome.cost)
         new_best = False
         valid = outcome.program_id is not None and outcome.score is not None
-        status = self.policy.tell(proposal.island, outcome.program_id,
-                                  self.sign * outcome.score if valid else None, outcome.features)
+        status, improved = self.policy.tell(proposal.island, outcome.program_id,
+                                            self.sign * outcome.score if valid else None, outcome.features)
+        if self.bandit is not None:
+            self.bandit.update(proposal.operator, reward=reward(status, improved_island=improved),
+                               cost=outcome.cost)
         if valid:
             if self.best_score is None or self.sign * (outcome.score - self.best_score) > 0:
                 self.best_id, self.best_score, new_best = outcome.program_id, outcome.score, True
