@@ -77,12 +77,14 @@ def _llm_flags(parser: argparse.ArgumentParser) -> None:
                         help="an LLM to use, e.g. openai:gpt-5-mini, anthropic:claude-sonnet-4-5, "
                              "openai:qwen2.5-coder@http://127.0.0.1:8000/v1 (repeatable: an ensemble)")
     parser.add_argument("--max-cost", type=float, metavar="USD", help="stop before spending more than this")
+    parser.add_argument("--max-calls", type=int, metavar="N",
+                        help="stop before sending more than N LLM requests (retries included)")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
     import yaml
 
-    out = {"budget": args.budget, "max_cost": args.max_cost}
+    out = {"budget": args.budget, "max_cost": args.max_cost, "max_calls": getattr(args, "max_calls", None)}
     for name in ("max_time", "target", "patience", "seed", "workers"):
         out[name] = getattr(args, name, None)
     if args.model:
@@ -134,6 +136,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"stopped: {st.stop_reason}")
     print(f"best score: {result.score:.10g} (initial {st.initial_score:.10g}) after {st.candidates} candidates")
     print(f"this session: {st.session_candidates} candidates in {st.elapsed:.1f} s ({st.rate:.1f}/s)")
+    from .report import usage_line
+
+    print(usage_line(st.calls, config.max_calls, st.candidates, st.builtin_candidates))
     print(f"best program: {run_path / 'best' / 'program.py'}")
     print(f"run directory: {run_path} (inspect: cambrian status {run_path})")
     return 0

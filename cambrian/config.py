@@ -206,6 +206,7 @@ class Config(_Model):
     objective: str = "combined_score"
     direction: Literal["maximize", "minimize"] = "maximize"
     max_cost: float | None = Field(None, gt=0, description="dollars: stop before spending more")
+    max_calls: int | None = Field(None, ge=1, description="LLM requests, retries included: stop before sending more")
     operator_choice: Literal["auto", "weights", "bandit"] = Field(
         "auto", description="auto: bandit when LLM models are configured, weights otherwise")
     evaluation: EvaluationConfig = EvaluationConfig()

@@ -2,17 +2,33 @@
 
 Pure functions. Every way a reply can fail to become a child is an ``EditFailure``
 with a reason, never an exception and never the parent returned as the child.
-Edits land inside the evolve regions only: a SEARCH block that matches only outside
-them fails, and a rewrite replaces region texts, never the fixed code around them.
+
+A SEARCH block is applied where a person reading the reply would apply it. It is
+matched against whole lines, in tiers, and the first tier that finds a place wins:
+
+1. the same lines (trailing whitespace and line endings ignored);
+2. the same lines with the indentation re-based: a block written less (or more)
+   indented than the program matches if its lines keep their relative indentation,
+   and its REPLACE is re-indented by the same shift (tabs or spaces, as the program);
+3. the same lines ignoring indentation altogether;
+4. a fragment of one line, only where it starts and ends on token boundaries
+   (``a = 1.0`` never edits ``max_a = 1.0``).
+
+More than one place in a tier is a failure that names the places, never a guess.
+A block may quote fixed code around a region (the ``def`` line, the evolve markers)
+as long as its REPLACE keeps that code: only the lines that change must lie inside
+a region. A rewrite may repeat the evolve markers; they are stripped and the new
+region text is indented like the old one.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from .errors import ProblemError
-from .program import END, START, Frame
+from .program import END, START, Frame, _MARKER
 
 
 @dataclass(frozen=True)
@@ -20,25 +36,57 @@ class EditFailure:
     reason: str
 
 
-_BLOCK = re.compile(
-    r"^[ \t]*<{5,9}[ \t]*SEARCH[ \t]*\n(?P<search>.*?)^[ \t]*={5,9}[ \t]*\n(?P<replace>.*?)^[ \t]*>{5,9}[ \t]*REPLACE[ \t]*$",
-    re.DOTALL | re.MULTILINE,
-)
-_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*[ \t]*\n(.*?)```", re.DOTALL)
+# -- parsing -------------------------------------------------------------------
+_OPEN = r"^[ \t]*<{5,9}[ \t]*SEARCH[ \t:]*\n"
+_DIVIDER = r"^[ \t]*={5,9}[ \t]*\n"
+_CLOSE = r"^[ \t]*>{5,9}[ \t]*REPLACE[ \t:]*$"
+_BLOCK = re.compile(_OPEN + r"(?P<search>.*?)" + _DIVIDER + r"(?P<replace>.*?)" + _CLOSE,
+                    re.DOTALL | re.MULTILINE | re.IGNORECASE)
+_OPENINGS = re.compile(r"^[ \t]*<{5,9}[ \t]*SEARCH\b", re.MULTILINE | re.IGNORECASE)
+_FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)[\w+.-]*[ \t]*$")
+_FENCE = re.compile(r"^[ \t]*```(?P<lang>[\w+.-]*)[ \t]*\n(?P<code>.*?)(?:^[ \t]*```[ \t]*$|\Z)",
+                    re.DOTALL | re.MULTILINE)
+_PYTHON = ("", "python", "py", "python3")
+
+
+def normalize_reply(reply: str) -> str:
+    """Line endings as ``\\n`` and no byte-order mark: how replies arrive differs, what they say does not."""
+    return reply.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+
+
+def _unfence(section: str) -> str:
+    """A SEARCH or REPLACE part some models wrap in its own code fence."""
+    lines = section.splitlines(keepends=True)
+    if lines and _FENCE_LINE.match(lines[0]):
+        lines = lines[1:]
+    if lines and _FENCE_LINE.match(lines[-1]):
+        lines = lines[:-1]
+    return "".join(lines)
 
 
 def parse_search_replace(reply: str) -> list[tuple[str, str]]:
-    """(search, replace) pairs in reply order."""
-    return [(m.group("search"), m.group("replace")) for m in _BLOCK.finditer(reply)]
+    """(search, replace) pairs in reply order; a block repeated verbatim counts once."""
+    out: list[tuple[str, str]] = []
+    for m in _BLOCK.finditer(normalize_reply(reply)):
+        pair = (_unfence(m.group("search")), _unfence(m.group("replace")))
+        if pair not in out:
+            out.append(pair)
+    return out
 
 
+# -- SEARCH/REPLACE ------------------------------------------------------------
 def apply_search_replace(code: str, reply: str) -> str | EditFailure:
+    reply = normalize_reply(reply)
     blocks = parse_search_replace(reply)
+    opened = len(_OPENINGS.findall(reply))
     if not blocks:
+        if opened:
+            return EditFailure("a SEARCH block is not closed: each needs a ======= line and a >>>>>>> REPLACE line")
         return EditFailure("no SEARCH/REPLACE block in the reply")
+    if opened > len(_BLOCK.findall(reply)):
+        return EditFailure(f"SEARCH block {len(blocks) + 1} is not closed: each needs a ======= line "
+                           "and a >>>>>>> REPLACE line")
     for number, (search, replace) in enumerate(blocks, start=1):
-        if not search.strip():
-            return EditFailure(f"SEARCH block {number} is empty")
         result = _apply_one(code, search, replace, number)
         if isinstance(result, EditFailure):
             return result
@@ -46,73 +94,240 @@ def apply_search_replace(code: str, reply: str) -> str | EditFailure:
     return code
 
 
+# A match: the code lines [start, end) and the lines that replace them.
+_Match = tuple[int, int, list[str]]
+
+
 def _apply_one(code: str, search: str, replace: str, number: int) -> str | EditFailure:
-    spans = Frame.parse(code).region_spans()
-
-    def inside(start: int, end: int) -> bool:
-        return any(a <= start and end <= b for a, b in spans)
-
-    exact = [m.start() for m in re.finditer(re.escape(search), code)]
-    hits = [s for s in exact if inside(s, s + len(search))]
-    if len(hits) == 1:
-        return code[: hits[0]] + replace + code[hits[0] + len(search):]
-    if len(hits) > 1:
-        return EditFailure(f"SEARCH block {number} matches {len(hits)} places in the evolve regions")
-    # Whitespace-tolerant: the same lines up to indentation and trailing spaces.
-    loose = _loose_matches(code, search)
-    loose_hits = [(s, e, shift) for s, e, shift in loose if inside(s, e)]
-    if len(loose_hits) == 1:
-        start, end, shift = loose_hits[0]
-        return code[:start] + _reindent(replace, shift) + code[end:]
-    if len(loose_hits) > 1:
-        return EditFailure(f"SEARCH block {number} matches {len(loose_hits)} places (ignoring whitespace)")
-    if exact or loose:
+    lines = _split(code)
+    newline = "\r\n" if "\r\n" in code else "\n"
+    want, put = _trim_blank(_split(search, keepends=False), _split(replace, keepends=False))
+    if not want:
+        return EditFailure(f"SEARCH block {number} is empty")
+    want, put = _keep_quoted_markers(want, put)
+    regions = _region_lines(code)
+    misfits: list[tuple[int, int]] = []
+    for tier in (_exact, _rebased, _unindented, _within_line):
+        found = tier(lines, want, put)
+        fits = []
+        for match in found:
+            changed = _changed(lines, match)
+            if any(a <= changed[0] and changed[1] <= b for a, b in regions):
+                fits.append(match)
+            else:
+                misfits.append(changed)
+        if len(fits) == 1:
+            start, end, new = fits[0]
+            return "".join(lines[:start] + [_ending(line, newline) for line in new] + lines[end:])
+        if len(fits) > 1:
+            places = _places([m[0] + 1 for m in fits])
+            return EditFailure(f"SEARCH block {number} matches {len(fits)} places in the evolve regions "
+                               f"({places}); include more of the surrounding lines so it matches one")
+    for lo, hi in misfits:
+        if any(lo < b and a < max(hi, lo + 1) for a, b in regions):
+            line = next(i for i in range(lo, max(hi, lo + 1)) if not any(a <= i < b for a, b in regions))
+            return EditFailure(f"SEARCH block {number} would change line {line + 1} "
+                               f"({lines[line].strip()!r}), outside the evolve regions; "
+                               "its REPLACE must keep the lines outside them as they are")
+    if misfits:
         return EditFailure(f"SEARCH block {number} matches only outside the evolve regions")
     return EditFailure(f"SEARCH block {number} not found in the program")
 
 
-def _loose_matches(code: str, search: str) -> list[tuple[int, int, str]]:
-    """(start, end, indentation shift) of every line-wise match ignoring indentation."""
-    want = [line.strip() for line in search.strip("\n").splitlines()]
-    if not want:
-        return []
-    lines = code.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    found = []
-    for i in range(len(lines) - len(want) + 1):
-        if all(lines[i + j].strip() == w for j, w in enumerate(want)):
-            first = search.strip("\n").splitlines()[0]
-            shift = _indent(lines[i])[: max(0, len(_indent(lines[i])) - len(_indent(first)))]
-            found.append((offsets[i], offsets[i + len(want)], shift))
-    return found
+def _split(text: str, *, keepends: bool = True) -> list[str]:
+    """Lines split at ``\n`` only (``str.splitlines`` also splits at form feeds and the like)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+        return [line + "\n" for line in lines] if keepends else lines
+    return [line + "\n" for line in lines[:-1]] + lines[-1:] if keepends else lines
+
+
+def _trim_blank(want: list[str], put: list[str]) -> tuple[list[str], list[str]]:
+    """Drop blank lines around the SEARCH text, and as many around the REPLACE text."""
+    def blank(line: str) -> bool:
+        return not line.strip()
+
+    lead = next((i for i, line in enumerate(want) if not blank(line)), len(want))
+    want = want[lead:]
+    trail = next((i for i, line in enumerate(reversed(want)) if not blank(line)), len(want))
+    want = want[: len(want) - trail]
+    for _ in range(lead):
+        if put and blank(put[0]):
+            put = put[1:]
+    for _ in range(trail):
+        if put and blank(put[-1]):
+            put = put[:-1]
+    return want, put
+
+
+def _is_marker(line: str) -> bool:
+    return _MARKER.match(line) is not None
+
+
+def _keep_quoted_markers(want: list[str], put: list[str]) -> tuple[list[str], list[str]]:
+    """A SEARCH that quotes the evolve markers with a REPLACE that omits them all means
+    "replace the lines between": the markers are carried over into the REPLACE."""
+    if any(_is_marker(line) for line in put):
+        return want, put
+    head = next((i for i, line in enumerate(want) if not _is_marker(line)), len(want))
+    tail = next((i for i, line in enumerate(reversed(want)) if not _is_marker(line)), 0)
+    if head == len(want):
+        return want, put
+    return want, want[:head] + put + (want[len(want) - tail:] if tail else [])
+
+
+def _region_lines(code: str) -> list[tuple[int, int]]:
+    """Each region as code lines [first, end): the lines between its two marker lines."""
+    out, first = [], None
+    for i, line in enumerate(_split(code)):
+        m = _MARKER.match(line)
+        if m and m.group(1) == START:
+            first = i + 1
+        elif m and first is not None:
+            out.append((first, i))
+            first = None
+    return out
+
+
+def _changed(lines: list[str], match: _Match) -> tuple[int, int]:
+    """The code lines [lo, hi) a match really changes: its lines minus those its REPLACE keeps
+    at either end (an insertion has lo == hi)."""
+    start, end, new = match
+    old = [line.rstrip() for line in lines[start:end]]
+    fresh = [line.rstrip() for line in new]
+    keep = 0
+    while keep < min(len(old), len(fresh)) and old[keep] == fresh[keep]:
+        keep += 1
+    tail = 0
+    while tail < min(len(old), len(fresh)) - keep and old[-1 - tail] == fresh[-1 - tail]:
+        tail += 1
+    return start + keep, end - tail
+
+
+def _places(line_numbers: list[int]) -> str:
+    shown = [str(n) for n in line_numbers[:5]]
+    more = f" and {len(line_numbers) - 5} more" if len(line_numbers) > 5 else ""
+    return "lines " + ", ".join(shown) + more
+
+
+def _ending(line: str, newline: str) -> str:
+    return line.rstrip("\r\n") + newline
+
+
+def _windows(lines: list[str], n: int):
+    for i in range(len(lines) - n + 1):
+        yield i, lines[i: i + n]
+
+
+def _exact(lines: list[str], want: list[str], put: list[str]) -> list[_Match]:
+    target = [line.rstrip() for line in want]
+    return [(i, i + len(want), list(put)) for i, window in _windows(lines, len(want))
+            if [line.rstrip() for line in window] == target]
+
+
+def _width(indent: str) -> int:
+    return len(indent.expandtabs(4))
 
 
 def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-def _reindent(text: str, shift: str) -> str:
-    body = "".join(shift + line if line.strip() else line for line in text.splitlines(keepends=True))
-    return body if body.endswith("\n") or not body else body + "\n"
+def _shifted(put: list[str], delta: int, tabs: bool) -> list[str] | None:
+    out = []
+    for line in put:
+        if not line.strip():
+            out.append("")
+            continue
+        width = _width(_indent(line)) + delta
+        if width < 0:
+            return None
+        indent = "\t" * (width // 4) + " " * (width % 4) if tabs else " " * width
+        out.append(indent + line.lstrip())
+    return out
+
+
+def _uses_tabs(window: list[str]) -> bool:
+    return any("\t" in _indent(line) for line in window)
+
+
+def _indent_tier(same_shape: bool) -> Callable[[list[str], list[str], list[str]], list[_Match]]:
+    def tier(lines: list[str], want: list[str], put: list[str]) -> list[_Match]:
+        content = [line.strip() for line in want]
+        found = []
+        for i, window in _windows(lines, len(want)):
+            if [line.strip() for line in window] != content:
+                continue
+            deltas = {_width(_indent(c)) - _width(_indent(s)) for c, s in zip(window, want) if s.strip()}
+            if same_shape and len(deltas) != 1:
+                continue
+            if not same_shape and len(deltas) == 1:
+                continue  # tier 2 already saw it
+            first = next(j for j, s in enumerate(want) if s.strip())
+            delta = _width(_indent(window[first])) - _width(_indent(want[first]))
+            new = _shifted(put, delta, _uses_tabs(window))
+            if new is not None:
+                found.append((i, i + len(want), new))
+        return found
+
+    return tier
+
+
+_rebased = _indent_tier(same_shape=True)
+_unindented = _indent_tier(same_shape=False)
+_WORD = re.compile(r"\w")
+
+
+def _within_line(lines: list[str], want: list[str], put: list[str]) -> list[_Match]:
+    """A fragment of one line, bounded by non-word characters on the sides where it is a word."""
+    if len(want) != 1 or len(put) > 1:
+        return []
+    fragment, new = want[0].strip(), (put[0].strip() if put else "")
+    found = []
+    for i, line in enumerate(lines):
+        text = line.rstrip("\r\n")
+        for m in re.finditer(re.escape(fragment), text):
+            before = text[m.start() - 1] if m.start() else ""
+            after = text[m.end()] if m.end() < len(text) else ""
+            if _WORD.match(fragment[0]) and before and _WORD.match(before):
+                continue
+            if _WORD.match(fragment[-1]) and after and _WORD.match(after):
+                continue
+            found.append((i, i + 1, [text[: m.start()] + new + text[m.end():]]))
+    return found
+
+
+# -- rewrites ------------------------------------------------------------------
+def _fences(reply: str) -> list[str]:
+    """The reply's code blocks that can be program text: Python (or untagged) blocks, not
+    SEARCH/REPLACE blocks, not shell commands or output in other tagged blocks."""
+    found = [(m.group("lang").lower(), m.group("code")) for m in _FENCE.finditer(reply)]
+    return [code for lang, code in found if lang in _PYTHON and not _OPENINGS.search(code)]
 
 
 def parse_rewrite(reply: str, regions: int) -> list[str] | EditFailure:
     """New region texts from a reply's code: one fenced block per region, or one block
     (or a whole program) holding every region between evolve markers."""
-    fences = _FENCE.findall(reply)
+    reply = normalize_reply(reply)
+    fences = _fences(reply)
     if not fences:
-        return EditFailure("no fenced code block in the reply")
-    for text in fences:
-        if START in text:
-            try:
-                frame = Frame.parse(text)
-            except ProblemError as exc:
-                return EditFailure(f"rewrite has broken evolve markers: {exc}")
-            if len(frame.regions) != regions:
-                return EditFailure(f"rewrite has {len(frame.regions)} evolve region(s); the program has {regions}")
-            return list(frame.regions)
+        if START in reply or END in reply:
+            fences = [reply]  # code given without a fence, markers and all
+        else:
+            return EditFailure("no fenced code block in the reply")
+    for text in reversed(fences):  # the last code the reply gives is its answer
+        if START not in text and END not in text:
+            continue
+        try:
+            frame = Frame.parse(text)
+        except ProblemError as exc:
+            if regions == 1:
+                return [_between_markers(text)]
+            return EditFailure(f"rewrite has broken evolve markers: {exc}")
+        if len(frame.regions) != regions:
+            return EditFailure(f"rewrite has {len(frame.regions)} evolve region(s); the program has {regions}")
+        return list(frame.regions)
     if regions == 1:
         return [fences[-1]]
     if len(fences) == regions:
@@ -121,12 +336,25 @@ def parse_rewrite(reply: str, regions: int) -> list[str] | EditFailure:
                        f"(mark them with # {START} / # {END})")
 
 
+def _between_markers(text: str) -> str:
+    """One region's text from a block whose markers are repeated or half missing: what lies
+    after the first start marker and before the last end marker, other marker lines dropped."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if (m := _MARKER.match(line)) and m.group(1) == START]
+    ends = [i for i, line in enumerate(lines) if (m := _MARKER.match(line)) and m.group(1) == END]
+    lo = starts[0] + 1 if starts else 0
+    hi = ends[-1] if ends and ends[-1] >= lo else len(lines)
+    return "".join(line for line in lines[lo:hi] if not _is_marker(line))
+
+
 def apply_rewrite(code: str, reply: str) -> str | EditFailure:
     frame = Frame.parse(code)
     regions = parse_rewrite(reply, len(frame.regions))
     if isinstance(regions, EditFailure):
         return regions
     fitted = [_fit_indent(new, old) for new, old in zip(regions, frame.regions)]
+    if "\r\n" in code:
+        fitted = [text.replace("\n", "\r\n") for text in fitted]
     return frame.join(fitted)
 
 
@@ -136,8 +364,24 @@ def _fit_indent(new: str, old: str) -> str:
     new_lines = [line for line in new.splitlines() if line.strip()]
     if not old_lines or not new_lines:
         return new
-    want = min(len(_indent(line)) for line in old_lines)
-    have = min(len(_indent(line)) for line in new_lines)
-    if have >= want:
+    want = min(_width(_indent(line)) for line in old_lines)
+    have = min(_width(_indent(line)) for line in new_lines)
+    if have == want:
         return new
-    return _reindent(new, " " * (want - have))
+    shifted = _shifted(new.splitlines(), want - have, _uses_tabs(old_lines))
+    return "\n".join(shifted or []) + "\n"
+
+
+# -- either format ---------------------------------------------------------------
+def apply_reply(code: str, reply: str, *, fmt: str) -> str | EditFailure:
+    """Apply a reply in the format asked for (``diff``: SEARCH/REPLACE; otherwise a rewrite),
+    or, when it holds none of that format, in the other one (a rewrite only if it has the markers)."""
+    first, second = (apply_search_replace, apply_rewrite) if fmt == "diff" else (apply_rewrite, apply_search_replace)
+    child = first(code, reply)
+    # A diff reply's bare code snippet is not a rewrite: only code holding the markers is.
+    other_format = START in reply if fmt == "diff" else bool(_OPENINGS.search(normalize_reply(reply)))
+    if isinstance(child, EditFailure) and child.reason.startswith("no ") and other_format:
+        other = second(code, reply)
+        if not isinstance(other, EditFailure):
+            return other
+    return child

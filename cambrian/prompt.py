@@ -8,6 +8,7 @@ capped in size so one huge error message cannot crowd out the program.
 from __future__ import annotations
 
 import json
+import re
 import string
 from pathlib import Path
 from typing import Sequence
@@ -35,6 +36,15 @@ def _cap(text: str, limit: int = FEEDBACK_CAP) -> str:
     return text if len(text) <= limit else text[: limit // 3] + "\n[...]\n" + text[-(2 * limit) // 3:]
 
 
+_SCRATCH = re.compile(r"(?:/[^\s\"']*)?/cambrian-[\w-]+/")
+
+
+def portable(text: str) -> str:
+    """Text without the per-evaluation scratch directories (``/tmp/cambrian-x1y2/program.py``
+    becomes ``program.py``): a prompt must be the same when a run is replayed."""
+    return _SCRATCH.sub("", text)
+
+
 def _score(p: Program, objective: str) -> str:
     return f"{objective} = {p.score:.10g}" if p.score is not None else f"{p.status}: {p.reason}"
 
@@ -47,14 +57,36 @@ def describe_program(p: Program, *, title: str, objective: str) -> str:
     feedback = dict(p.feedback)
     traceback = feedback.pop("traceback", "")
     if traceback:
-        lines.append("Error:\n" + _cap(traceback, 800))
+        lines.append("Error:\n" + _cap(portable(traceback), 800))
     feedback.pop("stdout", None)
     stderr = feedback.pop("stderr", "")
     if stderr:
-        lines.append("Stderr tail:\n" + _cap(stderr, 600))
+        lines.append("Stderr tail:\n" + _cap(portable(stderr), 600))
     if feedback:
         lines.append("Evaluator feedback:\n" + _cap(json.dumps(feedback, sort_keys=True, default=str)))
     return "\n".join(lines)
+
+
+def source_label(island: int, *, home: int, best: bool) -> str:
+    """Where an inspiration comes from, said to the model."""
+    if island == home:
+        return "the best of the current program's island" if best else "from the current program's island"
+    return f"the best of island {island}, a separate lineage" if best else f"from island {island}, a separate lineage"
+
+
+def render_tried(tried: Sequence[Tried]) -> str:
+    """The parent's earlier children: outcome, changed lines and traceback tail of each."""
+    if not tried:
+        return ""
+    out = ["## Already tried from this program (do not repeat these)"]
+    for t in tried:
+        times = f" ({t.times} times)" if t.times > 1 else ""
+        out.append(f"- {t.operator}: {t.outcome}: {_cap(t.detail, 200)}{times}")
+        if t.diff:
+            out += ["  ```diff", *(f"  {line}" for line in _cap(t.diff, 800).splitlines()), "  ```"]
+        if t.error:
+            out += ["  Traceback (last lines):", *(f"    {line}" for line in _cap(t.error, 400).splitlines())]
+    return "\n".join(out) + "\n"
 
 
 def build_messages(
@@ -68,22 +100,25 @@ def build_messages(
     inspirations: Sequence[Program],
     tried: Sequence[Tried] = (),
     notes: str = "",
+    sources: Sequence[str] = (),
 ) -> list[dict[str, str]]:
-    """The chat messages for one proposal: a system message and a user message."""
+    """The chat messages for one proposal: a system message and a user message.
+    ``sources`` labels each inspiration with where it comes from (see ``source_label``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown prompt kind {kind!r}")
     system = templates["system"].substitute(task=task.strip() or "(no task description given)",
                                             objective=objective, direction=direction)
-    others = "\n\n".join(describe_program(p, title=f"Other program {i}", objective=objective)
-                         for i, p in enumerate(inspirations, start=1))
-    history = ""
-    if tried:
-        history = "## Already tried from this program (do not repeat these)\n" + "\n".join(
-            f"- {t.operator}: {t.outcome}: {_cap(t.detail, 200)}" for t in tried) + "\n"
+    titles = [f"Other program {i}" + (f": {sources[i - 1]}" if i - 1 < len(sources) else "")
+              for i in range(1, len(inspirations) + 1)]
+    others = "\n\n".join(describe_program(p, title=title, objective=objective)
+                         for p, title in zip(inspirations, titles))
+    if any("separate lineage" in s for s in sources):
+        others = ("Islands are lineages evolved apart from each other; ideas from another\n"
+                  "island's program may combine well with the current one.\n\n" + others)
     user = templates[kind].substitute(
         parent=describe_program(parent, title="Current program", objective=objective),
         inspirations=others + "\n" if others else "",
-        history=history,
+        history=render_tried(tried),
         notes=f"## Notes from earlier in this search\n{_cap(notes, 1200)}\n" if notes.strip() else "",
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -33,10 +33,20 @@ class Status:
     stop_reason: str | None
     models: list[tuple]          # model, calls, failed calls, tokens in, tokens out, dollars
     spent: float
+    calls: int = 0               # LLM requests sent, retries included
+    max_calls: int | None = None
+    builtin: int = 0             # candidates from built-in operators
 
     @property
     def improvements(self) -> int:
         return sum(row.improved for row in self.operators)
+
+
+def usage_line(calls: int, max_calls: int | None, candidates: int, builtin: int) -> str:
+    """What the run used, in the units users pay and count: LLM calls and candidates."""
+    limit = f" of {max_calls}" if max_calls is not None else ""
+    share = 100.0 * builtin / candidates if candidates else 0.0
+    return f"LLM calls: {calls}{limit}; candidates: {candidates}; from built-in operators: {share:.0f}%"
 
 
 def status(store: Store) -> Status:
@@ -70,6 +80,9 @@ def status(store: Store) -> Status:
         models=store.rows("SELECT model, COUNT(*), SUM(error != ''), SUM(tokens_in), SUM(tokens_out), SUM(cost)"
                           " FROM llm_calls WHERE replayed = 0 GROUP BY model ORDER BY model"),
         spent=store.spent(),
+        calls=store.calls_sent(),
+        max_calls=(store.meta("config") or {}).get("max_calls"),
+        builtin=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND operator NOT LIKE 'llm:%'"),
     )
 
 
@@ -81,6 +94,7 @@ def render(st: Status) -> None:
     valid = 100.0 * st.valid / st.evaluated if st.evaluated else 0.0
     console.print(f"candidates {st.candidates}  evaluated {st.evaluated}  valid {st.valid} ({valid:.0f}%)"
                   f"  duplicates {st.duplicates}  no candidate {st.no_candidate}")
+    console.print(usage_line(st.calls, st.max_calls, st.candidates, st.builtin))
     if st.equivalent:
         console.print(f"functionally equivalent: {st.equivalent} (evaluations saved by the fingerprint cache)")
     if st.statuses:

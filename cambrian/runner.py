@@ -22,6 +22,7 @@ from .stats import Stats, failure_kind
 from .evaluation import ERROR, OK, REJECTED, EvalResult
 from .events import EventLog
 from .executors import Executor
+from .llm.budget import CallBudget
 from .novelty import NoveltyIndex
 from .operators import Candidate, Context, Operator, ProposalFailure
 from .prompt import load_templates
@@ -48,6 +49,7 @@ class Runner:
         clients: list | None = None,
         cost_bound: float = 0.0,
         templates: dict[str, Any] | None = None,
+        calls: CallBudget | None = None,
     ):
         self.config = config
         self.store = store
@@ -60,6 +62,7 @@ class Runner:
         self.fingerprints = fingerprints
         self.clients = clients or []
         self.cost_bound = cost_bound
+        self.calls = calls if calls is not None else CallBudget(None)
         self.novelty = NoveltyIndex(seed=config.seed) if config.novelty.enabled else None
         self.notes = ""
         self.templates = templates if templates is not None else load_templates()
@@ -109,7 +112,7 @@ class Runner:
         try:
             while True:
                 while self._stop is None and next_ask <= budget and next_ask < next_tell + window:
-                    if self.store.attempt(next_ask) is None and self._over_cost(pending):
+                    if self.store.attempt(next_ask) is None and (self._over_cost(pending) or self._over_calls()):
                         break
                     pending[next_ask] = self._start(next_ask)
                     next_ask += 1
@@ -131,6 +134,7 @@ class Runner:
             self.events.emit("stopped", reason=self.stats.stop_reason)
             raise
         self.stats.stop_reason = self._stop or "budget"
+        self.stats.calls = self.calls.used
         # The whole search state is derivable from the attempts; this is a readable summary.
         # Randomness is counter-based: (seed, seq) determines every draw.
         self.store.set_meta("state", {"told": self.strategy.told, "next_seq": next_ask,
@@ -154,6 +158,16 @@ class Runner:
                               f"{in_flight} proposals in flight at ~${estimate:.4f})")
             return True
         return False
+
+    def _over_calls(self) -> bool:
+        """Stop before a request would pass max_calls: sent ones and one reserved by each
+        proposal in flight that has not sent its first yet count."""
+        calls = self.calls
+        if calls.limit is None or not self.clients or not calls.exhausted:
+            return False
+        self.request_stop(f"max calls {calls.limit} reached ({calls.used} sent, "
+                          f"{calls.reserved} reserved by proposals in flight)")
+        return True
 
     async def close(self) -> None:
         await self.executor.close()
@@ -183,6 +197,9 @@ class Runner:
         parent = self.store.program(proposal.parent_id)
         assert parent is not None, "strategy proposed a parent that is not in the store"
         task = asyncio.ensure_future(self._candidate(proposal, parent, self._context(proposal, parent)))
+        if proposal.operator.startswith("llm:"):
+            self.calls.reserve(seq)  # its first request; freed when it is sent or the candidate ends
+            task.add_done_callback(lambda _: self.calls.release(seq))
         return proposal, task, False
 
     def _outcome(self, attempt: Attempt) -> Outcome:
@@ -200,11 +217,21 @@ class Runner:
         before this proposal was asked, so a prompt never depends on timing."""
         context = replace(self.context, seq=proposal.seq, notes=self.notes, island=proposal.island,
                           inspiration_islands=proposal.inspiration_islands)
-        if not proposal.operator.startswith("llm:") or self.config.llm.history == 0:
+        if not proposal.operator.startswith("llm:"):
+            return context
+        context = replace(context, island_bests=self._island_bests())
+        if self.config.llm.history == 0:
             return context
         tried = history.tried(self.store, parent=parent, upto=proposal.seq - self.config.workers,
                               limit=self.config.llm.history)
         return replace(context, tried=tuple(tried))
+
+    def _island_bests(self) -> tuple[tuple[int, str], ...]:
+        """Each island's best program now (a search without islands has none to name)."""
+        islands = getattr(self.strategy, "islands", None)
+        if islands is None:
+            return ()
+        return tuple((i, grid.best(1)[0].program_id) for i, grid in enumerate(islands.grids) if len(grid))
 
     async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> None:
         """Propose, check, evaluate and record one candidate (one transaction at the end)."""
@@ -347,6 +374,8 @@ class Runner:
         stats.candidates += 1
         stats.spent += attempt.cost
         stats.llm_proposals += attempt.model is not None
+        stats.builtin_candidates += not attempt.operator.startswith("llm:")
+        stats.calls = self.calls.used
         if not replayed:
             stats.session_candidates += 1
         if attempt.outcome == DUPLICATE:

@@ -16,7 +16,7 @@ from .events import EventLog
 from .evaluation import Limits, PoolEvaluator, ProcessEvaluator, Spec
 from .evaluation.sandbox import sandbox_ids
 from .executors import LocalExecutor
-from .llm import LLMClient, ModelSpec, parse_model
+from .llm import CallBudget, LLMClient, ModelSpec, parse_model
 from .operators import Context, Operator, build_operators
 from .operators.llm import LLMOperator
 from .prompt import load_templates
@@ -124,8 +124,8 @@ def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | Process
     return PoolEvaluator(spec) if ev.pool else ProcessEvaluator(spec)
 
 
-def build_arms(config: Config, store: Store, templates: dict[str, Any], *, replay: Store | None = None
-               ) -> tuple[dict[str, Operator], dict[str, float], list[LLMClient]]:
+def build_arms(config: Config, store: Store, templates: dict[str, Any], *, replay: Store | None = None,
+               calls: CallBudget | None = None) -> tuple[dict[str, Operator], dict[str, float], list[LLMClient]]:
     """Every operator the run may use, its weight, and the LLM clients to close afterwards."""
     operators: dict[str, Operator] = dict(build_operators(config))
     builtin = {n: w for n, w in config.operators.weights().items() if n in operators}
@@ -143,7 +143,7 @@ def build_arms(config: Config, store: Store, templates: dict[str, Any], *, repla
             spec.api_key()  # a missing key is a one-line error now, not a failure per proposal
         limit = limits.setdefault((spec.provider, spec.base_url), asyncio.Semaphore(llm.concurrency))
         clients.append(LLMClient(spec, store=store, request_timeout=llm.request_timeout, retries=llm.retries,
-                                 limit=limit, replay=replay))
+                                 limit=limit, replay=replay, calls=calls))
     weights = {n: (1 - llm.share) * w / sum(builtin.values()) for n, w in builtin.items()} if builtin else {}
     for client in clients:
         for fmt, w in formats.items():
@@ -162,7 +162,8 @@ def cost_bound(config: Config) -> float:
 def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
                  on_progress: Callable[[Stats], None] | None = None, *, replay: Store | None = None) -> Runner:
     templates = load_templates(Path(config.llm.prompts_dir) if config.llm.prompts_dir else None)
-    operators, weights, clients = build_arms(config, store, templates, replay=replay)
+    calls = CallBudget(config.max_calls, used=store.calls_sent())
+    operators, weights, clients = build_arms(config, store, templates, replay=replay, calls=calls)
     evaluator = build_evaluator(problem, config)
     use_bandit = config.operator_choice == "bandit" or (config.operator_choice == "auto" and bool(clients))
     return Runner(
@@ -174,6 +175,7 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
         clients=clients,
         cost_bound=cost_bound(config),
         templates=templates,
+        calls=calls,
         executor=LocalExecutor(evaluator, slots=config.evaluation.slots or min(config.workers, os.cpu_count() or 1)),
         context=Context(task=problem.task, objective=config.objective, direction=config.direction),
         events=EventLog(store, run_path / "events.jsonl"),

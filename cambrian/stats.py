@@ -18,6 +18,8 @@ class Stats:
     equivalent: int = 0
     spent: float = 0.0             # dollars, this run
     llm_proposals: int = 0         # candidates an LLM was asked for
+    builtin_candidates: int = 0    # candidates from built-in operators
+    calls: int = 0                 # LLM requests sent by this run (every session), retries included
     best_score: float | None = None
     best_id: str | None = None
     initial_score: float | None = None

@@ -238,6 +238,10 @@ class Store:
                     self.conn.execute("INSERT INTO events (t, kind, data) VALUES (?, ?, ?)", (time.time(), kind, data))
         self.program.cache_clear()
 
+    def calls_sent(self) -> int:
+        """LLM requests this run sent (answers taken from a record are not sent)."""
+        return self.scalar("SELECT COUNT(*) FROM llm_calls WHERE replayed = 0")
+
     def spent(self) -> float:
         """Dollars actually spent on LLM requests (replayed exchanges cost nothing)."""
         return self.scalar("SELECT COALESCE(SUM(cost), 0) FROM llm_calls WHERE replayed = 0")

@@ -10,12 +10,23 @@ import json
 import random
 from typing import Any, Callable
 
+from .budget import CallBudget
 from .models import ModelSpec
 from .providers import Provider, ProviderError, Reply, make_provider
 
 
 class LLMFailure(Exception):
     """The model gave no usable reply; the message is the proposal's failure reason."""
+
+
+class UnusableReply(LLMFailure):
+    """A reply arrived but cannot be used (empty, cut off at max_tokens, refused): the
+    operator may show the model ``hint`` and ask again."""
+
+    def __init__(self, message: str, *, text: str, hint: str):
+        super().__init__(message)
+        self.text = text
+        self.hint = hint
 
 
 class LLMClient:
@@ -31,6 +42,7 @@ class LLMClient:
         replay: Any = None,
         provider_factory: Callable[[ModelSpec], Provider] = make_provider,
         max_backoff: float = 60.0,
+        calls: CallBudget | None = None,
     ):
         self.spec = spec
         self.store = store
@@ -42,6 +54,7 @@ class LLMClient:
         # Shared by every model of one provider endpoint when given (see session.build_arms).
         self._limit = limit or asyncio.Semaphore(concurrency)
         self.max_backoff = max_backoff
+        self.calls = calls
 
     async def ask(self, messages: list[dict[str, str]], *, seq: int, attempt: int, seed: int,
                   ledger: list[float] | None = None) -> Reply:
@@ -59,6 +72,8 @@ class LLMClient:
         jitter = random.Random(seed)
         async with self._limit:
             for k in range(self.retries + 1):
+                if self.calls is not None and not self.calls.take(seq):
+                    raise LLMFailure(f"{self.spec.label}: max calls ({self.calls.limit}) reached: request not sent")
                 try:
                     reply = await asyncio.wait_for(
                         self._provider.complete(messages, spec=self.spec, seed=seed, timeout=self.request_timeout),
@@ -118,9 +133,12 @@ def request_hash(messages: list[dict[str, str]]) -> str:
 
 def _usable(reply: Reply, spec: ModelSpec) -> Reply:
     if reply.finish == "refused":
-        raise LLMFailure(f"{spec.label}: the model refused")
+        raise UnusableReply(f"{spec.label}: the model refused", text=reply.text,
+                            hint="the reply was a refusal; the task is only to improve the program shown")
     if reply.finish == "length":
-        raise LLMFailure(f"{spec.label}: reply truncated at max_tokens ({spec.max_tokens})")
+        raise UnusableReply(f"{spec.label}: reply truncated at max_tokens ({spec.max_tokens})", text=reply.text,
+                            hint=f"the reply was cut off at the length limit ({spec.max_tokens} tokens); "
+                                 "give a shorter reply: the edit only, little explanation")
     if not reply.text.strip():
-        raise LLMFailure(f"{spec.label}: empty reply")
+        raise UnusableReply(f"{spec.label}: empty reply", text=reply.text, hint="the reply was empty")
     return reply

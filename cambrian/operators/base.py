@@ -22,6 +22,10 @@ class Tried:
     operator: str
     outcome: str
     detail: str
+    program_id: str | None = None  # the child program, when one was made
+    diff: str = ""                 # the child's changed lines against the parent, capped
+    error: str = ""                # the tail of the child's traceback, when it failed
+    times: int = 1                 # how many times this same child was proposed
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Context:
     resample: int = 0          # how many earlier proposals for this candidate were too similar
     island: int = 0            # the island the parent was taken from
     inspiration_islands: tuple[int, ...] = ()  # the island of each inspiration, in order
+    island_bests: tuple[tuple[int, str], ...] = ()  # (island, its best program id) when asked
 
 
 @dataclass(frozen=True)

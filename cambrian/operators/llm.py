@@ -1,8 +1,13 @@
 """LLM operators: one per (model, edit format), on the same interface as the built-in ones.
 
-A proposal is a prompt, a reply and an edit. A reply that does not apply, leaves
-the program unchanged or does not parse is a failure with its reason, retried at
-most once with the error shown to the model; it never becomes the parent again.
+A proposal is a prompt, a reply and an edit. Every reply that cannot become a new
+child is rejected with its reason: empty, cut off or refused; no edit in it; an edit
+that does not apply, changes code outside the regions, leaves the program unchanged,
+does not parse, or gives back a program this parent already produced or one shown
+beside it unchanged. A rejection is asked again (once, with
+``retry_with_error``) with the reason shown to the model; it never becomes the parent
+again. Failures of the transport (timeouts, HTTP errors after the client's retries)
+are not asked again here.
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ from typing import Sequence
 
 import numpy as np
 
-from ..edits import EditFailure, apply_rewrite, apply_search_replace
-from ..llm import LLMClient, LLMFailure
-from ..program import Program
-from ..prompt import build_messages
+from ..edits import EditFailure, apply_reply
+from ..llm import LLMClient, LLMFailure, UnusableReply
+from ..program import Program, outside_change, program_id
+from ..prompt import build_messages, source_label
 from .base import Candidate, Context, ProposalFailure
 
 FORMATS = ("diff", "rewrite", "crossover")
+SHOWN_REPLY_CAP = 2000  # characters of a cut-off reply shown back to the model
 
 
 def arm_name(model_label: str, fmt: str) -> str:
@@ -44,9 +50,12 @@ class LLMOperator:
         messages = build_messages(
             self.fmt, templates=self.templates, task=context.task, objective=context.objective,
             direction=context.direction, parent=parent, inspirations=inspirations, tried=context.tried,
-            notes=context.notes)
+            notes=context.notes, sources=context_sources(context, parent, inspirations))
         seed = int(rng.integers(2**31))
         label = self.client.spec.label
+        known = {t.program_id: f"a program this one already produced ({t.outcome}: {t.detail})"
+                 for t in context.tried if t.program_id}
+        known.update({p.id: f"other program {i} unchanged" for i, p in enumerate(inspirations, start=1)})
         ledger: list[float] = []
         reason = ""
         for k in range(2 if self.retry_with_error else 1):
@@ -54,20 +63,25 @@ class LLMOperator:
             try:
                 reply = await self.client.ask(messages, seq=context.seq, attempt=attempt, seed=seed + k,
                                               ledger=ledger)
+            except UnusableReply as exc:
+                reason, shown, hint = str(exc), _shown(exc.text), exc.hint
             except LLMFailure as exc:
                 return ProposalFailure(str(exc), cost=sum(ledger), model=label)
-            child = self.apply(parent.code, reply.text)
-            if isinstance(child, str):
-                return Candidate(child, note=f"{self.fmt} by {label}", cost=sum(ledger), model=label)
-            reason = child.reason
+            else:
+                child = self.apply(parent.code, reply.text, known)
+                if isinstance(child, str):
+                    return Candidate(child, note=f"{self.fmt} by {label}", cost=sum(ledger), model=label)
+                reason, shown, hint = f"{label}: {child.reason}", reply.text, child.reason
             messages = messages + [
-                {"role": "assistant", "content": reply.text},
-                {"role": "user", "content": self.templates["retry"].substitute(reason=reason)},
+                {"role": "assistant", "content": shown},
+                {"role": "user", "content": self.templates["retry"].substitute(reason=hint)},
             ]
-        return ProposalFailure(f"{label}: {reason}", cost=sum(ledger), model=label)
+        return ProposalFailure(reason, cost=sum(ledger), model=label)
 
-    def apply(self, code: str, reply: str) -> str | EditFailure:
-        child = apply_search_replace(code, reply) if self.fmt == "diff" else apply_rewrite(code, reply)
+    def apply(self, code: str, reply: str, known: dict[str, str] | None = None) -> str | EditFailure:
+        """The child a reply gives, or why it gives none. ``known``: program id -> what it is,
+        for programs the model was shown or already gave (proposing one again is rejected)."""
+        child = apply_reply(code, reply, fmt="diff" if self.fmt == "diff" else "rewrite")
         if isinstance(child, EditFailure):
             return child
         if child == code:
@@ -77,4 +91,29 @@ class LLMOperator:
         except (SyntaxError, ValueError) as exc:
             return EditFailure(f"the edited program does not parse: {getattr(exc, 'msg', exc)} "
                                f"(line {getattr(exc, 'lineno', '?')})")
+        outside = outside_change(code, child)
+        if outside is not None:
+            return EditFailure(outside)
+        seen = (known or {}).get(program_id(child))
+        if seen is not None:
+            return EditFailure(f"the edit gives back {seen}; propose a different change")
         return child
+
+
+def _shown(text: str) -> str:
+    """What of an unusable reply goes back into the conversation (never empty: some APIs refuse that)."""
+    text = text.strip()
+    if not text:
+        return "(no reply)"
+    return text if len(text) <= SHOWN_REPLY_CAP else text[:SHOWN_REPLY_CAP] + "\n[... cut off]"
+
+
+def context_sources(context: Context, parent: Program, inspirations: Sequence[Program]) -> list[str]:
+    """Where each inspiration comes from: its island (as the strategy took it, else where it
+    was born) and whether it was that island's best when the proposal was asked."""
+    bests = dict(context.island_bests)
+    out = []
+    for i, p in enumerate(inspirations):
+        island = context.inspiration_islands[i] if i < len(context.inspiration_islands) else p.island
+        out.append(source_label(island, home=context.island, best=bests.get(island) == p.id))
+    return out

@@ -119,6 +119,68 @@ def test_bad_edit_is_retried_once_with_the_error_shown(fake, store):
     assert second[-2]["role"] == "assistant"
 
 
+@pytest.mark.parametrize("first, shown, told", [
+    ({"text": ""}, "(no reply)", "the reply was empty"),
+    ({"text": "<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = 2", "finish": "length"}, "<<<<<<< SEARCH",
+     "cut off at the length limit"),
+    ({"refusal": "no"}, "(no reply)", "the reply was a refusal"),
+    ({"text": "just prose"}, "just prose", "no SEARCH/REPLACE block in the reply"),
+    ({"text": "<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = 1.0\n>>>>>>> REPLACE\n"}, "SEARCH",
+     "leaves the program unchanged"),
+    ({"text": "<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = (\n>>>>>>> REPLACE\n"}, "SEARCH", "does not parse"),
+    ({"text": "<<<<<<< SEARCH\ndef solve():\n=======\ndef solved():\n>>>>>>> REPLACE\n"}, "SEARCH",
+     "outside the evolve regions"),
+])
+def test_every_rejected_reply_is_asked_again_with_the_reason(fake, store, first, shown, told):
+    fake.script = [first, {"text": DIFF}]
+    made = _propose(fake, store)
+    assert isinstance(made, Candidate) and "x = 2.0" in made.code
+    again = fake.requests[1]["messages"]
+    assert again[-2]["role"] == "assistant" and shown in again[-2]["content"]
+    assert told in again[-1]["content"]
+    assert len(store.rows("SELECT id FROM llm_calls")) == 2
+
+
+def test_a_child_the_parent_already_produced_is_asked_again(fake, store):
+    from cambrian.operators.base import Tried
+
+    known = PARENT_CODE.replace("x = 1.0", "x = 2.0")
+    client = LLMClient(_spec(fake), store=store, retries=0, request_timeout=5)
+    op = LLMOperator(client, "diff", templates=load_templates())
+    ctx = Context(task="t", objective="combined_score", direction="maximize", seq=1,
+                  tried=(Tried("perturb", "ok", "scored 1.5 (parent 1)", program_id=program_id(known)),))
+    fake.script = [{"text": DIFF}, {"text": DIFF.replace("2.0", "3.0")}]
+
+    async def go():
+        try:
+            return await op.propose(PARENT, [], ctx, np.random.default_rng(0))
+        finally:
+            await client.close()
+
+    made = asyncio.run(go())
+    assert isinstance(made, Candidate) and "x = 3.0" in made.code
+    assert "already produced (ok: scored 1.5 (parent 1))" in fake.requests[1]["messages"][-1]["content"]
+
+
+def test_crossover_giving_back_an_inspiration_unchanged_is_asked_again(fake, store):
+    other_code = PARENT_CODE.replace("x = 1.0", "x = 5.0")
+    other = Program(program_id(other_code), other_code, None, "perturb", 1, 0, "ok", score=2.0)
+    client = LLMClient(_spec(fake), store=store, retries=0, request_timeout=5)
+    op = LLMOperator(client, "crossover", templates=load_templates())
+    fake.script = [{"text": "```python\nx = 5.0\nreturn x\n```"}, {"text": "```python\nx = 3.0\nreturn x\n```"}]
+
+    async def go():
+        try:
+            return await op.propose(PARENT, [other], Context(task="t", objective="combined_score",
+                                                             direction="maximize", seq=1), np.random.default_rng(0))
+        finally:
+            await client.close()
+
+    made = asyncio.run(go())
+    assert isinstance(made, Candidate) and "x = 3.0" in made.code
+    assert "gives back other program 1 unchanged" in fake.requests[1]["messages"][-1]["content"]
+
+
 @pytest.mark.parametrize("reply, fragment", [
     ("just prose", "no SEARCH/REPLACE block"),
     ("<<<<<<< SEARCH\n    x = 1.0\n=======\n    x = 1.0\n>>>>>>> REPLACE\n", "unchanged"),
@@ -350,3 +412,81 @@ def test_user_prompt_templates_reach_operators_and_insights(fake, tmp_path):
     texts = [r["messages"][-1]["content"] for r in fake.requests]
     assert any(t.startswith("MY NOTES PROMPT for combined_score") for t in texts)
     assert any(t.startswith("MY DIFF PROMPT") for t in texts)
+
+
+def _calls_sent(run):
+    return Store.open(run).rows("SELECT COUNT(*) FROM llm_calls WHERE replayed = 0")[0][0]
+
+
+def test_max_calls_counts_every_request_and_stops_before_passing_it(tmp_path):
+    """Through the CLI and real HTTP: server errors (retried by the client) and unusable
+    replies (asked again) all count; no request past the limit is sent, with 4 in flight."""
+    answers = iter(range(10_000))
+
+    def flaky(request):
+        k = next(answers)
+        if k % 5 == 1:
+            return {"status": 500}
+        if k % 5 == 3:
+            return {"text": ""}
+        return nudging_model()(request)
+
+    with FakeLLM(default=flaky) as server:
+        problem = _problem(tmp_path, "llm:\n  retries: 2\n")
+        run = tmp_path / "run"
+        out = cli("run", problem, "--run-dir", run, "--budget", 200, "--workers", 4, "--max-calls", 9,
+                  "--model", f"openai:nudge@{server.url}", "--set", "operator_choice=weights",
+                  "--set", "llm.share=1.0", "--quiet")
+        assert out.returncode == 0, out.stderr
+        assert 0 < len(server.requests) <= 9
+        assert _calls_sent(run) == len(server.requests)
+        assert "stopped: max calls 9 reached" in out.stdout
+        assert f"LLM calls: {len(server.requests)} of 9;" in out.stdout
+        status = cli("status", run)
+        assert f"LLM calls: {len(server.requests)} of 9; candidates: " in status.stdout
+        assert "from built-in operators: 0%" in status.stdout
+
+        more = cli("run", "--resume", run, "--max-calls", 15, "--quiet")
+        assert more.returncode == 0, more.stderr
+        assert 9 < len(server.requests) <= 15 and _calls_sent(run) == len(server.requests)
+
+
+def test_max_calls_as_a_config_key_with_built_in_operators_beside(fake, tmp_path):
+    fake.default = nudging_model()
+    problem = _problem(tmp_path, "max_calls: 5\noperator_choice: weights\nllm: {share: 0.5}\n")
+    out = cli("run", problem, "--run-dir", tmp_path / "run", "--model", f"openai:nudge@{fake.url}", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert len(fake.requests) <= 5 and "stopped: max calls 5 reached" in out.stdout
+    store = Store.open(tmp_path / "run")
+    total, builtin = store.rows("SELECT COUNT(*), SUM(operator NOT LIKE 'llm:%') FROM attempts WHERE seq > 0")[0]
+    assert builtin > 0
+    assert f"from built-in operators: {100 * builtin / total:.0f}%" in out.stdout
+
+
+def test_bad_max_calls_is_one_line(tmp_path):
+    _one_line_error(cli("run", _problem(tmp_path), "--run-dir", tmp_path / "a", "--max-calls", 0), "max_calls")
+
+
+def test_prompts_show_the_parents_failed_children_with_their_tracebacks(fake, tmp_path):
+    """In a real run the parent is a valid elite; what the model needs to see is what its
+    children did: their changed lines, and the traceback tail of those that crashed."""
+    crash = "<<<<<<< SEARCH\n    return x, y\n=======\n    return x / 0, y\n>>>>>>> REPLACE\n"
+    answers = iter(range(10_000))
+
+    def respond(request):
+        return {"text": crash} if next(answers) % 3 == 0 else nudging_model()(request)
+
+    fake.default = respond
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=12, workers=1,
+                             llm__models=_models(fake), operator_choice="weights", llm__share=1.0,
+                             llm__formats={"diff": 1.0})
+    assert any(p.status == "error" for p in result.store.programs())
+    prompts = [r["messages"][1]["content"] for r in fake.requests]
+    shown = [p for p in prompts if "Traceback (last lines):" in p]
+    assert shown, "no prompt showed a failed child's traceback"
+    assert "ZeroDivisionError: float division by zero" in shown[-1]
+    assert "  +    return x / 0, y" in shown[-1]  # the failed child's changed line
+    assert 'File "program.py", line 6, in solve' in shown[-1]  # no scratch directory: replay sees the same
+    assert any("ok: scored" in p.split("## Already tried", 1)[-1] and "```diff" in p for p in prompts)
+    replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
+    assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr

@@ -1,4 +1,4 @@
-from cambrian.edits import EditFailure, apply_rewrite, apply_search_replace, parse_search_replace
+from cambrian.edits import EditFailure, apply_reply, apply_rewrite, apply_search_replace, parse_search_replace
 from cambrian.program import outside_change
 
 CODE = """import math
@@ -33,9 +33,17 @@ def test_several_blocks_apply_in_order():
     assert child.endswith("    a = 1.0\n    return a * x\n")  # g() untouched
 
 
-def test_a_block_reaching_into_a_marker_fails():
-    failure = apply_search_replace(CODE, sr("    return a * x\n    # EVOLVE-BLOCK-END\n", "    pass\n"))
-    assert failure.reason == "SEARCH block 1 matches only outside the evolve regions"
+def test_a_block_quoting_a_marker_keeps_it():
+    child = apply_search_replace(CODE, sr("    return a * x\n    # EVOLVE-BLOCK-END\n", "    return 2 * a\n"))
+    assert isinstance(child, str) and "    return 2 * a\n    # EVOLVE-BLOCK-END\n" in child
+    assert outside_change(CODE, child) is None
+
+
+def test_a_block_that_moves_a_marker_fails_with_the_line():
+    failure = apply_search_replace(CODE, sr("    a = 1.0\n    return a * x\n    # EVOLVE-BLOCK-END\n",
+                                            "    a = 1.0\n    # EVOLVE-BLOCK-END\n    return a * x\n"))
+    assert isinstance(failure, EditFailure)
+    assert "would change line 7 ('# EVOLVE-BLOCK-END'), outside the evolve regions" in failure.reason
 
 
 def test_whitespace_tolerant_match_keeps_indentation():
@@ -55,9 +63,47 @@ def test_not_found_and_no_blocks_and_empty():
     assert apply_search_replace(CODE, sr("\n", "x\n")).reason == "SEARCH block 1 is empty"
 
 
-def test_ambiguous_match_fails():
+def test_ambiguous_match_fails_naming_the_places():
     code = CODE.replace("    a = 1.0\n    return", "    a = 1.0\n    a = 1.0\n    return")
-    assert "matches 2 places" in apply_search_replace(code, sr("    a = 1.0\n", "    a = 2.0\n")).reason
+    reason = apply_search_replace(code, sr("    a = 1.0\n", "    a = 2.0\n")).reason
+    assert reason.startswith("SEARCH block 1 matches 2 places in the evolve regions (lines 5, 6)")
+
+
+def test_an_unindented_one_line_search_never_lands_mid_line():
+    code = "def f():\n    # EVOLVE-BLOCK-START\n    max_a = 1.0\n    a = 1.0\n    # EVOLVE-BLOCK-END\n"
+    child = apply_search_replace(code, sr("a = 1.0\n", "a = 2.0\n"))
+    assert child == code.replace("    a = 1.0", "    a = 2.0")
+
+
+def test_a_fragment_edits_only_whole_tokens():
+    code = "def f():\n    # EVOLVE-BLOCK-START\n    max_a = 1.0\n    b = max_a + 11.05\n    # EVOLVE-BLOCK-END\n"
+    assert apply_search_replace(code, sr("a = 1.0\n", "a = 2.0\n")).reason == "SEARCH block 1 not found in the program"
+    assert apply_search_replace(code, sr("1.0\n", "2.0\n")) == code.replace("max_a = 1.0", "max_a = 2.0")
+    assert "matches 2 places" in apply_search_replace(code, sr("max_a\n", "top\n")).reason
+
+
+def test_exact_lines_beat_looser_tiers():
+    code = "def f():\n    # EVOLVE-BLOCK-START\n    if t:\n        x = 1\n    x = 1\n    # EVOLVE-BLOCK-END\n"
+    assert apply_search_replace(code, sr("    x = 1\n", "    x = 2\n")) == code.replace("    x = 1\n    #", "    x = 2\n    #")
+    assert apply_search_replace(code, sr("        x = 1\n", "        x = 2\n")) == code.replace("        x = 1", "        x = 2")
+
+
+def test_rebased_block_keeps_relative_indentation():
+    code = "class C:\n    def f(self):\n        # EVOLVE-BLOCK-START\n        for i in r:\n            s += i\n        return s\n        # EVOLVE-BLOCK-END\n"
+    child = apply_search_replace(code, sr("for i in r:\n    s += i\n", "for i in r:\n    if i:\n        s += i\n"))
+    assert "        for i in r:\n            if i:\n                s += i\n        return s\n" in child
+
+
+def test_blank_lines_around_a_search_are_not_required():
+    child = apply_search_replace(CODE, sr("\n    a = 1.0\n\n", "\n    a = 4.0\n\n"))
+    assert isinstance(child, str) and "    a = 4.0\n    return a * x\n" in child
+
+
+def test_crlf_program_keeps_its_line_endings():
+    code = CODE.replace("\n", "\r\n")
+    child = apply_search_replace(code, sr("a = 1.0\n", "a = 2.0\nb = 1\n"))
+    assert isinstance(child, str) and "\n" not in child.replace("\r\n", "")
+    assert "    a = 2.0\r\n    b = 1\r\n    return" in child
 
 
 def test_parse_tolerates_marker_lengths():
@@ -84,3 +130,69 @@ def test_rewrite_failures():
     assert apply_rewrite(CODE, "no code here").reason == "no fenced code block in the reply"
     two = CODE + "# EVOLVE-BLOCK-START\nz = 1\n# EVOLVE-BLOCK-END\n"
     assert "the program has 2" in apply_rewrite(two, "```\n# EVOLVE-BLOCK-START\nq\n# EVOLVE-BLOCK-END\n```").reason
+
+
+def test_rewrite_repeating_or_half_giving_the_markers_is_accepted():
+    for reply in ("```python\n    # EVOLVE-BLOCK-START\n    a = 2.0\n    return a * x\n```",
+                  "```python\na = 2.0\nreturn a * x\n# EVOLVE-BLOCK-END\n```",
+                  "```\n# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-START\na = 2.0\nreturn a * x\n# EVOLVE-BLOCK-END\n```"):
+        child = apply_rewrite(CODE, reply)
+        assert child == CODE.replace("a = 1.0\n    return", "a = 2.0\n    return", 1), reply
+
+
+def test_a_reply_in_the_other_format_still_applies():
+    diff = sr("    a = 1.0\n", "    a = 6.0\n")
+    assert "a = 6.0" in apply_reply(CODE, diff, fmt="rewrite")
+    marked = "```python\n# EVOLVE-BLOCK-START\nb = 6.0\nreturn b\n# EVOLVE-BLOCK-END\n```"
+    assert "    b = 6.0\n    return b\n" in apply_reply(CODE, marked, fmt="diff")
+    snippet = apply_reply(CODE, "Change a:\n```python\na = 6.0\n```", fmt="diff")
+    assert snippet == EditFailure("no SEARCH/REPLACE block in the reply")  # a snippet is not a rewrite
+    assert apply_reply(CODE, "prose only", fmt="diff").reason == "no SEARCH/REPLACE block in the reply"
+
+
+def _random_program(rng):
+    """A function whose region is a random mix of statements and nested blocks."""
+    lines, depth = [], 1
+    for i in range(rng.randint(3, 14)):
+        if depth < 4 and rng.random() < 0.3:
+            lines.append("    " * depth + f"if c{i} > {i}:")
+            depth += 1
+            lines.append("    " * depth + f"v{i} = {rng.random():.3f}")
+        else:
+            lines.append("    " * depth + f"v{i} = v{i - 1 if i else 0} * {rng.random():.3f}")
+            if depth > 1 and rng.random() < 0.3:
+                depth -= 1
+    return lines
+
+
+def test_random_blocks_in_every_quirk_land_where_a_person_would_put_them():
+    import random
+
+    rng = random.Random(7)
+    for case in range(400):
+        region = _random_program(rng)
+        code = "def f(c0=0):\n    # EVOLVE-BLOCK-START\n" + "".join(l + "\n" for l in region) + \
+               "    return 0\n    # EVOLVE-BLOCK-END\n"
+        start = rng.randrange(len(region))
+        chosen = region[start: start + rng.randint(1, 3)]
+        k = rng.randrange(len(chosen))
+        new = list(chosen)
+        new[k] = new[k].rstrip() + " + 1"
+        expected = code.replace("".join(l + "\n" for l in chosen), "".join(l + "\n" for l in new), 1)
+        search, replace = list(chosen), list(new)
+        quirks = rng.sample(["dedent", "trailing", "crlf", "fence", "prose"], rng.randint(0, 5))
+        if "dedent" in quirks:
+            cut = min(len(l) - len(l.lstrip()) for l in chosen)
+            search, replace = [l[cut:] for l in search], [l[cut:] for l in replace]
+        if "trailing" in quirks:
+            search = [l + "  " for l in search]
+        reply = "<<<<<<< SEARCH\n" + "".join(l + "\n" for l in search) + "=======\n" + \
+                "".join(l + "\n" for l in replace) + ">>>>>>> REPLACE\n"
+        if "fence" in quirks:
+            reply = "```diff\n" + reply + "```\n"
+        if "prose" in quirks:
+            reply = "I change one line.\n\n" + reply + "\nThat should help.\n"
+        if "crlf" in quirks:
+            reply = reply.replace("\n", "\r\n")
+        child = apply_search_replace(code, reply)
+        assert child == expected, (case, quirks, reply, child)
