@@ -74,6 +74,9 @@ class Adaptive:
     def island_count(self) -> int:
         return len(self.islands)
 
+    def island_bests(self) -> tuple[tuple[int, str], ...]:
+        return tuple((i, isle.current.program_id) for i, isle in enumerate(self.islands))
+
     # -- state changes: seed and tell ------------------------------------------
     def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
         self.initial = (Elite(program_id, fitness), dict(features))

@@ -36,6 +36,9 @@ class Lineages:
     def island_count(self) -> int:
         return self.count
 
+    def island_bests(self) -> tuple[tuple[int, str], ...]:
+        return tuple((i, pid) for i, (pid, _) in enumerate(self.best))
+
     def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
         self.best = [(program_id, fitness)] * self.count
 

@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated: cambrian (the defaults), greedy, lineages, best_of_n, random_parent; "
                             "ablations of the default: no-adaptation, no-cross-inspirations, no-resets")
     bench.add_argument("--out", required=True, help="directory for runs, results.json and results.md")
+    bench.add_argument("--max-calls", type=int, help="LLM calls per run, retries included (with --model)")
     bench.add_argument("--jobs", type=int, default=1, help="runs at once, each in its own process")
     bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="config override for every run (repeatable)")
@@ -225,7 +226,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.budget < 1 or args.seeds < 1 or args.jobs < 1:
         raise CambrianError("--budget, --seeds and --jobs must be >= 1")
-    overrides = _overrides(argparse.Namespace(budget=None, max_cost=None, model=args.model, set=args.set))
+    overrides = _overrides(argparse.Namespace(budget=None, max_cost=None, max_calls=args.max_calls,
+                                              model=args.model, set=args.set))
     overrides = {k: v for k, v in overrides.items() if v is not None}
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     out = Path(args.out)

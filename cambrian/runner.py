@@ -219,19 +219,13 @@ class Runner:
                           inspiration_islands=proposal.inspiration_islands)
         if not proposal.operator.startswith("llm:"):
             return context
-        context = replace(context, island_bests=self._island_bests())
+        context = replace(context, island_bests=self.strategy.island_bests())
         if self.config.llm.history == 0:
             return context
         tried = history.tried(self.store, parent=parent, upto=proposal.seq - self.config.workers,
                               limit=self.config.llm.history)
         return replace(context, tried=tuple(tried))
 
-    def _island_bests(self) -> tuple[tuple[int, str], ...]:
-        """Each island's best program now (a search without islands has none to name)."""
-        islands = getattr(self.strategy, "islands", None)
-        if islands is None:
-            return ()
-        return tuple((i, grid.best(1)[0].program_id) for i, grid in enumerate(islands.grids) if len(grid))
 
     async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> None:
         """Propose, check, evaluate and record one candidate (one transaction at the end)."""

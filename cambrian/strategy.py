@@ -77,7 +77,8 @@ def make_policy(config: Config, children: dict[str, int]) -> Policy:
     if search.policy == "greedy":
         return Lineages(1)
     if search.policy == "lineages":
-        return Lineages(search.lineages, late_from=1 + int(config.budget * (1 - search.late_share)))
+        horizon = config.max_calls or config.budget  # roughly one candidate per call
+        return Lineages(search.lineages, late_from=1 + int(horizon * (1 - search.late_share)))
     if search.policy == "best_of_n":
         return BestOfN()
     if search.policy == "random_parent":
@@ -102,6 +103,9 @@ class IslandsPolicy:
     @property
     def island_count(self) -> int:
         return len(self.islands)
+
+    def island_bests(self) -> tuple[tuple[int, str], ...]:
+        return tuple((i, grid.best(1)[0].program_id) for i, grid in enumerate(self.islands.grids) if len(grid))
 
     def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
         for island in range(len(self.islands)):
@@ -175,6 +179,11 @@ class Strategy:
     @property
     def island_count(self) -> int:
         return self.policy.island_count
+
+    def island_bests(self) -> tuple[tuple[int, str], ...]:
+        """(island, its best program id) for each island, for prompts to name them."""
+        bests = getattr(self.policy, "island_bests", None)
+        return bests() if bests is not None else ()
 
 
     # -- ask ---------------------------------------------------------------

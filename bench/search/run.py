@@ -1,9 +1,9 @@
 """The search benchmark: Cambrian's default search beside simple baselines, on eight
 synthetic landscapes, with the same weak scripted LLM for every system.
 
-Budget in LLM calls: each run stops after 300 candidates with ``llm.retry_with_error``
-off, so one candidate is one call (the bench also reports the calls counted). The
-built-in operators are off (LLM proposals only) unless ``--builtin`` is given.
+Budget in LLM calls: each run stops before its 301st request (``max_calls: 300``,
+retries included, as a user pays). The built-in operators are off (LLM proposals
+only) unless ``--builtin`` is given.
 
     python bench/search/run.py [--seeds 10] [--budget 300] [--jobs 2] [--systems ...]
         [--landscapes smooth,trap] [--out runs/bench-search]
@@ -30,13 +30,13 @@ from cambrian import benchmark  # noqa: E402
 LANDSCAPES = ("smooth", "rugged", "rotated", "trap", "plateau", "needle", "mixed", "noisy")
 SYSTEMS = "cambrian,greedy,lineages,best_of_n,random_parent,no-adaptation,no-cross-inspirations,no-resets"
 LLM_ONLY = {"operators.perturb.weight": 0, "operators.crossover.weight": 0, "operators.structural.weight": 0}
-COMMON = {"llm.retry_with_error": False, "workers": 2, "evaluation.slots": 1}
+COMMON = {"workers": 2, "evaluation.slots": 1}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=300, help="LLM calls (= candidates) per run")
+    parser.add_argument("--budget", type=int, default=300, help="LLM calls per run, retries included")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--systems", default=SYSTEMS)
     parser.add_argument("--landscapes", default=",".join(LANDSCAPES))
@@ -49,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENAI_API_KEY", "unused-by-the-weak-model")
     problems = [HERE / "landscapes" / name for name in args.landscapes.split(",")]
     systems = [s for s in args.systems.split(",") if s]
-    overrides = {**COMMON, **({} if args.builtin else LLM_ONLY)}
+    overrides = {**COMMON, "max_calls": args.budget, **({} if args.builtin else LLM_ONLY)}
     out = Path(args.out)
     with WeakLLM() as model:
-        jobs = benchmark.plan(problems, systems=systems, seeds=range(args.seeds), budget=args.budget, out=out,
+        # Candidates are not the limit: the calls are (a candidate takes one call, or two when retried).
+        jobs = benchmark.plan(problems, systems=systems, seeds=range(args.seeds), budget=3 * args.budget, out=out,
                               models=[f"openai:weak@{model.url}"], overrides=overrides)
         results = benchmark.run(jobs, parallel=args.jobs, log=out / "runs.jsonl", resume=args.resume,
                                 on_result=lambda r: print(
