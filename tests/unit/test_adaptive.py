@@ -137,3 +137,14 @@ def test_tell_reports_what_the_archive_did():
     assert policy.tell(0, "a", 2.0, {}) == (AddStatus.ADDED, True)
     assert policy.tell(0, "b", 1.5, {}) == (AddStatus.ADDED, False)
     assert policy.tell(0, None, None, {}) == (None, False)
+
+
+def test_coverage_and_qd_score_of_a_run():
+    from cambrian.report import archive_summary
+
+    features = [{"name": "x", "bins": 4, "min": 0, "max": 4}]
+    rows = [(1.0, {"x": 0.5}), (3.0, {"x": 0.7}), (2.0, {"x": 2.5}), (0.5, {"x": 9})]
+    assert archive_summary(rows, features, maximize=True) == (3, 4, (3.0 - 0.5) + (2.0 - 0.5) + 0.0)
+    assert archive_summary(rows, features, maximize=False) == (3, 4, (3.0 - 1.0) + (3.0 - 2.0) + (3.0 - 0.5))
+    assert archive_summary([], features, maximize=True) == (0, 4, 0.0)
+    assert archive_summary(rows, [], maximize=True) == (1, 1, 2.5)
