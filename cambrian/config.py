@@ -57,7 +57,8 @@ class EvaluationConfig(_Model):
 
 class IslandsConfig(_Model):
     count: Union[int, Literal["auto"]] = Field(
-        "auto", description="islands; 'auto' = 1 per 250 candidates of budget, 1 to 5"
+        "auto", description="policy 'adaptive': an integer caps the islands it opens (auto: search.max_islands); "
+                            "policy 'islands': the island count ('auto' = 1 per 250 candidates of budget, 1 to 5)"
     )
     migration_interval: int = Field(50, ge=1, description="candidates between migrations")
     migrants: int = Field(1, ge=0, description="elites copied to the next island")

@@ -138,8 +138,8 @@ class Runner:
         # The whole search state is derivable from the attempts; this is a readable summary.
         # Randomness is counter-based: (seed, seq) determines every draw.
         self.store.set_meta("state", {"told": self.strategy.told, "next_seq": next_ask,
-                                      "best_id": self.stats.best_id, "rng": {"seed": self.config.seed,
-                                                                             "kind": "counter (seed, seq)"}})
+                                      "best_id": self.stats.best_id, "islands": self.strategy.island_count,
+                                      "rng": {"seed": self.config.seed, "kind": "counter (seed, seq)"}})
         self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
                          best_id=self.stats.best_id)
         return self.stats
