@@ -39,6 +39,7 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "lineages": {"search.policy": "lineages"},
     "best_of_n": {"search.policy": "best_of_n"},
     "random_parent": {"search.policy": "random_parent"},
+    "fixed-islands": {"search.policy": "islands"},  # the default before the adaptive search
     # What each part of the default search buys: the default with one part switched off.
     "no-adaptation": {"search.adapt": False},
     "no-cross-inspirations": {"search.cross_inspirations": False},
