@@ -70,6 +70,21 @@ def _parser() -> argparse.ArgumentParser:
                        help="keep the runs OUT/runs.jsonl already holds (same settings) and run the rest")
 
     sub.add_parser("doctor", help="show which candidate protections this machine gives")
+
+    ui = sub.add_parser("ui", help="serve a live, read-only web view of a run (or a directory of runs)")
+    ui.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, or a directory holding runs")
+    ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    ui.add_argument("--host", default="127.0.0.1",
+                    help="interface (default 127.0.0.1); any other requires the token printed at start")
+    ui.add_argument("--token", help="the token to require (default: a random one when not on loopback)")
+
+    rep = sub.add_parser("report", help="write a self-contained HTML report of a run (plots inline, opens offline)")
+    rep.add_argument("run_dir", metavar="RUN_DIR")
+    rep.add_argument("-o", "--output", metavar="FILE", help="where to write it (default RUN_DIR/report.html)")
+
+    exp = sub.add_parser("export-git", help="write the run's lineage as a git repository (a commit per program)")
+    exp.add_argument("run_dir", metavar="RUN_DIR")
+    exp.add_argument("dest", metavar="DEST", help="a new or empty directory")
     return parser
 
 
@@ -115,6 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from .progress import Progress
+    from .report import usage_line
     from .session import execute, prepare
 
     if args.problem is None and args.resume is None:
@@ -137,8 +153,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"stopped: {st.stop_reason}")
     print(f"best score: {result.score:.10g} (initial {st.initial_score:.10g}) after {st.candidates} candidates")
     print(f"this session: {st.session_candidates} candidates in {st.elapsed:.1f} s ({st.rate:.1f}/s)")
-    from .report import usage_line
-
     print(usage_line(st.calls, config.max_calls, st.candidates, st.builtin_candidates))
     print(f"best program: {run_path / 'best' / 'program.py'}")
     print(f"run directory: {run_path} (inspect: cambrian status {run_path})")
@@ -269,8 +283,33 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return report()
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from .ui.serve import serve
+
+    serve(Path(args.run_dir), host=args.host, port=args.port, token=args.token)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .html_report import write
+
+    out = write(Path(args.run_dir), Path(args.output) if args.output else None)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_export_git(args: argparse.Namespace) -> int:
+    from .export_git import export
+
+    done = export(Path(args.run_dir), Path(args.dest))
+    print(f"wrote {done['dest']}: {done['commits']} commits ({done['merges']} crossover merges); "
+          f"main = best program {done['best']}. Try: git -C {done['dest']} log --graph --oneline main")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "replay": cmd_replay, "status": cmd_status, "best": cmd_best, "init": cmd_init,
-            "doctor": cmd_doctor, "bench": cmd_bench}
+            "doctor": cmd_doctor, "bench": cmd_bench, "ui": cmd_ui, "report": cmd_report,
+            "export-git": cmd_export_git}
 
 
 def main(argv: list[str] | None = None) -> int:

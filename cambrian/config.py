@@ -33,14 +33,18 @@ class EvaluationConfig(_Model):
     pass_env: tuple[str, ...] = Field(
         (), description="environment variables the evaluator may see (all others are removed)"
     )
+    writable: tuple[str, ...] = Field(
+        (), description="directories every evaluation may write (the rest of the filesystem is read-only)"
+    )
     cpu_seconds: float | None = Field(None, gt=0, description="CPU time limit; default: the timeout")
     memory_mb: int | None = Field(4096, ge=64, description="address-space limit per candidate")
     open_files: int | None = Field(256, ge=16)
     file_mb: int | None = Field(256, ge=1, description="largest file a candidate may write")
-    processes: int | None = Field(256, ge=8, description="process limit of the sandbox user")
+    processes: int | None = Field(256, ge=8, description="process limit per evaluation (its own uid)")
     network: bool = Field(False, description="allow network access (default: cut where the kernel allows)")
-    sandbox_user: str | None = Field(
-        "nobody", description="user candidates run as when Cambrian runs as root (null: stay root)"
+    sandbox_uids: tuple[int, int] | None = Field(
+        (2_100_000_000, 2_100_001_023),
+        description="as root: [first, last] uids, one per evaluation in flight (null: stay root)",
     )
     pool: bool = Field(True, description="fork candidates from a warm server instead of a fresh interpreter")
     preload: tuple[str, ...] = Field((), description="modules the warm server imports once, e.g. scipy.optimize")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ProblemError
-from .program import Frame
+from .program import Frame, compile_error
 
 PROGRAM_FILE = "initial_program.py"
 EVALUATOR_FILE = "evaluate.py"
@@ -65,10 +65,9 @@ class Problem:
             Frame.parse(code)
         except ProblemError as exc:
             raise ProblemError(f"{program}: {exc}") from None
-        try:
-            compile(code, str(program), "exec")
-        except SyntaxError as exc:
-            raise ProblemError(f"{program}:{exc.lineno}: syntax error: {exc.msg}") from None
+        error = compile_error(code)
+        if error is not None:
+            raise ProblemError(f"{program}: {error}")
         names = _top_level_names(evaluator)
         if "evaluate" not in names:
             raise ProblemError(f"{evaluator}: defines no evaluate(program_path) function")

@@ -19,6 +19,31 @@ END = "EVOLVE-BLOCK-END"
 _MARKER = re.compile(r"^\s*#\s*(EVOLVE-BLOCK-START|EVOLVE-BLOCK-END)\b")
 
 
+def compile_error(code: str) -> str | None:
+    """Why ``code`` does not compile, or None: the one check the runner, the built-in
+    operators and the LLM operators share, so they agree on what a candidate's text may
+    raise. A 3,000-term expression or deep nesting exhausts the compiler's recursion
+    or the parser's stack; text that is not valid UTF-8 cannot be stored or run."""
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"not valid UTF-8 text ({exc.reason} at character {exc.start})"
+    try:
+        compile(code, "<candidate>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        line = f" on line {exc.lineno}" if exc.lineno else ""
+        return f"syntax error{line}: {exc.msg}"
+    except ValueError as exc:  # null bytes (Python < 3.12)
+        return f"syntax error: {exc}"
+    except RecursionError:
+        return "too deeply nested or too long an expression to compile (recursion limit)"
+    except MemoryError:
+        return "too deeply nested to compile (parser memory)"
+    except OverflowError as exc:
+        return f"does not compile: {exc}"
+    return None
+
+
 def program_id(code: str) -> str:
     """Content hash of a program: equal code, equal id, in every run."""
     return hashlib.sha256(code.encode("utf-8")).hexdigest()[:16]

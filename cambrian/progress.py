@@ -47,6 +47,7 @@ class Progress:
         valid = 100.0 * stats.valid / stats.evaluated if stats.evaluated else 0.0
         return (f"[{self.title}] {stats.candidates}/{self.budget} candidates  best {_fmt(stats.best_score)}"
                 f"  valid {valid:.0f}%  {stats.rate:.1f}/s  failures: {_failures(stats)}"
+                + (f"  {stats.calls} LLM calls" if stats.calls else "")
                 + (f"  ${stats.spent:.4f}" if stats.spent else ""))
 
     def _table(self, stats: Stats) -> Any:
@@ -59,6 +60,8 @@ class Progress:
         table.add_row("valid", f"{stats.valid} of {stats.evaluated} evaluated ({valid:.0f}%)")
         table.add_row("speed", f"{stats.rate:.1f} candidates/s")
         table.add_row("failures", _failures(stats, 6))
+        if stats.calls:
+            table.add_row("LLM calls", str(stats.calls))
         if stats.spent:
             table.add_row("LLM cost", f"${stats.spent:.4f}")
         if stats.equivalent:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from .program import Program
+from .runview import RunView
 from .store import Store
 
 
@@ -80,13 +81,11 @@ def status(store: Store) -> Status:
     maximize = (store.meta("config") or {}).get("direction", "maximize") == "maximize"
     top = store.top(5, maximize=maximize)
     best = top[0] if top else None
-    sign = "> parent.score" if maximize else "< parent.score"
-    rows = store.rows(
-        "SELECT a.operator, COUNT(*), SUM(p.status = 'ok'),"
-        f" SUM(p.status = 'ok' AND parent.score IS NOT NULL AND p.score {sign})"
-        " FROM attempts a LEFT JOIN programs p ON p.id = a.program_id AND a.outcome = 'new'"
-        " LEFT JOIN programs parent ON parent.id = a.parent_id"
-        " WHERE a.seq > 0 GROUP BY a.operator ORDER BY a.operator")
+    view = RunView(store.path)  # the same per-operator numbers as `cambrian ui` and `report`
+    try:
+        arms = view.arms()
+    finally:
+        view.close()
     last_stop = store.rows("SELECT data FROM events WHERE kind = 'stopped' ORDER BY id DESC LIMIT 1")
     valid = [(score, {**json.loads(metrics), "code_length": float(length)}) for score, metrics, length in store.rows(
         "SELECT score, metrics, length(code) FROM programs WHERE status = 'ok' AND score IS NOT NULL")]
@@ -104,7 +103,7 @@ def status(store: Store) -> Status:
         no_candidate=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'failed'"),
         best=best,
         lineage_depth=len(store.lineage(best.id)) - 1 if best else 0,
-        operators=[OperatorRow(r[0], r[1], r[2] or 0, r[3] or 0) for r in rows],
+        operators=[OperatorRow(a["arm"], a["candidates"], a["valid"], a["improved"]) for a in arms],
         top=top,
         statuses=dict(store.rows("SELECT status, COUNT(*) FROM programs WHERE seq > 0 GROUP BY status")),
         stop_reason=json.loads(last_stop[0][0]).get("reason") if last_stop else None,

@@ -14,23 +14,26 @@ import asyncio
 import signal
 import time
 from dataclasses import replace
+from functools import partial
 from typing import Any, Callable, Mapping
 
 from . import history
 from .config import Config
 from .stats import Stats, failure_kind
-from .evaluation import ERROR, OK, REJECTED, EvalResult
+from .evaluation import INFRASTRUCTURE, OK, REJECTED, EvalResult
 from .events import EventLog
 from .executors import Executor
 from .llm.budget import CallBudget
 from .novelty import NoveltyIndex
 from .operators import Candidate, Context, Operator, ProposalFailure
 from .prompt import load_templates
-from .program import Program, outside_change, program_id
+from .program import Program, compile_error, outside_change, program_id
 from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
 from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
 
 INITIAL = "initial"
+STOP_GRACE = 10.0   # seconds in-flight candidates get after a stop before they are cancelled
+POLL = 0.5          # how often stop conditions are checked while waiting on a candidate
 
 
 class Runner:
@@ -68,25 +71,30 @@ class Runner:
         self.templates = templates if templates is not None else load_templates()
         self.stats = Stats()
         self._stop: str | None = None
+        self._stop_at: float | None = None
+        self.stop_grace = STOP_GRACE
         self._in_flight: dict[str, asyncio.Future[EvalResult]] = {}
 
     # -- control -------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
         if self._stop is None:
             self._stop = reason
+            self._stop_at = time.monotonic()
             self.events.emit("stop_requested", reason=reason)
 
     async def run(self, initial_code: str, *, handle_signals: bool = False) -> Stats:
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
         if handle_signals:
-            def on_sigint() -> None:
+            # The first SIGINT or SIGTERM stops gracefully (no new candidates; in-flight
+            # ones get the grace period); a second one cancels them now.
+            def on_signal(name: str) -> None:
                 if self._stop is None:
-                    self.request_stop("interrupted")
+                    self.request_stop(f"interrupted ({name})")
                 elif main is not None:
                     main.cancel()
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-            loop.add_signal_handler(signal.SIGTERM, on_sigint)
+            loop.add_signal_handler(signal.SIGINT, on_signal, "SIGINT")
+            loop.add_signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
         try:
             return await self._run(initial_code)
         finally:
@@ -118,7 +126,13 @@ class Runner:
                     next_ask += 1
                 if next_tell >= next_ask:
                     break
-                proposal, future, replayed = pending.pop(next_tell)
+                proposal, future, replayed = pending[next_tell]
+                if not await self._wait(future, pending, deadline):
+                    cut = await self._cut(pending)
+                    self._stop = f"{self._stop}; {cut} in-flight candidate(s) cancelled after the " \
+                                 f"{self.stop_grace:g} s grace (a resume runs them)"
+                    break
+                del pending[next_tell]
                 await future
                 self._tell(proposal, replayed=replayed)
                 next_tell += 1
@@ -143,6 +157,57 @@ class Runner:
         self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
                          best_id=self.stats.best_id)
         return self.stats
+
+    async def _wait(self, future: asyncio.Future[None], pending: dict, deadline: float | None) -> bool:
+        """Wait for ``future`` while watching the stop conditions, so a stalled proposal
+        cannot delay a stop; False once a stop's grace period has run out first."""
+        while not future.done():
+            timeout = POLL
+            if self._stop_at is not None:
+                timeout = min(POLL, max(0.0, self._stop_at + self.stop_grace - time.monotonic()))
+            await asyncio.wait({future}, timeout=timeout)
+            if future.done():
+                break
+            self._check_stop(deadline)
+            self._check_in_flight(pending)
+            if self._stop_at is not None and time.monotonic() >= self._stop_at + self.stop_grace:
+                return False
+        return True
+
+    def _check_in_flight(self, pending: dict) -> None:
+        """Stops that finished-but-untold candidates or spent money already call for."""
+        cfg = self.config
+        if cfg.max_cost is not None and self.clients and self.store.spent() >= cfg.max_cost:
+            self.request_stop(f"max cost ${cfg.max_cost:g} reached (spent ${self.store.spent():.4f})")
+        if cfg.target is not None:
+            best = self._best_untold(pending)
+            if best is not None and self.strategy.sign * (best.score - cfg.target) >= 0:
+                self.request_stop(f"target {cfg.target:g} reached")
+
+    def _best_untold(self, pending: dict) -> Program | None:
+        best = None
+        for seq, (_, future, replayed) in pending.items():
+            if not future.done() or replayed:
+                continue
+            attempt = self.store.attempt(seq)
+            program = self.store.program(attempt.program_id) if attempt and attempt.outcome == NEW \
+                and attempt.program_id else None
+            if program is not None and program.status == OK and program.score is not None and (
+                    best is None or self.strategy.sign * (program.score - best.score) > 0):
+                best = program
+        return best
+
+    async def _cut(self, pending: dict) -> int:
+        """Cancel what is still in flight; what finished stays stored, told on resume."""
+        best = self._best_untold(pending)
+        if best is not None and (self.stats.best_score is None or
+                                 self.strategy.sign * (best.score - self.stats.best_score) > 0):
+            self.stats.best_score, self.stats.best_id = best.score, best.id
+        running = [f for _, f, _ in pending.values() if not f.done()]
+        for future in running:
+            future.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        return len(running)
 
     def _over_cost(self, pending: dict) -> bool:
         """Stop before spent plus what is in flight plus one more proposal could pass max_cost."""
@@ -196,11 +261,29 @@ class Runner:
         # notes and history must not depend on how the event loop interleaves.
         parent = self.store.program(proposal.parent_id)
         assert parent is not None, "strategy proposed a parent that is not in the store"
-        task = asyncio.ensure_future(self._candidate(proposal, parent, self._context(proposal, parent)))
+        task = asyncio.ensure_future(self._guarded(proposal, parent, self._context(proposal, parent)))
         if proposal.operator.startswith("llm:"):
             self.calls.reserve(seq)  # its first request; freed when it is sent or the candidate ends
             task.add_done_callback(lambda _: self.calls.release(seq))
         return proposal, task, False
+
+    async def _guarded(self, proposal: Proposal, parent: Program, context: Context) -> None:
+        """``_candidate``, with whatever it raises recorded as this candidate's failure:
+        nothing a candidate's text does can end the run."""
+        try:
+            await self._candidate(proposal, parent, context)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            import traceback
+
+            text = "".join(traceback.format_exception(exc))[-4000:]
+            reason = f"internal error on this candidate: {type(exc).__name__}: {exc}"[:500]
+            reason = reason.encode("utf-8", "replace").decode("utf-8")
+            self.events.emit("candidate_error", seq=proposal.seq, traceback=text.encode("utf-8", "replace").decode())
+            if self.store.attempt(proposal.seq) is None:
+                self.store.record(Attempt(proposal.seq, proposal.island, parent.id, proposal.inspiration_ids,
+                                          proposal.operator, None, FAILED, reason, 0.0, 0.0, None))
 
     def _outcome(self, attempt: Attempt) -> Outcome:
         """What the strategy is told about a candidate: read from its stored attempt, the
@@ -219,13 +302,21 @@ class Runner:
                           inspiration_islands=proposal.inspiration_islands)
         if not proposal.operator.startswith("llm:"):
             return context
-        context = replace(context, island_bests=self.strategy.island_bests())
+        horizon = proposal.seq - self.config.workers
+        context = replace(context, island_bests=self.strategy.island_bests(), known=partial(self._known, horizon))
         if self.config.llm.history == 0:
             return context
         tried = history.tried(self.store, parent=parent, upto=proposal.seq - self.config.workers,
                               limit=self.config.llm.history)
         return replace(context, tried=tuple(tried))
 
+    def _known(self, horizon: int, program_id: str) -> str | None:
+        """A program stored by a candidate told before the proposal was asked (timing-free)."""
+        program = self.store.known(program_id, max_seq=horizon)
+        if program is None:
+            return None
+        how = f"scored {program.score:.10g}" if program.score is not None else program.status
+        return f"a program already evaluated (candidate {program.seq}, {how})"
 
     async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> None:
         """Propose, check, evaluate and record one candidate (one transaction at the end)."""
@@ -265,6 +356,10 @@ class Runner:
             return
         result, fingerprint, twin = await self._evaluate_once(pid, made.code, parent.code,
                                                               horizon=proposal.seq - self.config.workers)
+        if result.status == INFRASTRUCTURE:
+            # Not the program's result: no program row, so the same code is evaluated again later.
+            self.store.record(attempt(FAILED, reason=result.reason))
+            return
         program = Program(
             id=pid, code=made.code, parent_id=parent.id, operator=proposal.operator,
             generation=parent.generation + 1, island=proposal.island, status=result.status,
@@ -281,7 +376,12 @@ class Runner:
         rng = rng_for(self.config.seed, proposal.seq, OPERATOR_STREAM + 2 * resample)
         limit = self.config.llm.proposal_timeout
         try:
-            return await asyncio.wait_for(operator.propose(parent, inspirations, context, rng), limit)
+            made = await asyncio.wait_for(operator.propose(parent, inspirations, context, rng), limit)
+            if isinstance(made, Candidate) and not _encodes(made.code):
+                # Such text cannot be hashed, stored or written as a program file.
+                return ProposalFailure(compile_error(made.code) or "not valid UTF-8 text", cost=made.cost,
+                                       model=made.model)
+            return made
         except asyncio.TimeoutError:
             return ProposalFailure(f"proposal took longer than the {limit:g} s cap")
         except Exception as exc:  # an operator bug must not end the run: it is data
@@ -323,8 +423,8 @@ class Runner:
                     result = await self.executor.run(code)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the executor failing is this candidate's error
-                result = EvalResult(ERROR, f"executor failed: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # the executor failing is not this candidate's doing
+                result = EvalResult(INFRASTRUCTURE, f"infrastructure: executor failed: {type(exc).__name__}: {exc}")
             future.set_result(result)
             return result, fingerprint, twin
         finally:
@@ -334,16 +434,8 @@ class Runner:
 
     @staticmethod
     def _precheck(code: str, parent_code: str) -> EvalResult | None:
-        reason = outside_change(parent_code, code)
-        if reason is not None:
-            return EvalResult(REJECTED, reason)
-        try:
-            compile(code, "<candidate>", "exec")
-        except (SyntaxError, ValueError) as exc:
-            line = getattr(exc, "lineno", None)
-            return EvalResult(REJECTED, f"syntax error{f' on line {line}' if line else ''}: "
-                                        f"{getattr(exc, 'msg', exc)}")
-        return None
+        reason = outside_change(parent_code, code) or compile_error(code)
+        return None if reason is None else EvalResult(REJECTED, reason)
 
     def _features(self, program: Program) -> dict[str, float]:
         return {**program.metrics, "code_length": float(len(program.code))}
@@ -406,6 +498,8 @@ class Runner:
         else:
             fingerprint = await self.executor.fingerprint(code) if self.fingerprints else None
             result = fingerprint if isinstance(fingerprint, EvalResult) else await self.executor.run(code)
+            if result.status == INFRASTRUCTURE:
+                raise InitialProgramError(f"the initial program could not be evaluated: {result.reason}")
             program = Program(id=pid, code=code, parent_id=None, operator=INITIAL, generation=0, island=0,
                               status=result.status, reason=result.reason, score=result.score,
                               metrics=result.metrics, feedback=result.feedback, seq=0,
@@ -419,3 +513,11 @@ class Runner:
             raise InitialProgramError(f"the initial program does not evaluate ({program.status}): "
                                       f"{program.reason}" + (f" [{last}]" if last and last not in program.reason else ""))
         return program
+
+
+def _encodes(code: str) -> bool:
+    try:
+        code.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False

@@ -14,7 +14,6 @@ from .config import Config, EvaluationConfig
 from .errors import ConfigError, StoreError
 from .events import EventLog
 from .evaluation import Limits, PoolEvaluator, ProcessEvaluator, Spec
-from .evaluation.sandbox import sandbox_ids
 from .executors import LocalExecutor
 from .llm import CallBudget, LLMClient, ModelSpec, parse_model
 from .operators import Context, Operator, build_operators
@@ -97,7 +96,7 @@ def _write_resolved(run_path: Path, config: Config) -> None:
 def limits_for(ev: EvaluationConfig) -> Limits:
     return Limits(cpu_seconds=ev.cpu_seconds or ev.timeout, memory_mb=ev.memory_mb, open_files=ev.open_files,
                   file_mb=ev.file_mb, processes=ev.processes, no_network=not ev.network,
-                  sandbox_user=ev.sandbox_user)
+                  sandbox_uids=ev.sandbox_uids, writable=tuple(str(Path(w).resolve()) for w in ev.writable))
 
 
 def check(problem: Problem, config: Config) -> None:
@@ -107,7 +106,10 @@ def check(problem: Problem, config: Config) -> None:
     if unknown:
         raise ConfigError(f"config: evaluation.cascade: {', '.join(unknown)} not defined in "
                           f"{problem.evaluator_path.name} (it defines: {', '.join(problem.stages) or 'no stages'})")
-    sandbox_ids(ev.sandbox_user)
+    if ev.sandbox_uids is not None:
+        from .evaluation.identity import UidLease
+
+        UidLease(*ev.sandbox_uids)  # a bad range is a one-line error now
 
 
 def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | ProcessEvaluator:

@@ -263,6 +263,12 @@ class Store:
                                 (fingerprint, max_seq)).fetchone()
         return None if row is None else _program(row)
 
+    def known(self, program_id: str, *, max_seq: int) -> Program | None:
+        """The stored program with this id if it was made at or before ``max_seq``."""
+        row = self.conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ? AND seq <= ?",
+                                (program_id, max_seq)).fetchone()
+        return None if row is None else _program(row)
+
     def reassign(self, program_id: str, attempt: Attempt, *, generation: int) -> None:
         """Give a program to an earlier candidate that made the same code.
 

@@ -52,7 +52,8 @@ def quadratic(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def drop_dir():
-    """A directory candidates may write to: they run as an unprivileged user when tests run as root."""
+    """A directory evaluations may write to (name it in ``evaluation.writable``: everything
+    else is read-only to them); world-writable, since each runs as its own uid under root."""
     import os
     import shutil
     import tempfile

@@ -4,8 +4,13 @@
 implementations share everything but where the candidate's process comes from:
 ``PoolEvaluator`` forks it from a warm server that has imported the problem's modules once
 (the default: isolation costs milliseconds), ``ProcessEvaluator`` starts a fresh
-interpreter per candidate. Either way the process is confined by ``jail`` and
-supervised by ``sandbox``.
+interpreter per candidate. Either way each evaluation gets a sandbox of its own
+(PID namespace, filesystem view, uid, limits: ``jail``), supervised by ``sandbox``.
+
+A failure of the machinery rather than of the candidate (a fork refused, the pool
+server lost, a sandbox that cannot be set up) is retried a few times and, if it
+persists, returned as status ``infrastructure`` with the real error: the runner
+never stores it as the program's result.
 """
 
 from __future__ import annotations
@@ -25,11 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import sandbox
-from .result import ERROR, INVALID, TIMEOUT, EvalResult, describe, validate
+from . import cgroups, sandbox
+from .identity import UidLease
+from .result import ERROR, INFRASTRUCTURE, INVALID, REJECTED, TIMEOUT, EvalResult, describe, validate
 
 HERE = Path(__file__).resolve().parent
 POOL_SERVER = HERE / "pool_server.py"
+DEFAULT_UIDS = (2_100_000_000, 2_100_001_023)
+INFRA_RETRIES = 2
+
+
+class InfrastructureError(RuntimeError):
+    """The sandbox machinery failed; the candidate did nothing wrong."""
 
 
 class Evaluator(Protocol):
@@ -50,9 +62,10 @@ class Limits:
     file_mb: int | None = 256
     processes: int | None = 256
     no_network: bool = True
-    sandbox_user: str | None = "nobody"
+    sandbox_uids: tuple[int, int] | None = DEFAULT_UIDS   # as root: one uid per evaluation in flight
+    writable: tuple[str, ...] = ()                        # directories evaluations may write
 
-    def for_worker(self, ids: tuple[int, int] | None) -> dict[str, Any]:
+    def for_worker(self, uid: int | None, cgroup: str | None = None) -> dict[str, Any]:
         mb = 1024 * 1024
         return {
             "cpu_seconds": None if self.cpu_seconds is None else max(1, math.ceil(self.cpu_seconds)),
@@ -61,8 +74,10 @@ class Limits:
             "file_bytes": None if self.file_mb is None else self.file_mb * mb,
             "processes": self.processes,
             "no_network": self.no_network,
-            "sandbox_uid": None if ids is None else ids[0],
-            "sandbox_gid": None if ids is None else ids[1],
+            "sandbox_uid": uid,
+            "sandbox_gid": uid,
+            "cgroup": cgroup,
+            "writable": list(self.writable),
         }
 
 
@@ -88,20 +103,29 @@ class Spec:
 
 
 class _SandboxedEvaluator:
-    """The common part: workdir, job description, supervision, interpretation."""
+    """The common part: uid, workdir, job description, supervision, retries, interpretation."""
 
-    def __init__(self, spec: Spec):
+    def __init__(self, spec: Spec, *, retries: int = INFRA_RETRIES):
         self.spec = spec
-        self.ids = sandbox.sandbox_ids(spec.limits.sandbox_user)
+        self.retries = retries
+        uids = spec.limits.sandbox_uids
+        self.lease = UidLease(*uids) if uids is not None and os.geteuid() == 0 else None
+        self.cgroup, self.cgroup_missing = cgroups.delegated()
         self._ids = itertools.count()
         self.last_protections: tuple[str, ...] = ()
+        self.last_missing: dict[str, str] = {}   # protection -> why the kernel refused it
 
-    def _job(self, workdir: sandbox.Workdir, mode: str) -> dict[str, Any]:
+    @property
+    def uids(self) -> tuple[int, ...]:
+        """The uids this evaluator's candidates run as (every process of these is ours)."""
+        return self.lease.held if self.lease is not None else ()
+
+    def _job(self, workdir: sandbox.Workdir, mode: str, uid: int | None, cgroup: str | None) -> dict[str, Any]:
         s = self.spec
         return {
             "id": next(self._ids), "mode": mode, "evaluator": str(s.evaluator_path),
             "program": str(workdir.program), "workdir": str(workdir.path),
-            "limits": s.limits.for_worker(self.ids), "objective": s.objective, "direction": s.direction,
+            "limits": s.limits.for_worker(uid, cgroup), "objective": s.objective, "direction": s.direction,
             "stages": [{"name": n, "threshold": t} for n, t in s.stages], "probe": s.probe,
         }
 
@@ -109,31 +133,83 @@ class _SandboxedEvaluator:
                       ) -> sandbox.Finished:
         raise NotImplementedError
 
-    async def _run(self, code: str, mode: str) -> sandbox.Finished:
-        workdir = sandbox.Workdir(code, self.ids)
-        pipes = sandbox.Pipes()
+    async def _run_once(self, code: str, mode: str) -> sandbox.Finished:
         try:
-            return await self._launch(self._job(workdir, mode), pipes, workdir)
+            uid = self.lease.acquire() if self.lease is not None else None
+        except OSError as exc:
+            raise InfrastructureError(f"no sandbox uid: {exc}") from exc
+        group = None
+        try:
+            try:
+                workdir = sandbox.Workdir(code, None if uid is None else (uid, uid))
+                if self.cgroup is not None:
+                    limits = self.spec.limits
+                    group = cgroups.EvaluationCgroup(
+                        self.cgroup, f"eval-{os.getpid()}-{next(self._ids)}",
+                        memory_bytes=limits.memory_mb and limits.memory_mb << 20, processes=limits.processes)
+                pipes = sandbox.Pipes()
+            except OSError as exc:
+                raise InfrastructureError(f"sandbox setup failed: {exc}") from exc
+            try:
+                done = await self._launch(self._job(workdir, mode, uid, group and str(group.path)), pipes, workdir)
+            finally:
+                pipes.close_all()
+                workdir.remove()
+            payload = _payload(done.report)
+            if payload is not None and "infrastructure" in payload:
+                raise InfrastructureError(_last_line(payload["infrastructure"]), payload["infrastructure"])
+            return done
         finally:
-            pipes.close_all()
-            workdir.remove()
+            if group is not None:
+                group.remove()
+            if uid is not None:
+                self.lease.release(uid)
+
+    async def _run(self, code: str, mode: str) -> sandbox.Finished | EvalResult:
+        """Run the job; infrastructure failures are retried, then returned as a result."""
+        try:
+            code.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return EvalResult(REJECTED, f"the candidate's text is not valid UTF-8 ({exc.reason} at {exc.start})")
+        failures: list[InfrastructureError] = []
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await asyncio.sleep(0.1 * 4 ** (attempt - 1))
+            try:
+                return await self._run_once(code, mode)
+            except InfrastructureError as exc:
+                failures.append(exc)
+            except (OSError, asyncio.TimeoutError, RuntimeError) as exc:
+                failures.append(InfrastructureError(f"{type(exc).__name__}: {exc}"))
+        last = failures[-1]
+        detail = last.args[1] if len(last.args) > 1 else ""
+        tries = f" ({len(failures)} attempts)" if len(failures) > 1 else ""
+        return EvalResult(INFRASTRUCTURE, f"infrastructure: {last.args[0]}{tries}"[:500],
+                          feedback={"traceback": detail} if detail else {})
 
     async def evaluate(self, code: str) -> EvalResult:
         done = await self._run(code, "evaluate")
+        if isinstance(done, EvalResult):
+            return done
         result = interpret(done, self.spec)
-        self.last_protections = result.protections or self.last_protections
+        if result.protections:
+            self.last_protections = result.protections
+            self.last_missing = dict((_payload(done.report) or {}).get("missing") or {})
         return result
 
     async def fingerprint(self, code: str) -> str | EvalResult:
         """The candidate's functional fingerprint, or why it could not be taken."""
         done = await self._run(code, "fingerprint")
+        if isinstance(done, EvalResult):
+            return done
         payload = _payload(done.report)
         if payload is not None and isinstance(payload.get("fingerprint"), str):
             return payload["fingerprint"]
         return interpret(done, self.spec)
 
     async def close(self) -> None:
-        return None
+        if self.lease is not None:
+            self.lease.close()
 
 
 class ProcessEvaluator(_SandboxedEvaluator):
@@ -145,7 +221,8 @@ class ProcessEvaluator(_SandboxedEvaluator):
         self.python = python
 
     async def _launch(self, job, pipes, workdir):
-        pool = PoolEvaluator(dataclasses.replace(self.spec, preload=()), python=self.python, warm=False)
+        pool = PoolEvaluator(dataclasses.replace(self.spec, preload=(), limits=dataclasses.replace(
+            self.spec.limits, sandbox_uids=None)), python=self.python, warm=False)
         try:
             return await pool._launch(job, pipes, workdir)
         finally:
@@ -165,8 +242,7 @@ class PoolEvaluator(_SandboxedEvaluator):
         self._starting: asyncio.Future[None] | None = None
         self._waiting: dict[int, dict[str, asyncio.Future]] = {}
         self._home = Path(tempfile.mkdtemp(prefix="cambrian-pool-"))
-        if self.ids is not None:
-            os.chown(self._home, *self.ids)
+        self.userns_error: str | None = None
 
     async def _ensure_server(self) -> None:
         if self._server is not None and self._server.poll() is None and self._sock is not None:
@@ -186,7 +262,8 @@ class PoolEvaluator(_SandboxedEvaluator):
             ours.setblocking(False)
             hello = await asyncio.wait_for(loop.sock_recv(ours, 1 << 20), 120)
             if not hello:
-                raise RuntimeError(f"warm pool exited at start (code {self._server.wait()})")
+                raise InfrastructureError(f"warm pool exited at start (code {self._server.wait()})")
+            self.userns_error = json.loads(hello).get("userns_error")
             self._sock = ours
             loop.add_reader(ours.fileno(), self._on_message)
             self._starting.set_result(None)
@@ -224,6 +301,12 @@ class PoolEvaluator(_SandboxedEvaluator):
             futures = self._waiting.get(message["id"])
             if futures is None:
                 continue
+            if "error" in message:
+                for future in futures.values():
+                    if not future.done():
+                        future.set_exception(InfrastructureError(message["error"]))
+                        future.exception()  # retrieved by whoever awaits it; no warning otherwise
+                continue
             key = "pid" if "pid" in message else "exit"
             if not futures[key].done():
                 futures[key].set_result(message[key])
@@ -236,7 +319,8 @@ class PoolEvaluator(_SandboxedEvaluator):
         for futures in self._waiting.values():
             for future in futures.values():
                 if not future.done():
-                    future.set_exception(RuntimeError("the warm pool server died"))
+                    future.set_exception(InfrastructureError("the warm pool server died"))
+                    future.exception()
         self._kill_server()
 
     def _kill_server(self) -> None:
@@ -255,7 +339,10 @@ class PoolEvaluator(_SandboxedEvaluator):
         try:
             socket.send_fds(self._sock, [json.dumps(job).encode()], pipes.write_fds)
             pipes.close_write_ends()
-            pid = await asyncio.wait_for(futures["pid"], 30)
+            try:
+                pid = await asyncio.wait_for(futures["pid"], 30)
+            except asyncio.TimeoutError:
+                raise InfrastructureError("the warm pool did not start the job within 30 s") from None
             return await sandbox.supervise(pipes, pgid=pid, exited=futures["exit"],
                                            timeout=self.spec.timeout, start=start)
         finally:
@@ -275,6 +362,7 @@ class PoolEvaluator(_SandboxedEvaluator):
         import shutil
 
         shutil.rmtree(self._home, ignore_errors=True)
+        await super().close()
 
 
 def _defines(path: Path, name: str) -> bool:
@@ -307,7 +395,7 @@ def interpret(done: sandbox.Finished, spec: Spec) -> EvalResult:
     code = done.returncode
     if payload is None:
         cpu = spec.limits.cpu_seconds
-        if code == -signal.SIGXCPU and cpu is not None:
+        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU) and cpu is not None:
             return EvalResult(TIMEOUT, f"killed at the CPU time limit of {cpu:g} s", feedback=feedback,
                               seconds=seconds)
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"

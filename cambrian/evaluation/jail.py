@@ -1,25 +1,39 @@
 """Confine the current process before untrusted code runs in it. Standard library only.
 
-Called in the candidate's process (forked by the warm pool or started fresh), in
-this order: resource limits; then, when running as root, a private mount namespace
-in which the directories Python needs are reachable, no network, and a switch to
-an unprivileged user (so process limits and file permissions bind); when not root,
-a user + network namespace for the network only. Returns the protections in force:
-a kernel may refuse some, and ``cambrian doctor`` shows which.
+One evaluation is one sandbox: the pool server starts each job as the first process
+(PID 1) of a fresh PID namespace (``fork_into_pid_namespace``), so the candidate can
+signal only its own processes and, when the job ends, the kernel kills everything
+left in the namespace, ``setsid`` or not. In that process ``confine`` applies, in
+order: resource limits; a private mount namespace with its own /tmp, /var/tmp and
+/dev/shm, a read-only view of everything else except the work directory, and a
+/proc that shows only the namespace's processes; no network; and a switch to the
+evaluation's own unprivileged uid (root), or, without root, the capabilities of a
+user namespace dropped. It returns the protections in force: a kernel may refuse
+some, and ``cambrian doctor`` shows which.
 """
 
 import ctypes
 import os
+import platform
 import resource
+import signal
 import sys
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 0x4000, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 0x4000, 1 << 18
 MNT_DETACH = 2
-PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+SYSCALLS = {"x86_64": {"clone": 56, "mount_setattr": 442, "capset": 126},
+            "aarch64": {"clone": 220, "mount_setattr": 442, "capset": 91}}.get(platform.machine(), {})
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 
 _libc = None
 
@@ -49,6 +63,116 @@ def _set_limit(name, soft, hard=None):
     if old_hard != resource.RLIM_INFINITY:
         soft, hard = min(soft, old_hard), min(hard, old_hard)
     resource.setrlimit(res, (soft, hard))
+
+
+# -- the namespace of one job ------------------------------------------------
+def fork_into_pid_namespace():
+    """Fork, the child being PID 1 of a new PID namespace; like ``os.fork`` otherwise.
+
+    ``unshare(CLONE_NEWPID)`` can be called only once per process, so a long-lived
+    server that starts a namespace per job uses ``clone`` directly, wrapped in the
+    interpreter's own before/after-fork hooks (exactly what ``os.fork`` does).
+    Raises OSError where the kernel refuses (no privilege, no user namespace).
+    """
+    number = SYSCALLS.get("clone")
+    if number is None:
+        raise OSError(38, "no clone syscall number for " + platform.machine())
+    api, libc = ctypes.pythonapi, ctypes.PyDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    api.PyOS_BeforeFork()
+    pid = libc.syscall(ctypes.c_long(number), ctypes.c_ulong(CLONE_NEWPID | signal.SIGCHLD),
+                       None, None, None, None)
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0
+    err = ctypes.get_errno()
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(err, "clone(CLONE_NEWPID): " + os.strerror(err))
+    return pid
+
+
+def enter_user_namespace():
+    """Without root: become the owner of a user namespace (same uid and gid inside), which
+    lets this process create PID, mount and network namespaces. Called once, by the
+    pool server. Returns why not, or None."""
+    if os.geteuid() == 0:
+        return None
+    uid, gid = os.geteuid(), os.getegid()
+    if _c().unshare(CLONE_NEWUSER) != 0:
+        return "unprivileged user namespaces are refused: " + os.strerror(ctypes.get_errno())
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
+                           ("gid_map", "%d %d 1" % (gid, gid))):
+            with open("/proc/self/" + name, "w") as f:
+                f.write(text)
+    except OSError as exc:
+        return "user namespace mapping failed: %s" % exc
+    return None
+
+
+def _drop_capabilities():
+    """Capabilities held inside our own user namespace go before the candidate runs."""
+    number = SYSCALLS.get("capset")
+    if number is None:
+        raise OSError(38, "no capset syscall number")
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(_c().syscall(ctypes.c_long(number), header, data), "capset")
+    for cap in range(64):
+        _c().prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP; EINVAL past the last one
+
+
+def _readonly_everywhere():
+    """Every mount read-only in this mount namespace (one call on Linux >= 5.12)."""
+    number = SYSCALLS.get("mount_setattr")
+
+    class Attr(ctypes.Structure):
+        _fields_ = [("set", ctypes.c_uint64), ("clr", ctypes.c_uint64),
+                    ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+    attr = Attr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    if number is not None and _c().syscall(ctypes.c_long(number), -100, b"/", AT_RECURSIVE,
+                                           ctypes.byref(attr), ctypes.sizeof(attr)) == 0:
+        return
+    _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY)  # the root mount only
+
+
+def _under(path, roots):
+    return any(path == r or path.startswith(r + "/") for r in roots)
+
+
+def private_filesystem(workdir, *, readable=(), writable=(), tmp_bytes):
+    """In a fresh mount namespace: everything read-only except the work directory and
+    private, empty /tmp, /var/tmp and /dev/shm; /proc for this PID namespace only.
+
+    The work directory and the ``readable`` paths (the evaluator's directory, the
+    interpreter's) that lived under one of those come back at their own paths; the
+    ``writable`` directories (``evaluation.writable``) stay writable wherever they are.
+    """
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    covered = [p for p in PRIVATE_TMP if os.path.isdir(p)]
+    keep = [(os.path.realpath(workdir), True)] + [
+        (p, False) for p in sorted({os.path.realpath(r) for r in readable if os.path.isdir(r)})]
+    keep = [(p, w) for p, w in keep if _under(p, covered)] + [
+        (os.path.realpath(p), True) for p in writable if os.path.isdir(p)]
+    # Outermost only: a bind brings what is under it.
+    keep = [(p, w) for p, w in keep if w or not any(q != p and p.startswith(q + "/") for q, _ in keep)]
+    fds = [(os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC), p, w) for p, w in keep]
+    try:
+        _readonly_everywhere()
+        for path in covered:
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=%d,nr_inodes=16384" % tmp_bytes)
+        for fd, path, writable in fds:
+            os.makedirs(path, exist_ok=True)
+            _mount("/proc/self/fd/%d" % fd, path, None, MS_BIND | MS_REC)
+            if writable:
+                _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+    finally:
+        for fd, _, _ in fds:
+            os.close(fd)
+    if os.getpid() == 1:
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 def _blocking_ancestor(path):
@@ -107,16 +231,23 @@ def python_paths(extra=()):
         p for p in sys.path if p] + list(extra)
 
 
-def confine(limits, *, workdir, expose_paths=()):
-    """Apply ``limits`` to this process; returns the protections in force."""
+def confine(limits, *, workdir, expose_paths=(), missing=None):
+    """Apply ``limits`` to this process; returns the protections in force (and fills
+    ``missing`` with why each refused one was refused).
+
+    A namespace the kernel refuses is a missing protection, not a failure, except
+    that as root with a sandbox uid every step must succeed: a half-built sandbox
+    raises, and the caller reports an infrastructure failure.
+    """
     active = []
+    missing = {} if missing is None else missing
 
     def attempt(name, fn):
         try:
             fn()
             active.append(name)
-        except (OSError, ValueError):
-            pass
+        except (OSError, ValueError) as exc:
+            missing[name] = str(exc)
 
     attempt("no_core_dumps", lambda: _set_limit("RLIMIT_CORE", 0))
     if limits.get("cpu_seconds"):
@@ -130,28 +261,57 @@ def confine(limits, *, workdir, expose_paths=()):
     if limits.get("file_bytes"):
         attempt("file_size_limit", lambda: _set_limit("RLIMIT_FSIZE", int(limits["file_bytes"])))
     attempt("no_new_privileges", lambda: _check(_c().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl"))
+    if os.getpid() == 1:
+        active.append("pid_namespace")
+    if limits.get("cgroup"):
+        with open(os.path.join(limits["cgroup"], "cgroup.procs"), "w") as f:
+            f.write("0")
+        active.append("cgroup_limits")
+    tmp_bytes = int(limits.get("file_bytes") or 256 << 20)
+    # Counted before /proc shows only this namespace: RLIMIT_NPROC counts machine-wide.
+    already = _processes_of(os.geteuid()) if limits.get("processes") and os.geteuid() != 0 else 0
     uid = limits.get("sandbox_uid")
     if os.geteuid() == 0 and uid is not None:
         flags = CLONE_NEWNS | (CLONE_NEWNET if limits.get("no_network") else 0)
         _check(_c().unshare(flags), "unshare")
         if limits.get("no_network"):
             active.append("no_network")
-        _mount(None, "/", None, MS_REC | MS_PRIVATE)
-        expose(python_paths(expose_paths), os.path.join(workdir, ".jail"))
-        active.append("private_mounts")
+        paths = python_paths(expose_paths)
+        private_filesystem(workdir, readable=paths, writable=limits.get("writable") or (), tmp_bytes=tmp_bytes)
+        expose(paths, os.path.join(workdir, ".jail"))
+        active += ["private_filesystem"]
         gid = int(limits.get("sandbox_gid", uid))
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(int(uid), int(uid), int(uid))
-        active.append("unprivileged_user")
-    elif limits.get("no_network"):
-        if _c().unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-            active.append("no_network")
+        active.append("own_uid")
+    elif os.geteuid() != 0:
+        flags = CLONE_NEWNS | (CLONE_NEWNET if limits.get("no_network") else 0)
+        if _c().unshare(flags) == 0:
+            if limits.get("no_network"):
+                active.append("no_network")
+            attempt("private_filesystem", lambda: private_filesystem(
+                workdir, readable=python_paths(expose_paths), writable=limits.get("writable") or (),
+                tmp_bytes=tmp_bytes))
+            attempt("no_capabilities", _drop_capabilities)
+        else:
+            why = "unshare refused: " + os.strerror(ctypes.get_errno())
+            missing["private_filesystem"] = why
+            if limits.get("no_network") and _c().unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+                active.append("no_network")
+            elif limits.get("no_network"):
+                missing["no_network"] = why
+    if limits.get("writable"):
+        # Shared directories are shared by evaluations of different uids: what one creates
+        # there the next may append to. (Everything else an evaluation writes is private.)
+        os.umask(0)
+    # Die with the pool server (set after the uid switch, which clears it).
+    _c().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if limits.get("processes") and os.geteuid() != 0:
-        # RLIMIT_NPROC counts every process of the user. As the sandbox user that is the
-        # candidates; as the invoking user it includes their shell and editor, so the
-        # limit is on top of what already runs.
-        extra = 0 if "unprivileged_user" in active else _processes_of(os.geteuid())
+        # RLIMIT_NPROC counts every process of the real uid. With a uid of its own that
+        # is this evaluation's processes; as the invoking user it includes their shell
+        # and editor, so the limit is on top of what already runs.
+        extra = 0 if "own_uid" in active else already
         attempt("process_limit", lambda: _set_limit("RLIMIT_NPROC", extra + int(limits["processes"])))
     return active
 

@@ -2,21 +2,26 @@
 
 Started by ``PoolEvaluator`` as ``python pool_server.py SOCKET_FD PRELOAD_JSON``. Messages are JSON over a SOCK_SEQPACKET socket; a job
 arrives with three file descriptors (the child's stdout, stderr and report pipe).
-The server answers ``{"id", "pid"}`` when the child is forked and ``{"id", "exit"}``
-when it has been reaped. Each child starts from the server's pristine state, so
-nothing one candidate does reaches the next.
+The server answers ``{"id", "pid"}`` when the child is forked, ``{"id", "exit"}``
+when it has been reaped, or ``{"id", "error"}`` when it could not be forked. Each
+child is the first process of a PID namespace of its own (where the kernel allows)
+and starts from the server's pristine state, so nothing one candidate does reaches
+the next, and nothing it starts outlives it.
 """
 
 import ctypes
+import errno
 import json
 import os
 import select
 import signal
 import socket
 import sys
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import jail  # noqa: E402
 import worker  # noqa: E402
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -26,6 +31,9 @@ def main():
     sock_fd = int(sys.argv[1])
     preload = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
     sock = socket.socket(fileno=sock_fd)
+    # Without root, a user namespace of our own lets each job have its PID, mount and
+    # network namespaces; as root this is a no-op.
+    userns_error = jail.enter_user_namespace()
     # Heavy imports are paid once here. The evaluator itself is never loaded here:
     # candidates are forked from this process and must not find its state in memory.
     failed = []
@@ -41,8 +49,9 @@ def main():
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    sock.send(json.dumps({"ready": True, "preload_failed": failed}).encode())
+    sock.send(json.dumps({"ready": True, "preload_failed": failed, "userns_error": userns_error}).encode())
     jobs = {}
+    pid_ns = {"ok": True, "why": ""}
     while True:
         try:
             ready, _, _ = select.select([sock, wake_r], [], [])
@@ -63,16 +72,38 @@ def main():
             if not message:
                 _shutdown(jobs)
             job = json.loads(message)
-            pid = os.fork()
+            try:
+                pid = _fork(pid_ns)
+            except OSError as exc:  # not the candidate's doing: the evaluator retries
+                for fd in fds:
+                    os.close(fd)
+                sock.send(json.dumps({"id": job["id"], "error": "fork failed: %s" % exc}).encode())
+                continue
             if pid == 0:
-                _child(job, fds, sock, wake_r, wake_w)
+                _child(job, fds, sock, wake_r, wake_w, pid_ns["why"])
             for fd in fds:
                 os.close(fd)
             jobs[pid] = job["id"]
             sock.send(json.dumps({"id": job["id"], "pid": pid}).encode())
 
 
-def _child(job, fds, sock, wake_r, wake_w):
+def _fork(pid_ns):
+    """A child in a new PID namespace; a plain fork where the kernel refuses namespaces."""
+    if pid_ns["ok"]:
+        try:
+            return jail.fork_into_pid_namespace()
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EINVAL, errno.ENOSYS, errno.EACCES, errno.EUSERS):
+                raise
+            pid_ns.update(ok=False, why=str(exc))
+    return os.fork()
+
+
+def _child(job, fds, sock, wake_r, wake_w, pid_ns_error):
+    """The job's process. Anything raised here is the sandbox failing, never the
+    candidate (``worker.start`` turns the evaluator's and the candidate's failures into
+    the report): the traceback goes to the report as an infrastructure failure."""
+    report = fds[2]
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -84,7 +115,15 @@ def _child(job, fds, sock, wake_r, wake_w):
         os.dup2(stderr, 2)
         os.close(stdout)
         os.close(stderr)
+        job["pid_ns_error"] = pid_ns_error
         worker.start(job, report)
+    except BaseException:
+        text = traceback.format_exc()
+        for fd, data in ((report, json.dumps({"infrastructure": text[-4000:]})), (2, text)):
+            try:
+                os.write(fd, data.encode())
+            except OSError:
+                pass
     finally:
         os._exit(70)
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OK, INVALID, ERROR, TIMEOUT, REJECTED = "ok", "invalid", "error", "timeout", "rejected"
+# The machinery failed, not the candidate: never stored as the program's result.
+INFRASTRUCTURE = "infrastructure"
 
 
 @dataclass(frozen=True)

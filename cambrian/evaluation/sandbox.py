@@ -1,5 +1,5 @@
-"""Supervise one candidate's process group: a hard wall-clock timeout that kills the
-whole group, captured output with a size cap, a scrubbed environment and a fresh
+"""Supervise one candidate's job: a hard wall-clock timeout that kills its process
+group (and with its PID-namespace init, everything in the namespace), captured output with a size cap, a scrubbed environment and a fresh
 working directory. Where the process comes from is the pool's business; what
 happens inside it is ``jail``'s.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pwd
 import shutil
 import signal
 import sys
@@ -50,21 +49,8 @@ def clean_env(home: Path, allow: tuple[str, ...] = ()) -> dict[str, str]:
     return env
 
 
-def sandbox_ids(user: str | None) -> tuple[int, int] | None:
-    """(uid, gid) candidates run as: only when Cambrian runs as root and a user is set."""
-    if user is None or os.geteuid() != 0:
-        return None
-    try:
-        entry = pwd.getpwnam(user)
-    except KeyError:
-        from ..errors import ConfigError
-
-        raise ConfigError(f"config: evaluation.sandbox_user: no such user {user!r}") from None
-    return entry.pw_uid, entry.pw_gid
-
-
 class Workdir:
-    """A fresh directory per candidate, owned by the sandbox user, removed afterwards."""
+    """A fresh directory per evaluation (mode 0700), owned by the evaluation's uid, removed afterwards."""
 
     def __init__(self, code: str, ids: tuple[int, int] | None):
         self.path = Path(tempfile.mkdtemp(prefix="cambrian-"))

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import signal
 import socket
 import sys
 import traceback
@@ -107,7 +108,7 @@ def fingerprint(evaluator, program, probe):
     return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
 
 
-def execute(evaluator, job, report_fd, protections):
+def execute(evaluator, job, report_fd, protections, missing=None):
     """Run ``job`` and write the report; never returns."""
     report = os.fdopen(report_fd, "w")
     try:
@@ -116,6 +117,7 @@ def execute(evaluator, job, report_fd, protections):
         tail = traceback.format_exception(type(exc), exc, exc.__traceback__)
         payload = {"exception": "%s: %s" % (type(exc).__name__, exc), "traceback": "".join(tail)[-MAX_TEXT:]}
     payload["protections"] = protections
+    payload["missing"] = missing or {}
     try:
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -134,6 +136,7 @@ def spawn_candidate(job, private_fds):
     pid = os.fork()
     if pid == 0:
         try:
+            signal.signal(signal.SIGXCPU, signal.SIG_DFL)
             ours.close()
             for fd in private_fds:
                 if fd is not None:
@@ -145,14 +148,30 @@ def spawn_candidate(job, private_fds):
     return pid, ours
 
 
+EXIT_CPU = 128 + signal.SIGXCPU
+
+
+def _cpu_limit_reached(*_):
+    # PID 1 of a namespace ignores SIGXCPU's default action: end as if it had applied.
+    os._exit(EXIT_CPU)
+
+
 def start(job, report_fd):
-    """In the job's process (a fresh session): confine, fork the candidate, run the evaluator."""
+    """In the job's process (a fresh session, PID 1 of its namespace): confine, fork the
+    candidate, run the evaluator. What raises out of here is the sandbox's failure;
+    the evaluator's and the candidate's are in the report."""
     try:
         evaluator_fd, open_error = os.open(job["evaluator"], os.O_RDONLY), None
     except OSError as exc:
         evaluator_fd, open_error = None, "cannot open %s: %s" % (job["evaluator"], exc.strerror)
+    if os.getpid() == 1:
+        signal.signal(signal.SIGXCPU, _cpu_limit_reached)
+    missing = {}
     protections = jail.confine(job["limits"], workdir=job["workdir"],
-                               expose_paths=[os.path.dirname(job["evaluator"])])
+                               expose_paths=[os.path.dirname(job["evaluator"])], missing=missing)
+    if job.get("pid_ns_error"):
+        missing["pid_namespace"] = job["pid_ns_error"]
+
     os.chdir(job["workdir"])
     jail.non_dumpable()
     pid, channel = spawn_candidate(job, (evaluator_fd, report_fd))
@@ -165,7 +184,8 @@ def start(job, report_fd):
             error = "evaluate.py failed to load: %s: %s\n%s" % (
                 type(exc).__name__, exc, traceback.format_exc()[-MAX_TEXT:])
     if evaluator is None:
-        os.write(report_fd, json.dumps({"load_error": error, "protections": protections}).encode())
+        os.write(report_fd, json.dumps({"load_error": error, "protections": protections,
+                                        "missing": missing}).encode())
         os._exit(0)
-    execute(evaluator, job, report_fd, protections)
+    execute(evaluator, job, report_fd, protections, missing)
 

@@ -83,6 +83,7 @@ class LLMClient:
                 except ProviderError as exc:
                     error = exc
                 else:
+                    reply = _storable(reply)
                     self._record(messages, seq, attempt, ledger, reply=reply)
                     return _usable(reply, self.spec)
                 self._record(messages, seq, attempt, ledger, error=f"{error.kind}: {error}")
@@ -129,6 +130,19 @@ class LLMClient:
 
 def request_hash(messages: list[dict[str, str]]) -> str:
     return hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _storable(reply: Reply) -> Reply:
+    """Lone surrogates (a JSON body may carry them) become U+FFFD: the reply is stored
+    and parsed as text, never crashes either."""
+    try:
+        reply.text.encode("utf-8")
+        return reply
+    except UnicodeEncodeError:
+        import dataclasses
+
+        text = reply.text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return dataclasses.replace(reply, text=text)
 
 
 def _usable(reply: Reply, spec: ModelSpec) -> Reply:

@@ -99,7 +99,7 @@ class OpenAIProvider:
             response = await self._client.chat.completions.create(**kwargs)
         except self._sdk.OpenAIError as exc:
             raise _classify(exc, self._sdk) from None
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a body the SDK cannot read
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:  # a body the SDK cannot read
             raise ProviderError("malformed", f"malformed reply: {type(exc).__name__}: {str(exc)[:120]}") from None
         if not getattr(response, "choices", None):
             raise ProviderError("malformed", "malformed reply: no choices")
@@ -135,7 +135,7 @@ class AnthropicProvider:
                 model=spec.name, system=system, messages=turns, max_tokens=spec.max_tokens, timeout=timeout)
         except self._sdk.AnthropicError as exc:
             raise _classify(exc, self._sdk) from None
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise ProviderError("malformed", f"malformed reply: {type(exc).__name__}: {str(exc)[:120]}") from None
         text = "".join(getattr(block, "text", "") for block in response.content)
         finish = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",

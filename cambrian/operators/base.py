@@ -8,7 +8,7 @@ never raises for a bad proposal and never returns the parent as a "change".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -43,6 +43,8 @@ class Context:
     island: int = 0            # the island the parent was taken from
     inspiration_islands: tuple[int, ...] = ()  # the island of each inspiration, in order
     island_bests: tuple[tuple[int, str], ...] = ()  # (island, its best program id) when asked
+    # program id -> what it is, for programs stored before this proposal was asked (None: unknown)
+    known: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 A proposal is a prompt, a reply and an edit. Every reply that cannot become a new
 child is rejected with its reason: empty, cut off or refused; no edit in it; an edit
 that does not apply, changes code outside the regions, leaves the program unchanged,
-does not parse, or gives back a program this parent already produced or one shown
-beside it unchanged. A rejection is asked again (once, with
+does not parse, or gives back a program that exists already (one this parent produced,
+one shown beside it, or any program stored before the proposal was asked). A rejection is asked again (once, with
 ``retry_with_error``) with the reason shown to the model; it never becomes the parent
 again. Failures of the transport (timeouts, HTTP errors after the client's retries)
 are not asked again here.
@@ -13,18 +13,19 @@ are not asked again here.
 from __future__ import annotations
 
 import string
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from ..edits import EditFailure, apply_reply
 from ..llm import LLMClient, LLMFailure, UnusableReply
-from ..program import Program, outside_change, program_id
+from ..program import Program, compile_error, outside_change, program_id
 from ..prompt import build_messages, source_label
 from .base import Candidate, Context, ProposalFailure
 
 FORMATS = ("diff", "rewrite", "crossover")
 SHOWN_REPLY_CAP = 2000  # characters of a cut-off reply shown back to the model
+MAX_REPLY = 1_000_000
 
 
 def arm_name(model_label: str, fmt: str) -> str:
@@ -53,9 +54,13 @@ class LLMOperator:
             notes=context.notes, sources=context_sources(context, parent, inspirations))
         seed = int(rng.integers(2**31))
         label = self.client.spec.label
-        known = {t.program_id: f"a program this one already produced ({t.outcome}: {t.detail})"
+        existing = {t.program_id: f"a program this one already produced ({t.outcome}: {t.detail})"
                  for t in context.tried if t.program_id}
-        known.update({p.id: f"other program {i} unchanged" for i, p in enumerate(inspirations, start=1)})
+        existing.update({p.id: f"other program {i} unchanged" for i, p in enumerate(inspirations, start=1)})
+
+        def known(pid: str) -> str | None:
+            return existing.get(pid) or (context.known(pid) if context.known is not None else None)
+
         ledger: list[float] = []
         reason = ""
         for k in range(2 if self.retry_with_error else 1):
@@ -78,23 +83,25 @@ class LLMOperator:
             ]
         return ProposalFailure(reason, cost=sum(ledger), model=label)
 
-    def apply(self, code: str, reply: str, known: dict[str, str] | None = None) -> str | EditFailure:
+    def apply(self, code: str, reply: str, known: Callable[[str], str | None] | None = None
+              ) -> str | EditFailure:
         """The child a reply gives, or why it gives none. ``known``: program id -> what it is,
-        for programs the model was shown or already gave (proposing one again is rejected)."""
+        for programs that exist already (proposing one again is rejected), else None."""
+        if len(reply) > MAX_REPLY:
+            # Parsing runs on the event loop: a flood is refused unread.
+            return EditFailure(f"reply of {len(reply):,} characters is over the {MAX_REPLY:,}-character limit")
         child = apply_reply(code, reply, fmt="diff" if self.fmt == "diff" else "rewrite")
         if isinstance(child, EditFailure):
             return child
         if child == code:
             return EditFailure("the edit leaves the program unchanged")
-        try:
-            compile(child, "<candidate>", "exec")
-        except (SyntaxError, ValueError) as exc:
-            return EditFailure(f"the edited program does not parse: {getattr(exc, 'msg', exc)} "
-                               f"(line {getattr(exc, 'lineno', '?')})")
+        error = compile_error(child)
+        if error is not None:
+            return EditFailure(f"the edited program does not parse: {error}")
         outside = outside_change(code, child)
         if outside is not None:
             return EditFailure(outside)
-        seen = (known or {}).get(program_id(child))
+        seen = known(program_id(child)) if known is not None else None
         if seen is not None:
             return EditFailure(f"the edit gives back {seen}; propose a different change")
         return child

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ..config import CrossoverConfig, PerturbConfig
-from ..program import Frame, Program
+from ..program import Frame, Program, compile_error
 from .base import Candidate, Context, ProposalFailure
 
 
@@ -82,11 +82,7 @@ def replace_spans(code: str, edits: Sequence[tuple[Token, str]]) -> str:
 
 
 def _parses(code: str) -> bool:
-    try:
-        compile(code, "<candidate>", "exec")
-        return True
-    except (SyntaxError, ValueError):
-        return False
+    return compile_error(code) is None
 
 
 class Perturb:

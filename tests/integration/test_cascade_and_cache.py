@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 import cambrian
-from cambrian.evaluation import INVALID, OK, PoolEvaluator, Spec
+from cambrian.evaluation import INVALID, OK, Limits, PoolEvaluator, Spec
 from tests.conftest import LOADER, write_problem
 from tests.integration.test_cli import _one_line_error, cambrian as cli
 
@@ -49,7 +49,8 @@ def _evaluate(spec, code):
 def test_cascade_stops_cheap_failures_before_the_full_evaluation(tmp_path, drop_dir, monkeypatch):
     monkeypatch.setenv("CAMBRIAN_TEST_LOG", str(drop_dir / "log"))
     problem = write_problem(tmp_path / "p", PROGRAM, CASCADE_EVALUATOR)
-    spec = _spec(problem / "evaluate.py", stages=(("evaluate_stage1", 0.5),), allow_env=("CAMBRIAN_TEST_LOG",))
+    spec = _spec(problem / "evaluate.py", stages=(("evaluate_stage1", 0.5),), allow_env=("CAMBRIAN_TEST_LOG",),
+                 limits=Limits(writable=(str(drop_dir),)))
     low = _evaluate(spec, PROGRAM)
     assert low.status == INVALID and "cascade: stopped at evaluate_stage1" in low.reason
     assert "threshold 0.5" in low.reason
@@ -71,6 +72,7 @@ def log_env(drop_dir, monkeypatch):
 def test_cascade_in_a_run_and_config_errors(tmp_path, log_env):
     problem = write_problem(tmp_path / "p", PROGRAM.replace("scale = 0.3", "scale = 0.6"), CASCADE_EVALUATOR,
                             "budget: 30\nevaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n"
+                            f"  writable: [{log_env.parent}]\n"
                             "  cascade: {evaluate_stage1: 0.55}\n")
     result = cambrian.evolve(problem, run_dir=tmp_path / "run")
     reasons = [p.reason for p in result.programs() if p.status == INVALID]
@@ -95,7 +97,8 @@ def evaluate(path):
 
 def _equivalence_run(tmp_path, log, evaluator, extra_config=""):
     problem = write_problem(tmp_path / "p", PROGRAM, evaluator,
-                            "budget: 40\nseed: 2\nevaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n" + extra_config +
+                            "budget: 40\nseed: 2\nevaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n"
+                            f"  writable: [{log.parent}]\n" + extra_config +
                             "operators:\n  structural: {weight: 0}\n  crossover: {weight: 0}\n"
                             "  perturb: {max_constants: 1}\n")
     result = cambrian.evolve(problem, run_dir=tmp_path / "run")

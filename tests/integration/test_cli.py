@@ -69,13 +69,12 @@ def test_bad_flags(tmp_path, quadratic):
     _one_line_error(cambrian("run"), "problem directory")
 
 
-def test_unwritable_run_dir_and_bad_sandbox_user(tmp_path, quadratic):
+def test_unwritable_run_dir_and_bad_sandbox_uids(tmp_path, quadratic):
     (tmp_path / "file").write_text("x")
     _one_line_error(cambrian("run", quadratic, "--run-dir", tmp_path / "file" / "run"), "file")
-    if os.geteuid() == 0:  # the sandbox user matters only when Cambrian runs as root
-        _one_line_error(cambrian("run", quadratic, "--run-dir", tmp_path / "r",
-                                 "--set", "evaluation.sandbox_user=no-such-user"), "no such user")
-        assert not (tmp_path / "r").exists(), "a run directory was made for a config that cannot run"
+    _one_line_error(cambrian("run", quadratic, "--run-dir", tmp_path / "r",
+                             "--set", "evaluation.sandbox_uids=[5000, 10]"), "evaluation.sandbox_uids")
+    assert not (tmp_path / "r").exists(), "a run directory was made for a config that cannot run"
 
 
 def test_existing_run_dir_is_refused(tmp_path, quadratic):
@@ -110,7 +109,8 @@ def test_resume_with_a_larger_budget_continues(tmp_path, quadratic):
 def test_help_is_light():
     code = ("import sys, cambrian.cli as c\n"
             "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('numpy', 'pydantic', 'rich', 'openai', 'anthropic', 'ray', 'yaml')"
+            "heavy = [m for m in ('numpy', 'pydantic', 'rich', 'openai', 'anthropic', 'ray', 'yaml',"
+            " 'starlette', 'uvicorn', 'sqlite3')"
             " if m in sys.modules]\nprint(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.strip().endswith("[]")
@@ -120,3 +120,15 @@ def test_doctor_reports_protections():
     out = cambrian("doctor")
     assert out.returncode == 0, out.stderr
     assert "CPU-time limit" in out.stdout and "warm pool" in out.stdout
+    assert "PID namespace" in out.stdout and "cgroup v2" in out.stdout
+
+
+def test_doctor_says_why_each_missing_protection_is_missing():
+    from cambrian.doctor import probe
+
+    result = probe(samples=2)
+    assert not result.notes, result.notes
+    rows = result.rows()
+    assert {"pid_namespace", "private_filesystem", "cgroup_limits", "no_network"} <= {n for n, _, _ in rows}
+    for name, active, why in rows:
+        assert active or why, f"{name} is missing without a reason"

@@ -77,36 +77,51 @@ def test_segfault_is_error(tmp_path, kind):
     assert r.status == ERROR and "signal 11" in r.reason
 
 
-def test_timeout_kills_the_candidate_and_its_children(tmp_path, kind, drop_dir):
-    pidfile = drop_dir / "child.pid"
-    body = f"""
-p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])
-open({str(pidfile)!r}, 'w').write(str(p.pid))
-time.sleep(600)
-"""
-    r = evaluate_body(tmp_path, body, kind, timeout=1.0)
-    assert r.status == TIMEOUT and "1 s timeout" in r.reason
-    child = int(pidfile.read_text())
-    deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
+def marked(marker: str) -> set[int]:
+    """Live processes (as the machine sees them) whose command line holds ``marker``:
+    a candidate's children are found this way whatever namespace they run in."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if marker.encode() in f.read() and _alive(int(entry)):
+                        found.add(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def _gone(marker: str) -> bool:
+    deadline = time.monotonic() + 10
+    while marked(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child)
+    return not marked(marker)
 
 
-def test_background_child_of_a_finished_candidate_is_killed(tmp_path, kind, drop_dir):
-    pidfile = drop_dir / "child.pid"
-    body = f"""
-p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])
-open({str(pidfile)!r}, 'w').write(str(p.pid))
-return {{'combined_score': 1.0}}
-"""
+SLEEPER = "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)  # {marker}']{extra})\n"
+CHECK_STARTED = "assert p.poll() is None\n"
+
+
+@pytest.mark.parametrize("detach", [False, True], ids=["child", "setsid-child"])
+def test_timeout_kills_the_candidate_and_its_children(tmp_path, kind, detach):
+    marker = f"cambrian-test-{os.getpid()}-{time.monotonic_ns()}"
+    extra = ", start_new_session=True" if detach else ""
+    body = SLEEPER.format(marker=marker, extra=extra) + "print('started', flush=True)\ntime.sleep(600)"
+    r = evaluate_body(tmp_path, body, kind, timeout=1.5)
+    assert r.status == TIMEOUT and "1.5 s timeout" in r.reason, r
+    assert "started" in r.feedback.get("stdout", ""), r
+    assert _gone(marker)
+
+
+@pytest.mark.parametrize("detach", [False, True], ids=["child", "setsid-child"])
+def test_background_child_of_a_finished_candidate_is_killed(tmp_path, kind, detach):
+    marker = f"cambrian-test-{os.getpid()}-{time.monotonic_ns()}"
+    extra = ", start_new_session=True" if detach else ""
+    body = SLEEPER.format(marker=marker, extra=extra) + "time.sleep(0.2)\nreturn {'combined_score': float(p.poll() is None)}"
     r = evaluate_body(tmp_path, body, kind)
-    assert r.status == OK
-    child = int(pidfile.read_text())
-    deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)
+    assert r.status == OK and r.score == 1.0  # the child was running when the candidate returned
+    assert _gone(marker)
 
 
 @pytest.mark.parametrize("body, fragment", [

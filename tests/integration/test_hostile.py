@@ -18,17 +18,29 @@ BENIGN = candidate("return {'combined_score': 1.0}")
 ROOT_JAIL = os.geteuid() == 0
 
 
-def _sandbox_pids() -> set[int]:
-    """Processes of the sandbox user (candidates run as 'nobody' when tests run as root)."""
+def processes_of(uids) -> set[int]:
+    """Live processes running as one of ``uids``: an evaluator's own candidates, since
+    every evaluation runs as a uid that no other evaluation on the machine holds."""
     pids = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid == 65534:
-                    pids.add(int(entry))
+                with open(f"/proc/{entry}/status") as f:
+                    status = f.read()
             except OSError:
-                pass
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if int(fields["Uid"].split()[0]) in uids and not fields.get("State", "").strip().startswith("Z"):
+                pids.add(int(entry))
     return pids
+
+
+def left_behind(uids, wait: float = 10.0) -> set[int]:
+    """Processes of ``uids`` still alive after a grace for the kernel to reap them."""
+    deadline = time.monotonic() + wait
+    while (left := processes_of(set(uids))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
 
 
 @pytest.fixture(params=sorted(KINDS))
@@ -38,25 +50,19 @@ def hostile(request, tmp_path):
         path = tmp_path / "evaluate.py"
         path.write_text(evaluator)
         spec = Spec(path, timeout=timeout, limits=Limits(**{"cpu_seconds": 5, **limits}))
-        before = _sandbox_pids()
 
         async def go():
             ev = KINDS[request.param](spec)
             try:
                 bad = await ev.evaluate(body if raw else candidate(body))
                 good = await ev.evaluate(benign)
-                return bad, good
+                return bad, good, left_behind(ev.uids)
             finally:
                 await ev.close()
 
-        bad, good = asyncio.run(go())
+        bad, good, left = asyncio.run(go())
         assert good.status == OK, f"the evaluator stopped working after a hostile candidate: {good}"
-        if ROOT_JAIL:
-            # Killed orphans are reaped by init (or the pool's subreaper) a moment later.
-            deadline = time.monotonic() + 10
-            while (left := _sandbox_pids() - before) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert not left, f"processes left behind: {left}"
+        assert not left, f"processes left behind: {left}"
         return bad
 
     return run
@@ -120,10 +126,13 @@ def test_fork_bomb_dies_and_the_machine_does_not(hostile):
     assert r.status == ERROR
 
 
-@pytest.mark.skipif(not ROOT_JAIL, reason="needs the unprivileged sandbox user")
-def test_sigkill_to_the_parent_is_refused(hostile):
-    r = hostile("os.kill(os.getppid(), 9)\nreturn {'combined_score': 1.0}")
-    assert r.status == ERROR and "PermissionError" in r.reason
+@pytest.mark.parametrize("target", ["os.getppid()", "-1", "1", "0"])
+def test_signals_reach_only_the_candidates_own_sandbox(hostile, target):
+    # The job is PID 1 of the candidate's PID namespace: SIGKILL from inside cannot
+    # reach it, nor anything outside; the benign candidate after it still evaluates.
+    r = hostile(f"os.kill({target}, 9)\nreturn {{'combined_score': 1.0}}")
+    assert r.status in (OK, ERROR), r
+    assert "pid_namespace" in r.protections or r.status == ERROR
 
 
 @pytest.mark.skipif(not ROOT_JAIL, reason="needs the unprivileged sandbox user")
@@ -140,7 +149,25 @@ def test_reading_the_parents_environment_is_refused(hostile, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-for-test")
     r = hostile("data = open(f'/proc/{os.getppid()}/environ', 'rb').read()\n"
                 "return {'combined_score': 1.0, 'leak': str(b'sk-secret' in data)}")
-    assert r.status == ERROR and "PermissionError" in r.reason
+    # The parent is outside the candidate's PID namespace: there is no such process.
+    assert r.status == ERROR and ("FileNotFoundError" in r.reason or "PermissionError" in r.reason)
+
+
+def test_no_process_outside_the_sandbox_is_visible(hostile, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-for-test")
+    body = ("seen, leaks = [], 0\n"
+            "for entry in os.listdir('/proc'):\n"
+            "    if entry.isdigit():\n"
+            "        seen.append(entry)\n"
+            "        try:\n"
+            "            leaks += b'sk-secret' in open(f'/proc/{entry}/environ', 'rb').read()\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "return {'combined_score': 1.0, 'processes': len(seen), 'leaks': leaks}")
+    r = hostile(body)
+    assert r.status == OK and r.metrics["leaks"] == 0
+    if "pid_namespace" in r.protections:
+        assert r.metrics["processes"] <= 3  # the job (PID 1), the candidate and its server
 
 
 def test_own_environment_holds_no_keys(hostile, monkeypatch):
@@ -258,4 +285,4 @@ def test_protections_are_reported(hostile):
     assert r.status == OK
     assert {"no_core_dumps", "memory_limit", "open_files_limit", "file_size_limit", "cpu_limit"} <= set(r.protections)
     if ROOT_JAIL:
-        assert {"unprivileged_user", "private_mounts", "no_network", "process_limit"} <= set(r.protections)
+        assert {"own_uid", "private_filesystem", "pid_namespace", "no_network", "process_limit"} <= set(r.protections)

@@ -7,7 +7,7 @@ import sqlite3
 from cambrian.operators import Candidate
 from cambrian.session import build_runner, prepare
 from tests.conftest import write_problem
-from tests.integration.test_hostile import ROOT_JAIL, _sandbox_pids
+from tests.integration.test_hostile import left_behind
 
 PROGRAM = """
 def run():
@@ -53,7 +53,6 @@ class Hostile:
 def test_a_run_of_hostile_candidates(tmp_path):
     problem = write_problem(tmp_path / "p", PROGRAM, EVALUATOR,
                             "evaluation:\n  timeout: 3\n  memory_mb: 1024\n  processes: 64\n")
-    before = _sandbox_pids()
     problem, config, store, run_path = prepare(problem, overrides={"budget": 2 * len(ATTACKS), "workers": 2},
                                                run_dir=tmp_path / "run")
     runner = build_runner(problem, config, store, run_path)
@@ -62,11 +61,12 @@ def test_a_run_of_hostile_candidates(tmp_path):
 
     async def go():
         try:
-            return await runner.run(problem.initial_code)
+            return await runner.run(problem.initial_code), left_behind(runner.executor.evaluator.uids)
         finally:
             await runner.executor.close()
 
-    stats = asyncio.run(go())
+    stats, left = asyncio.run(go())
+    assert not left, f"processes left behind: {left}"
     assert stats.candidates == 2 * len(ATTACKS)
     programs = [p for p in store.programs() if p.operator != "initial"]
     assert len(programs) == 2 * len(ATTACKS)
@@ -75,10 +75,3 @@ def test_a_run_of_hostile_candidates(tmp_path):
     assert stats.best_score == 2.0
     conn = sqlite3.connect(run_path / "cambrian.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    if ROOT_JAIL:
-        import time
-
-        deadline = time.monotonic() + 10
-        while (left := _sandbox_pids() - before) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not left

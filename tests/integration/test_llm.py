@@ -90,12 +90,24 @@ def test_failures_are_reasons(fake, store, provider, script, fragment):
     assert made.reason.startswith(f"{provider}:fake-model")
 
 
-def test_rate_limit_honors_retry_after(fake, store):
-    fake.script = [{"status": 429, "headers": {"retry-after": "1"}}, {"text": DIFF}]
+def test_rate_limit_honors_retry_after(fake, store, monkeypatch):
+    import cambrian.llm.client as client_module
+
+    waits = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay, *args, **kwargs):
+        waits.append(delay)
+        await real_sleep(0)
+
+    # The server asks for 7 s; the client's own backoff would be 0.25-0.75 s.
+    monkeypatch.setattr(client_module.asyncio, "sleep", sleep)
+    fake.script = [{"status": 429, "headers": {"retry-after": "7"}}, {"text": DIFF}]
     made = _propose(fake, store)
     assert isinstance(made, Candidate)
     calls = store.rows("SELECT error FROM llm_calls ORDER BY id")
     assert len(calls) == 2 and calls[0][0].startswith("rate_limit") and calls[1][0] == ""
+    assert [w for w in waits if w] == [7.0]
 
 
 def test_connection_refused_is_a_failure(store):
@@ -385,19 +397,34 @@ def test_sigkill_and_resume_with_a_model_pays_nothing_twice(fake, tmp_path):
     assert store.rows(sql) == Store.open(tmp_path / "ref").rows(sql)
 
 
-def test_concurrency_limit_is_per_provider_endpoint(tmp_path):
+def _most_at_once(tmp_path, concurrency):
+    """Requests answered at once by one endpoint serving two models. Each request waits
+    (up to 1 s) for a second one to arrive, so requests overlap whenever the limit lets them."""
     import time
 
-    def slow(request):
-        time.sleep(0.2)
+    holder = {}
+
+    def overlapping(request):
+        deadline = time.monotonic() + 1.0
+        while holder["server"].active < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
         return nudging_model()(request)
 
-    with FakeLLM(default=slow) as server:
+    with FakeLLM(default=overlapping) as server:
+        holder["server"] = server
         models = [{"model": f"openai:a@{server.url}"}, {"model": f"openai:b@{server.url}"}]
-        cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=12, workers=6,
-                        llm__models=models, llm__concurrency=1, operator_choice="weights", llm__share=1.0)
-        assert len(server.requests) >= 6
-        assert server.max_active == 1
+        cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / f"run{concurrency}", budget=6, workers=6,
+                        llm__models=models, llm__concurrency=concurrency, operator_choice="weights",
+                        llm__share=1.0)
+        assert len(server.requests) >= 4
+        return server.max_active
+
+
+def test_concurrency_limit_is_per_provider_endpoint(tmp_path):
+    # The check can see overlap: with a limit of 2, requests do overlap...
+    assert _most_at_once(tmp_path, 2) == 2
+    # ...and with a limit of 1 per endpoint, two models on it never overlap.
+    assert _most_at_once(tmp_path, 1) == 1
 
 
 def test_user_prompt_templates_reach_operators_and_insights(fake, tmp_path):
@@ -488,5 +515,21 @@ def test_prompts_show_the_parents_failed_children_with_their_tracebacks(fake, tm
     assert "  +    return x / 0, y" in shown[-1]  # the failed child's changed line
     assert 'File "program.py", line 6, in solve' in shown[-1]  # no scratch directory: replay sees the same
     assert any("ok: scored" in p.split("## Already tried", 1)[-1] and "```diff" in p for p in prompts)
+    replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
+    assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr
+
+
+def test_a_reply_giving_back_a_stored_program_is_asked_again_and_replays(fake, tmp_path):
+    """Nudges often step back to a program already evaluated (the grandparent): that reply
+    is asked again with the reason, and what counts as stored is fixed when the proposal
+    is asked, so the replay is identical."""
+    fake.default = nudging_model()
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=40, llm__models=_models(fake),
+                             operator_choice="weights", llm__share=1.0)
+    asked_again = [r for r in fake.requests
+                   if "gives back a program already evaluated (candidate" in r["messages"][-1]["content"]]
+    assert asked_again
+    outcomes = dict(result.store.rows("SELECT outcome, COUNT(*) FROM attempts WHERE seq > 0 GROUP BY outcome"))
+    assert outcomes.get("duplicate", 0) < len(asked_again)
     replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
     assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr

@@ -28,10 +28,10 @@ def _cambrian(*args, log):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _problem(tmp_path):
+def _problem(tmp_path, log_dir):
     problem = write_problem(tmp_path / "slow", QUADRATIC_PROGRAM, SLOW_EVALUATOR,
                             "budget: 30\nworkers: 2\nseed: 3\n"
-                            "evaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n")
+                            f"evaluation:\n  pass_env: [CAMBRIAN_TEST_LOG]\n  writable: [{log_dir}]\n")
     return problem
 
 
@@ -60,7 +60,7 @@ def _wait_for_attempts(db, n, proc, limit=60.0):
 
 
 def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path, drop_dir):
-    problem = _problem(tmp_path)
+    problem = _problem(tmp_path, drop_dir)
     reference_log = drop_dir / "reference.log"
     ref = _cambrian("run", str(problem), "--run-dir", str(tmp_path / "ref"), "--quiet", log=reference_log)
     assert ref.wait(timeout=120) == 0, ref.communicate()
@@ -95,7 +95,7 @@ def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path, drop_dir
 
 
 def test_ctrl_c_stops_gracefully_and_resume_finishes(tmp_path, drop_dir):
-    problem = _problem(tmp_path)
+    problem = _problem(tmp_path, drop_dir)
     log = drop_dir / "eval.log"
     run_dir = tmp_path / "run"
     proc = _cambrian("run", str(problem), "--run-dir", str(run_dir), "--quiet", log=log)

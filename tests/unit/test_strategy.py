@@ -1,3 +1,5 @@
+import pytest
+
 from cambrian import config
 from cambrian.strategy import Outcome, Strategy
 
@@ -19,9 +21,35 @@ def test_same_seed_same_proposals():
     assert _run(3)[1] != _run(4)[1]
 
 
-def test_ask_does_not_change_state():
-    strategy, _ = _run(0, steps=5)
-    assert strategy.ask(6) == strategy.ask(6)
+def _state(strategy) -> bytes:
+    import pickle
+
+    return pickle.dumps(strategy.__dict__)
+
+
+@pytest.mark.parametrize("bandit", [False, True])
+def test_ask_does_not_change_state(bandit):
+    """A strategy that was asked many times is indistinguishable from one never asked:
+    same state, same next proposals, same responses to the same tells."""
+    def make():
+        strategy = Strategy(config.build({"seed": 0}), mate_operators=frozenset({"crossover"}),
+                            bandit=bandit, arms={"perturb": 0.5, "crossover": 0.2, "structural": 0.3})
+        strategy.seed("p0", 1.0, {})
+        for seq in range(1, 6):
+            strategy.tell(strategy.ask(seq), Outcome(f"p{seq}", float(seq % 3), {}))
+        return strategy
+
+    asked, fresh = make(), make()
+    before = _state(asked)
+    for seq in range(6, 40):
+        asked.ask(seq)
+    assert _state(asked) == before == _state(fresh)
+    for seq in range(6, 12):
+        a, b = asked.ask(seq), fresh.ask(seq)
+        assert a == b
+        asked.tell(a, Outcome(f"q{seq}", float(seq), {}))
+        fresh.tell(b, Outcome(f"q{seq}", float(seq), {}))
+    assert _state(asked) == _state(fresh)
 
 
 def test_tell_tracks_best_and_patience():

@@ -1,0 +1,60 @@
+"""Start the UI server: loopback by default; any other interface only when asked, with a token."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import socket
+import sys
+from pathlib import Path
+
+from ..errors import CambrianError
+from ..runview import find_runs
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_port(host: str, port: int) -> None:
+    """A one-line error now, rather than a traceback from the server, if the port is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise CambrianError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> None:
+    try:
+        import uvicorn
+        from .app import create_app
+    except ImportError as exc:
+        raise CambrianError(f"cambrian ui needs the ui extra: pip install 'cambrian[ui]' ({exc.name} is missing)"
+                            ) from None
+    root = Path(root)
+    if not root.exists():
+        raise CambrianError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise CambrianError(f"{root}: give a run directory or a directory of runs")
+    loopback = is_loopback(host)
+    if not loopback and token is None:
+        token = secrets.token_urlsafe(24)
+    if not 1 <= port <= 65535:
+        raise CambrianError(f"--port: expected 1-65535, got {port}")
+    check_port(host, port)
+    app = create_app(root, token=token, loopback_only=loopback)
+    runs = find_runs(root)
+    shown = host if ":" not in host or host.startswith("[") else f"[{host}]"
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    what = (f"{len(runs)} run(s)" if runs else "no run yet (waiting for one)") + f" in {root}"
+    print(f"cambrian ui: {what}\n  open {url}\n  read-only; Ctrl-C stops", file=sys.stderr, flush=True)
+    if not loopback:
+        print(f"  listening on {host} (not loopback): the token above is required", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)

@@ -1,0 +1,318 @@
+"""One sandbox per evaluation: candidates evaluated side by side cannot touch each other,
+and failures of the machinery are retried and reported as infrastructure, not blamed
+on the candidate."""
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from cambrian.evaluation import INFRASTRUCTURE, OK, EvalResult, Limits, PoolEvaluator, ProcessEvaluator, Spec
+from cambrian.evaluation import cgroups
+from cambrian.evaluation.identity import UidLease
+from tests.integration.test_evaluation import EVALUATOR, candidate
+from tests.integration.test_hostile import ROOT_JAIL, left_behind
+
+SEPARATED = """
+from cambrian.candidate import load
+
+def evaluate(path):
+    return load(path).run()
+"""
+
+# Each honest candidate sleeps while the attackers run, then returns its own number.
+HONEST = "time.sleep(1.5)\nreturn {{'combined_score': {n}.0}}"
+ATTACKS = {
+    "rewrite every program.py it can find":
+        "import glob\nfor _ in range(30):\n"
+        "    for p in glob.glob('/tmp/**/program.py', recursive=True) + glob.glob('/proc/*/cwd/program.py'):\n"
+        "        try:\n            open(p, 'w').write('def run():\\n    return {\"combined_score\": 1e9}\\n')\n"
+        "        except OSError:\n            pass\n    time.sleep(0.05)\nreturn {'combined_score': 0.0}",
+    "SIGKILL to every process it may signal":
+        "for _ in range(30):\n    try:\n        os.kill(-1, 9)\n    except OSError:\n        pass\n"
+        "    time.sleep(0.05)\nreturn {'combined_score': 0.0}",
+    "hold every thread the process limit allows":
+        "import threading\nstop = threading.Event()\nn = 0\n"
+        "try:\n    while n < 10000:\n        threading.Thread(target=stop.wait, daemon=True).start()\n        n += 1\n"
+        "except RuntimeError:\n    pass\ntime.sleep(2)\nstop.set()\nreturn {'combined_score': 0.0}",
+    "a setsid daemon":
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\n"
+        "return {'combined_score': 0.0}",
+}
+
+
+@pytest.mark.parametrize("evaluator", [EVALUATOR, SEPARATED], ids=["in-process", "separated"])
+def test_side_by_side_candidates_cannot_touch_each_other(tmp_path, evaluator):
+    path = tmp_path / "evaluate.py"
+    path.write_text(evaluator)
+    spec = Spec(path, timeout=30, limits=Limits(cpu_seconds=20, processes=64))
+
+    async def go():
+        ev = PoolEvaluator(spec)
+        try:
+            honest = [ev.evaluate(candidate(HONEST.format(n=n))) for n in range(1, 4)]
+            hostile = [ev.evaluate(candidate(body)) for body in ATTACKS.values()]
+            results = await asyncio.gather(*honest, *hostile)
+            return results, ev.uids, left_behind(ev.uids)
+        finally:
+            await ev.close()
+
+    results, uids, left = asyncio.run(go())
+    honest, hostile = results[:3], results[3:]
+    assert [(r.status, r.score) for r in honest] == [(OK, 1.0), (OK, 2.0), (OK, 3.0)], honest
+    assert all(r.status != INFRASTRUCTURE for r in hostile), hostile
+    assert not left, f"processes left behind: {left}"
+    if ROOT_JAIL:
+        assert len(uids) == 7  # one uid per evaluation in flight
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="uids are switched only when Cambrian runs as root")
+def test_two_evaluators_never_share_a_uid(tmp_path):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+    body = candidate("return {'combined_score': float(os.getuid())}")
+
+    async def go():
+        a, b = PoolEvaluator(Spec(path)), PoolEvaluator(Spec(path))
+        try:
+            results = await asyncio.gather(*(ev.evaluate(body) for ev in (a, b, a, b)))
+            return results, set(a.uids), set(b.uids)
+        finally:
+            await a.close()
+            await b.close()
+
+    results, a, b = asyncio.run(go())
+    uids = [int(r.score) for r in results]
+    assert len(set(uids)) == 4 and not a & b, (uids, a, b)
+
+
+def test_a_pool_server_killed_mid_evaluation_is_retried(tmp_path):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+
+    async def go():
+        ev = PoolEvaluator(Spec(path, timeout=30))
+        try:
+            await ev.evaluate(candidate("return {'combined_score': 0.0}"))
+            first = ev._server.pid
+            task = asyncio.ensure_future(ev.evaluate(candidate("time.sleep(1)\nreturn {'combined_score': 5.0}")))
+            await asyncio.sleep(0.3)
+            os.killpg(first, signal.SIGKILL)
+            return await task, first, ev._server.pid
+        finally:
+            await ev.close()
+
+    result, first, second = asyncio.run(go())
+    assert result.status == OK and result.score == 5.0, result
+    assert first != second
+
+
+@pytest.mark.parametrize("kind", [PoolEvaluator, ProcessEvaluator])
+def test_a_pool_that_cannot_start_is_an_infrastructure_failure(tmp_path, kind):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+
+    async def go():
+        ev = kind(Spec(path), python=str(tmp_path / "no-such-python"))
+        try:
+            return await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    r = asyncio.run(go())
+    assert r.status == INFRASTRUCTURE
+    assert r.reason.startswith("infrastructure: ") and "no-such-python" in r.reason and "3 attempts" in r.reason
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="uids are switched only when Cambrian runs as root")
+def test_no_free_uid_is_an_infrastructure_failure(tmp_path):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+    uid = 2_099_999_000 + os.getpid() % 997
+    holder = UidLease(uid, uid)
+    holder.acquire()  # another run holds the only uid in the range
+
+    async def go():
+        ev = PoolEvaluator(Spec(path, limits=Limits(sandbox_uids=(uid, uid))))
+        try:
+            return await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    try:
+        r = asyncio.run(go())
+    finally:
+        holder.close()
+    assert r.status == INFRASTRUCTURE and "in use" in r.reason
+
+
+def test_a_sandbox_that_cannot_be_built_reports_its_traceback(tmp_path):
+    """A job whose setup raises (here: its work directory vanished) is reported with the
+    real error and traceback, never as a bare exit code."""
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+
+    class Vanishing(PoolEvaluator):
+        async def _launch(self, job, pipes, workdir):
+            workdir.remove()
+            return await super()._launch(job, pipes, workdir)
+
+    async def go():
+        ev = Vanishing(Spec(path))
+        try:
+            return await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    r = asyncio.run(go())
+    assert r.status == INFRASTRUCTURE, r
+    assert "No such file or directory" in r.reason and "exit code 70" not in r.reason
+    assert "Traceback" in r.feedback["traceback"]
+
+
+class _Same:
+    """Proposes the same child every time."""
+
+    name = "same"
+    needs_mate = False
+
+    async def propose(self, parent, inspirations, context, rng):
+        from cambrian.operators import Candidate
+
+        return Candidate(parent.code.replace("x = 1.0", "x = 2.0"))
+
+
+class _FlakyMachine:
+    """The real evaluator behind an executor whose first evaluation fails as infrastructure."""
+
+    def __init__(self, executor):
+        self.inner = executor
+        self.evaluator = executor.evaluator
+        self.calls = 0
+
+    async def run(self, code):
+        self.calls += 1
+        if self.calls == 2:  # the first candidate (call 1 is the initial program)
+            return EvalResult(INFRASTRUCTURE, "infrastructure: fork failed: [Errno 11] Resource temporarily unavailable")
+        return await self.inner.run(code)
+
+    async def fingerprint(self, code):
+        return await self.inner.fingerprint(code)
+
+    async def close(self):
+        await self.inner.close()
+
+
+def test_infrastructure_failures_are_never_stored_as_the_programs_result(quadratic, tmp_path):
+    from cambrian.session import build_runner, prepare
+
+    problem, config, store, run_path = prepare(quadratic, overrides={"budget": 2, "workers": 1},
+                                               run_dir=tmp_path / "run")
+    runner = build_runner(problem, config, store, run_path)
+    runner.operators = {name: _Same() for name in runner.operators}
+    runner.executor = _FlakyMachine(runner.executor)
+
+    async def go():
+        try:
+            return await runner.run(problem.initial_code)
+        finally:
+            await runner.close()
+
+    stats = asyncio.run(go())
+    assert stats.candidates == 2
+    first, second = store.attempt(1), store.attempt(2)
+    assert first.outcome == "failed" and first.reason.startswith("infrastructure: fork failed")
+    # Not cached by code hash: the same code was evaluated for real the next time.
+    assert second.outcome == "new" and store.program(second.program_id).status == OK
+
+
+@pytest.mark.skipif(cgroups.delegated()[0] is None, reason=f"no delegated cgroup v2 subtree: {cgroups.delegated()[1]}")
+def test_cgroup_limits_where_a_delegated_subtree_exists(tmp_path):
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+
+    async def go():
+        ev = PoolEvaluator(Spec(path, limits=Limits(memory_mb=256)))
+        try:
+            return await ev.evaluate(candidate("x = bytearray(1024**3)\nreturn {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    r = asyncio.run(go())
+    assert "cgroup_limits" in r.protections and r.status != OK
+
+
+UNPRIVILEGED = """
+import asyncio, json, os, sys, tempfile
+from pathlib import Path
+from cambrian.evaluation import Limits, PoolEvaluator, Spec
+
+here = Path(sys.argv[1])
+(here / "evaluate.py").write_text("from cambrian.candidate import load\\n\\ndef evaluate(path):\\n"
+                                  "    return load(path).run()\\n")
+program = '''
+import os, subprocess, sys
+def run():
+    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)  # MARKER'], start_new_session=True)
+    try:
+        open(HERE + '/planted', 'w').write('x')
+    except OSError:
+        pass
+    return {'combined_score': 1.0, 'processes': len([e for e in os.listdir('/proc') if e.isdigit()])}
+'''.replace("HERE", repr(str(here))).replace("MARKER", sys.argv[2])
+
+async def go():
+    ev = PoolEvaluator(Spec(here / "evaluate.py", limits=Limits(cpu_seconds=10), allow_env=("PYTHONPATH",)))
+    try:
+        r = await ev.evaluate(program)
+        return {"status": r.status, "reason": r.reason, "metrics": r.metrics, "protections": r.protections,
+                "missing": ev.last_missing, "userns_error": ev.userns_error}
+    finally:
+        await ev.close()
+
+print(json.dumps(asyncio.run(go())))
+"""
+
+
+def test_without_root_each_evaluation_still_gets_its_own_namespaces(tmp_path):
+    """As an unprivileged user (where the kernel allows user namespaces): PID namespace,
+    private filesystem and no capabilities; a setsid daemon dies with the evaluation and
+    a file written to /tmp lands in the evaluation's private /tmp, not the machine's."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    from tests.integration.test_evaluation import marked
+
+    python = "/usr/bin/python3"
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not os.access(python, os.X_OK):
+        pytest.skip("needs root (to become an unprivileged user), setpriv and a system python3")
+    here = Path(tempfile.mkdtemp(prefix="cambrian-unpriv-"))
+    here.chmod(0o777)
+    script = here / "run.py"
+    script.write_text(UNPRIVILEGED)
+    marker = f"cambrian-unpriv-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, str(script),
+                              str(here), marker], capture_output=True, text=True, timeout=120, cwd="/",
+                             env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).parents[2])})
+        if out.returncode != 0 and "No module named" in out.stderr:
+            pytest.skip(f"{python} cannot import the standard library modules needed: {out.stderr[-200:]}")
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        if result["userns_error"]:
+            pytest.skip(f"this kernel refuses unprivileged user namespaces: {result['userns_error']}")
+        assert result["status"] == OK, result
+        assert {"pid_namespace", "private_filesystem", "no_capabilities", "no_network"} <= set(result["protections"])
+        assert result["metrics"]["processes"] <= 4
+        assert not (here / "planted").exists()
+        deadline = time.monotonic() + 10
+        while marked(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not marked(marker)
+    finally:
+        shutil.rmtree(here, ignore_errors=True)
