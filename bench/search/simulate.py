@@ -3,8 +3,8 @@
 Same strategy code, same prompts (``cambrian.prompt``), same weak model replies and
 edit application, same landscapes; no HTTP, no sandbox, no store. Proposals are told
 with the same lag as ``workers: 2`` (a proposal sees every tell but the previous one's).
-A rejected reply is asked again once with the reason, and the budget counts calls,
-as in the runner. A run costs about 0.3 CPU seconds instead of ~15 through the real
+A rejected reply (no usable edit, a program shown or already evaluated) is asked
+again once with the reason, and the budget counts calls, as in the runner. A run costs about 0.3 CPU seconds instead of ~15 through the real
 pipeline (HTTP, SDK, sandboxed evaluation, SQLite), so every system can be tried on
 every landscape with many seeds in minutes; ``run.py`` runs the same comparison
 through the real pipeline.
@@ -52,7 +52,7 @@ def evaluate(name: str, code: str) -> tuple[float, float] | None:
 
 
 def _child(name: str, parent: Program, proposal, seed: int, resample: int, shown: list[Program],
-           messages: list) -> tuple[str | None, list]:
+           messages: list, known: dict) -> tuple[str | None, list]:
     """One request to the weak model and its edit: (child code or None, the messages so far)."""
     fmt = proposal.operator.rsplit(":", 1)[1]
     rng = rng_for(seed, proposal.seq, OPERATOR_STREAM)
@@ -62,6 +62,8 @@ def _child(name: str, parent: Program, proposal, seed: int, resample: int, shown
         reason = child.reason
     elif child == parent.code or any(child == p.code for p in shown):
         reason = "the edit leaves a program shown unchanged"
+    elif program_id(child) in known:
+        reason = "a program already evaluated"
     else:
         try:
             compile(child, "<candidate>", "exec")
@@ -106,7 +108,7 @@ def simulate(name: str, overrides: dict, seed: int, budget: int = 300, lag: int 
             if calls >= budget:
                 break
             calls += 1
-            child, messages = _child(name, parent, proposal, seed, resample, shown, messages)
+            child, messages = _child(name, parent, proposal, seed, resample, shown, messages, programs)
             if child is not None:
                 break
         outcome = Outcome(None, None, cost=0.0)
