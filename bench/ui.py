@@ -1,5 +1,6 @@
 """What the UI's API costs as a run grows: each endpoint, first call after the run
-changed (cold: computed) and again (warm: cached until the run writes again).
+changed (cold: computed) and again (warm: cached until the run writes again); then
+the time and size of ``cambrian report`` and ``cambrian export-git`` on the same runs.
 
 Synthetic stores of N candidates (4 islands, 2 features, failures, LLM calls), written
 through ``Store.record``; requests through Starlette's TestClient (no network).
@@ -53,15 +54,35 @@ def measure(root: Path) -> dict[str, tuple[float, float, int]]:
     return out
 
 
+def files(root: Path, tmp: Path) -> dict[str, float]:
+    """Seconds and sizes of ``cambrian report`` and ``cambrian export-git`` on the run."""
+    import subprocess
+
+    from cambrian.export_git import export
+    from cambrian.html_report import write
+
+    t = time.perf_counter()
+    out = write(root, tmp / f"{root.name}.html")
+    report_s = time.perf_counter() - t
+    t = time.perf_counter()
+    done = export(root, tmp / f"{root.name}-git")
+    export_s = time.perf_counter() - t
+    pack = subprocess.run(["git", "-C", done["dest"], "count-objects", "-v"], capture_output=True, text=True).stdout
+    size = int(next(line.split()[1] for line in pack.splitlines() if line.startswith("size-pack")))
+    return {"report_s": report_s, "report_kib": out.stat().st_size / 1024, "export_s": export_s,
+            "commits": done["commits"], "merges": done["merges"], "pack_mib": size / 1024}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     args = parser.parse_args()
-    results = {}
+    results, made = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             root = synthetic_run(Path(tmp) / f"run{n}", n)
             results[n] = measure(root)
+            made[n] = files(root, Path(tmp))
     print(header("UI API: milliseconds per request (cold = first after the run changed; warm = cached)"))
     print(f"median of 3 cold and 5 warm requests; load average at the end: "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (this machine is shared)\n")
@@ -71,6 +92,12 @@ def main() -> None:
     for name in results[sizes[0]]:
         cells = [f"{results[n][name][0]:.0f} / {results[n][name][1]:.1f}" for n in sizes]
         print(f"| {name} | " + " | ".join(cells) + f" | {results[sizes[-1]][name][2] / 1024:.0f} KiB |")
+    print("\n| candidates | report s | report KiB | export-git s | commits | crossover merges | pack MiB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        m = made[n]
+        print(f"| {n:,} | {m['report_s']:.1f} | {m['report_kib']:.0f} | {m['export_s']:.1f} | {m['commits']:,} |"
+              f" {m['merges']:,} | {m['pack_mib']:.1f} |")
 
 
 if __name__ == "__main__":

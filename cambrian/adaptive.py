@@ -39,6 +39,7 @@ import numpy as np
 
 from .archive import AddStatus, Elite, Feature, Grid
 from .config import Config
+from .resume import RunShape
 
 Pick = tuple[int, str, tuple[str, ...], tuple[int, ...]]
 
@@ -58,14 +59,15 @@ class Island:
 
 
 class Adaptive:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, shape: RunShape):
+        """``shape``: the run's saved layout; its island count is the most this search opens."""
         self.config = config
         s = config.search
-        self.max_islands = config.islands.count if isinstance(config.islands.count, int) else s.max_islands
+        self.max_islands = shape.islands
         self.factor, self.floor = s.patience, s.min_patience
         self.explore_share = s.explore_share
-        self.features = [Feature(f.name, f.bins, f.min, f.max) for f in config.archive.features]
-        self.capacity = config.archive.cell_size if self.features else config.archive.population_size
+        self.features = [Feature(f["name"], f["bins"], f["min"], f["max"]) for f in shape.features]
+        self.capacity = shape.capacity
         self.islands: list[Island] = []
         self.leader = 0
         self.resets = 0
@@ -76,6 +78,9 @@ class Adaptive:
 
     def island_bests(self) -> tuple[tuple[int, str], ...]:
         return tuple((i, isle.current.program_id) for i, isle in enumerate(self.islands))
+
+    def elites(self) -> list[list[str]]:
+        return [[e.program_id for e in isle.grid.elites()] for isle in self.islands]
 
     # -- state changes: seed and tell ------------------------------------------
     def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:

@@ -282,8 +282,12 @@ def aggregate(results: Sequence[RunResult]) -> dict[str, dict[str, dict[str, Any
     return out
 
 
-def _num(x: float | None, digits: int = 3) -> str:
-    return "—" if x is None or x != x else f"{x:.{digits}f}"
+def _num(x: float | None, digits: int | None = None) -> str:
+    """Scores with 6 significant digits (problems range from 0.0365 to 12.889: fixed
+    decimals hide the differences); counts with ``digits`` decimals."""
+    if x is None or x != x:
+        return "—"
+    return f"{x:.6g}" if digits is None else f"{x:.{digits}f}"
 
 
 def markdown(results: Sequence[RunResult], *, title: str, header: str = "") -> str:

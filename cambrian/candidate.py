@@ -37,7 +37,19 @@ _channel: "_Channel | None" = None
 
 
 class CandidateError(RuntimeError):
-    """The candidate raised, died, or returned something that may not cross."""
+    """The candidate raised, died, or returned something that may not cross.
+
+    When the candidate raised, ``kind`` is its exception's type name and ``tail`` its
+    traceback (the candidate's own frames): what a user needs, not this wrapper."""
+
+    def __init__(self, message: str, *, kind: str | None = None, tail: str = ""):
+        super().__init__(message)
+        self.kind = kind
+        self.tail = tail
+
+
+class CandidateDied(CandidateError):
+    """The candidate's process ended (its exit code or signal is in the message)."""
 
 
 def load(program_path: str) -> Any:
@@ -110,20 +122,27 @@ class _Channel:
             _send(self.sock, pickle.dumps(message, protocol=5))
             kind, *rest = safe_loads(_recv(self.sock))
         except (EOFError, OSError):
-            raise CandidateError(f"the candidate process died ({self._how()})") from None
+            raise CandidateDied(f"the candidate process died ({self._how()})") from None
         if kind == "ok":
             return rest[0]
         if kind == "callable":
             return _Remote(self, message[1])
         type_name, text, tail = rest
-        raise CandidateError(f"{type_name}: {text}\n{tail}")
+        raise CandidateError(f"{type_name}: {text}", kind=type_name, tail=tail)
 
     def _how(self) -> str:
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            return "already reaped"
-        if pid == 0:
+        import time
+
+        # The channel closes a moment before the process is reaped: wait briefly for its status.
+        for _ in range(50):
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return "already reaped"
+            if pid != 0:
+                break
+            time.sleep(0.02)
+        else:
             return "it closed the channel"
         code = os.waitstatus_to_exitcode(status)
         return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
@@ -182,7 +201,7 @@ def serve(sock: socket.socket, program_path: str) -> None:
                 reply = ("ok", value(*request[2], **request[3]))
             data = pickle.dumps(reply, protocol=5)
         except BaseException as exc:  # the candidate's failure is the evaluator's information
-            tail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-2000:]
+            tail = _own_traceback(exc, program_path)
             try:
                 data = pickle.dumps(("error", type(exc).__name__, str(exc)[:2000], tail), protocol=5)
             except Exception:
@@ -196,3 +215,40 @@ def serve(sock: socket.socket, program_path: str) -> None:
                 stream.flush()
             except Exception:
                 pass
+
+
+def _own_traceback(exc: BaseException, program_path: str) -> str:
+    """The candidate's traceback from its own first frame on (no importlib or Cambrian frames)."""
+    return short_traceback(exc, start=program_path)
+
+
+def short_traceback(exc: BaseException, *, start: str | None = None, skip: str | None = None,
+                    limit: int = 20) -> str:
+    """A traceback a user can read, whatever the depth: from the first frame of file ``start``
+    (when one is among the first 200), without frames under the path ``skip``, the last
+    ``limit`` frames at most. The frames are walked, never all formatted or kept, so
+    a million-frame recursion costs little; the error line itself is always whole."""
+    import collections
+
+    try:
+        tb = exc.__traceback__
+        if start is not None:
+            probe, depth = tb, 0
+            while probe is not None and depth < 200 and probe.tb_frame.f_code.co_filename != start:
+                probe, depth = probe.tb_next, depth + 1
+            if probe is not None and depth < 200:
+                tb = probe
+        kept: collections.deque = collections.deque(maxlen=limit)
+        dropped = 0
+        while tb is not None:
+            if skip is None or not tb.tb_frame.f_code.co_filename.startswith(skip):
+                dropped += len(kept) == limit
+                kept.append((tb.tb_frame, tb.tb_lineno))
+            tb = tb.tb_next
+        lines = ["Traceback (most recent call last):\n"]
+        if dropped:
+            lines.append(f"  ... {dropped} earlier frames not shown\n")
+        lines += traceback.StackSummary.extract(iter(kept)).format()
+    except Exception:  # out of memory while describing an out-of-memory error, say
+        lines = []
+    return "".join(lines + traceback.format_exception_only(type(exc), exc))

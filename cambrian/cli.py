@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override any config key, e.g. --set selection.method=weighted (repeatable)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run")
+    run.add_argument("--from", dest="source", metavar="RUN_DIR",
+                     help="start a new run seeded with RUN_DIR's best programs, re-evaluated (any setting may "
+                          "change: objective, evaluator, features, ...)")
     _llm_flags(run)
     run.add_argument("--quiet", action="store_true", help="no progress display")
 
@@ -43,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="summarize a run directory")
     status.add_argument("run_dir")
+
+    show = sub.add_parser("show", help="one program in full: code, diff from its parent, metrics, reason, traceback")
+    show.add_argument("run_dir")
+    show.add_argument("program_id", help="a program id, or a unique prefix of one (see cambrian status)")
 
     best = sub.add_parser("best", help="print or save the best program of a run")
     best.add_argument("run_dir")
@@ -130,19 +137,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from .progress import Progress
-    from .report import usage_line
-    from .session import execute, prepare
+    from .report import status, usage_line
+    from .session import execute, prepare, seed_from
 
-    if args.problem is None and args.resume is None:
-        raise CambrianError("give a problem directory, or --resume RUN_DIR")
+    if args.problem is None and args.resume is None and args.source is None:
+        raise CambrianError("give a problem directory, or --resume RUN_DIR, or --from RUN_DIR")
+    if args.resume is not None and args.source is not None:
+        raise CambrianError("--resume continues a run and --from starts a new one: give one of them")
+    note = _note(args.quiet)
+    source = problem_dir = base_config = None
+    problem_dir = args.problem
+    if args.source is not None:
+        from .store import Store
+
+        source = Store.open(Path(args.source))
+        problem_dir = problem_dir or source.meta("problem")
+        base_config = None if args.config else source.meta("config")
     problem, config, store, run_path = prepare(
-        args.problem, overrides=_overrides(args), config_file=args.config,
-        run_dir=args.run_dir, resume=args.resume,
+        problem_dir, overrides=_overrides(args), config_file=args.config,
+        run_dir=args.run_dir, resume=args.resume, base_config=base_config, on_note=note,
     )
-    progress = None if args.quiet else Progress(title=f"{problem.name} -> {run_path}", budget=config.budget)
+    announce = None
+    if source is not None:
+        n = seed_from(store, source, problem, config)
+        announce = f"new run in {run_path}, seeded with {n} programs of {args.source} (each re-evaluated here)"
+    elif args.resume is None:
+        announce = f"new run in {run_path}"
+    progress = None if args.quiet else Progress(title=f"{problem.name} -> {run_path}", config=config)
     try:
         result = asyncio.run(execute(problem, config, store, run_path, on_progress=progress,
-                                     handle_signals=True))
+                                     handle_signals=True, on_note=note, announce=announce))
     except BaseException:
         if progress is not None:
             progress.close()
@@ -155,8 +179,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"this session: {st.session_candidates} candidates in {st.elapsed:.1f} s ({st.rate:.1f}/s)")
     print(usage_line(st.calls, config.max_calls, st.candidates, st.builtin_candidates))
     print(f"best program: {run_path / 'best' / 'program.py'}")
+    for line in status(store).warnings:
+        print(f"warning: {line}")
     print(f"run directory: {run_path} (inspect: cambrian status {run_path})")
     return 0
+
+
+def _note(quiet: bool):
+    """What is being set up, on stderr, from the first second (nothing with --quiet)."""
+    def note(text: str) -> None:
+        if not quiet:
+            print(f"cambrian: {text}", file=sys.stderr, flush=True)
+    return note
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -177,7 +211,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         # A branch: the recorded prefix is copied and the run resumes from it, live,
         # with whatever models and settings the flags gave.
         store.copy_prefix(source, args.until)
-    progress = None if args.quiet else Progress(title=f"replay -> {run_path}", budget=config.budget)
+    progress = None if args.quiet else Progress(title=f"replay -> {run_path}", config=config)
     try:
         result = asyncio.run(execute(problem, config, store, run_path, on_progress=progress, handle_signals=True,
                                      replay=source if args.until is None else None))
@@ -209,6 +243,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .store import Store
 
     render(status(Store.open(Path(args.run_dir))))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .show import describe, find
+    from .store import Store
+
+    store = Store.open(Path(args.run_dir))
+    sys.stdout.write(describe(store, find(store, args.program_id)))
     return 0
 
 
@@ -307,7 +350,8 @@ def cmd_export_git(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "replay": cmd_replay, "status": cmd_status, "best": cmd_best, "init": cmd_init,
+COMMANDS = {"run": cmd_run, "replay": cmd_replay, "status": cmd_status, "show": cmd_show, "best": cmd_best,
+            "init": cmd_init,
             "doctor": cmd_doctor, "bench": cmd_bench, "ui": cmd_ui, "report": cmd_report,
             "export-git": cmd_export_git}
 
@@ -323,16 +367,39 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    import asyncio  # standard library, cheap; needed only to name the error below
+    import asyncio  # standard library, cheap; needed only to name the errors below
+    import errno
+    import sqlite3
+
+    from .errors import InitialProgramError, NothingToDo
 
     try:
         return COMMANDS[args.command](args)
+    except NothingToDo as exc:
+        print(f"cambrian: {exc}", file=sys.stderr)
+        return 0
+    except InitialProgramError as exc:
+        if exc.detail:
+            print(exc.detail.rstrip(), file=sys.stderr)
+        print(f"cambrian: error: {exc}", file=sys.stderr)
+        return 2
     except CambrianError as exc:
         print(f"cambrian: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`cambrian status RUN | head -1`): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # a path that cannot be created, read or written
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"cambrian: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        then = ("; the store is consistent: free space, then resume with cambrian run --resume RUN_DIR"
+                if exc.errno == errno.ENOSPC else "")
+        print(f"cambrian: error: {exc.strerror or exc}{where}{then}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # a store damaged in a way the checks at open did not see
+        then = ("; free space, then resume with cambrian run --resume RUN_DIR" if "full" in str(exc) else "")
+        print(f"cambrian: error: the run's store cannot be read or written: {exc}{then}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cambrian: interrupted", file=sys.stderr)

@@ -138,6 +138,13 @@ class CrossoverConfig(_Model):
     rate: float = Field(0.5, gt=0, le=1, description="share of constants taken from the mate")
 
 
+class TuneConfig(_Model):
+    weight: float = Field(0.0, ge=0, description="opt-in: moves every float constant at once")
+    f: float = Field(0.7, gt=0, le=2, description="differential weight: step = f * (mate_a - mate_b)")
+    cr: float = Field(0.9, gt=0, le=1, description="share of constants that take the step")
+    sigma: float = Field(0.02, gt=0, description="relative Gaussian step when there is no usable mate")
+
+
 class StructuralConfig(_Model):
     weight: float = Field(0.25, ge=0)
 
@@ -146,6 +153,7 @@ class OperatorsConfig(_Model):
     perturb: PerturbConfig = PerturbConfig()
     crossover: CrossoverConfig = CrossoverConfig()
     structural: StructuralConfig = StructuralConfig()
+    tune: TuneConfig = TuneConfig()
 
     def weights(self) -> dict[str, float]:
         """Operator name -> weight, in a fixed order."""
@@ -233,6 +241,9 @@ class Config(_Model):
 
     @property
     def island_count(self) -> int:
+        """Policy 'adaptive': the most islands it may open; 'islands': the island count."""
+        if self.search.policy == "adaptive":
+            return self.islands.count if isinstance(self.islands.count, int) else self.search.max_islands
         if self.islands.count == "auto":
             return max(1, min(5, self.budget // 250))
         return self.islands.count

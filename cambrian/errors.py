@@ -25,3 +25,9 @@ class StoreError(CambrianError, RuntimeError):
 
 class InitialProgramError(CambrianError, RuntimeError):
     """The initial program does not evaluate: there is nothing to evolve from."""
+
+    detail: str = ""   # its traceback and stderr, shown in full before the one-line error
+
+
+class NothingToDo(CambrianError):
+    """The command would change nothing (a resumed run has already done its budget); not a failure."""

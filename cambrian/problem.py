@@ -41,6 +41,10 @@ class Problem:
     def name(self) -> str:
         return self.root.name
 
+    @property
+    def program_path(self) -> Path:
+        return self.root / PROGRAM_FILE
+
     def imports(self) -> tuple[str, ...]:
         """Modules the evaluator and the initial program import at top level, minus the
         problem's own files: what the warm pool may import once for every candidate."""

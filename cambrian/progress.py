@@ -6,7 +6,31 @@ import sys
 import time
 from typing import Any
 
+from .config import Config
 from .stats import Stats
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def eta(stats: Stats, config: Config) -> str:
+    """Time left until the first limit (budget, max time, max cost) is met, and which one."""
+    elapsed = stats.elapsed
+    if elapsed <= 0 or stats.session_candidates == 0:
+        return "-"
+    left: list[tuple[float, str]] = [(max(0, config.budget - stats.candidates) / stats.rate, "budget")]
+    if config.max_time is not None:
+        left.append((max(0.0, config.max_time - elapsed), "max time"))
+    if config.max_cost is not None and stats.session_spent > 0:
+        left.append((max(0.0, config.max_cost - stats.spent) / (stats.session_spent / elapsed), "max cost"))
+    seconds, which = min(left)
+    return f"{duration(seconds)} ({which})"
 
 
 def _fmt(score: float | None) -> str:
@@ -20,9 +44,10 @@ def _failures(stats: Stats, n: int = 4) -> str:
 class Progress:
     """Callable given to the runner; ``close()`` ends the live display."""
 
-    def __init__(self, *, title: str, budget: int, live: bool | None = None, interval: float = 5.0):
+    def __init__(self, *, title: str, config: Config, live: bool | None = None, interval: float = 5.0):
         self.title = title
-        self.budget = budget
+        self.config = config
+        self.budget = config.budget
         self.live = sys.stderr.isatty() if live is None else live
         self.interval = interval
         self._last = 0.0
@@ -46,7 +71,8 @@ class Progress:
     def line(self, stats: Stats) -> str:
         valid = 100.0 * stats.valid / stats.evaluated if stats.evaluated else 0.0
         return (f"[{self.title}] {stats.candidates}/{self.budget} candidates  best {_fmt(stats.best_score)}"
-                f"  valid {valid:.0f}%  {stats.rate:.1f}/s  failures: {_failures(stats)}"
+                f"  valid {valid:.0f}%  {stats.rate:.1f}/s  elapsed {duration(stats.elapsed)}"
+                f"  ETA {eta(stats, self.config)}  failures: {_failures(stats)}"
                 + (f"  {stats.calls} LLM calls" if stats.calls else "")
                 + (f"  ${stats.spent:.4f}" if stats.spent else ""))
 
@@ -59,6 +85,7 @@ class Progress:
         table.add_row("best score", f"{_fmt(stats.best_score)}  (initial {_fmt(stats.initial_score)})")
         table.add_row("valid", f"{stats.valid} of {stats.evaluated} evaluated ({valid:.0f}%)")
         table.add_row("speed", f"{stats.rate:.1f} candidates/s")
+        table.add_row("time", f"elapsed {duration(stats.elapsed)}, ETA {eta(stats, self.config)}")
         table.add_row("failures", _failures(stats, 6))
         if stats.calls:
             table.add_row("LLM calls", str(stats.calls))

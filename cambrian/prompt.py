@@ -51,7 +51,8 @@ def _score(p: Program, objective: str) -> str:
 
 def describe_program(p: Program, *, title: str, objective: str) -> str:
     lines = [f"## {title} ({_score(p, objective)})", "```python", p.code.rstrip(), "```"]
-    others = {k: v for k, v in sorted(p.metrics.items()) if k != objective}
+    # Metrics named private_* (e.g. a held-out score) are for people, never for the search.
+    others = {k: v for k, v in sorted(p.metrics.items()) if k != objective and not k.startswith("private_")}
     if others:
         lines.append("Other metrics: " + ", ".join(f"{k} = {v:.6g}" for k, v in others.items()))
     feedback = dict(p.feedback)

@@ -6,8 +6,22 @@ import json
 from dataclasses import dataclass
 
 from .program import Program
+from .stats import failure_kind
 from .runview import RunView
 from .store import Store
+
+# Warning lines, shown by `cambrian status` and at the end of a run.
+DUPLICATE_SHARE = 0.25      # exact duplicates above this share of the candidates
+ONE_REASON_SHARE = 0.5      # one failure reason above this share of the candidates
+MIN_TRIES = 10              # an operator that produced nothing in at least this many tries
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    kind: str                # status and reason head, e.g. "error: evaluate() raised ZeroDivisionError"
+    count: int
+    example: str             # a program id, or "candidate N (operator)" when no program was made
+    reason: str              # that example's full reason
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,8 @@ class Status:
     stop_reason: str | None
     models: list[tuple]          # model, calls, failed calls, tokens in, tokens out, dollars
     spent: float
+    failures: list[FailureGroup]
+    warnings: list[str]
     calls: int = 0               # LLM requests sent, retries included
     max_calls: int | None = None
     builtin: int = 0             # candidates from built-in operators
@@ -91,14 +107,17 @@ def status(store: Store) -> Status:
         "SELECT score, metrics, length(code) FROM programs WHERE status = 'ok' AND score IS NOT NULL")]
     cells, total_cells, qd_score = archive_summary(
         valid, ((store.meta("config") or {}).get("archive") or {}).get("features") or [], maximize=maximize)
+    candidates = store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0")
+    duplicates = store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'duplicate'")
+    groups = failure_groups(store)
 
     return Status(
-        candidates=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0"),
+        candidates=candidates,
         evaluated=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND outcome = 'new' AND"
                                " program_id IN (SELECT id FROM programs WHERE status != 'rejected')"),
         valid=store.scalar("SELECT COUNT(*) FROM attempts a JOIN programs p ON p.id = a.program_id"
                            " WHERE a.seq > 0 AND a.outcome = 'new' AND p.status = 'ok'"),
-        duplicates=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'duplicate'"),
+        duplicates=duplicates,
         equivalent=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'equivalent'"),
         no_candidate=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'failed'"),
         best=best,
@@ -110,6 +129,8 @@ def status(store: Store) -> Status:
         models=store.rows("SELECT model, COUNT(*), SUM(error != ''), SUM(tokens_in), SUM(tokens_out), SUM(cost)"
                           " FROM llm_calls WHERE replayed = 0 GROUP BY model ORDER BY model"),
         spent=store.spent(),
+        failures=groups,
+        warnings=waste(candidates, duplicates, groups, operator_failures(store)),
         calls=store.calls_sent(),
         max_calls=(store.meta("config") or {}).get("max_calls"),
         builtin=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND operator NOT LIKE 'llm:%'"),
@@ -118,11 +139,69 @@ def status(store: Store) -> Status:
     )
 
 
+def failure_groups(store: Store) -> list[FailureGroup]:
+    """Every failed candidate grouped by kind, most frequent first, with one example each."""
+    rows = store.rows(
+        "SELECT p.status, p.reason, p.id FROM attempts a JOIN programs p ON p.id = a.program_id"
+        " WHERE a.seq > 0 AND a.outcome = 'new' AND p.status != 'ok'"
+        " UNION ALL SELECT 'no candidate', reason, 'candidate ' || seq || ' (' || operator || ')'"
+        " FROM attempts WHERE outcome = 'failed' ORDER BY 3")
+    groups: dict[str, list] = {}
+    for status_, reason, example in rows:
+        kind = failure_kind(status_, reason)
+        entry = groups.setdefault(kind, [0, example, reason])
+        entry[0] += 1
+    ordered = sorted(groups.items(), key=lambda item: (-item[1][0], item[0]))
+    return [FailureGroup(kind, n, example, reason) for kind, (n, example, reason) in ordered]
+
+
+def operator_failures(store: Store) -> list[tuple[str, int, int, str]]:
+    """Per operator: (name, tries, tries that produced no candidate, its most common reason)."""
+    out = []
+    for operator, tries, failed in store.rows(
+            "SELECT operator, COUNT(*), SUM(outcome = 'failed') FROM attempts WHERE seq > 0"
+            " GROUP BY operator ORDER BY operator"):
+        top = store.rows("SELECT reason, COUNT(*) AS n FROM attempts WHERE operator = ? AND outcome = 'failed'"
+                         " GROUP BY reason ORDER BY n DESC, reason LIMIT 1", operator)
+        out.append((operator, tries, failed or 0, top[0][0] if top else ""))
+    return out
+
+
+def waste(candidates: int, duplicates: int, groups: list[FailureGroup],
+          operators: list[tuple[str, int, int, str]]) -> list[str]:
+    """Pure: the warnings a run's numbers call for (budget spent on nothing)."""
+    out = []
+    for name, tries, failed, reason in operators:
+        if tries >= MIN_TRIES and failed == tries:
+            out.append(f"operator {name} produced nothing in {tries} of {tries} tries: {reason}"
+                       f" (give it weight 0, or change the program so it has something to work on)")
+    if candidates and duplicates > DUPLICATE_SHARE * candidates:
+        out.append(f"exact duplicates took {duplicates} of {candidates} candidates "
+                   f"({100 * duplicates / candidates:.0f}%, over {100 * DUPLICATE_SHARE:.0f}%): the operators keep "
+                   f"remaking known programs (widen operators.perturb.sigma, add operators or a model)")
+    for group in groups[:1]:
+        if candidates >= MIN_TRIES and group.count > ONE_REASON_SHARE * candidates:
+            out.append(f"{group.count} of {candidates} candidates ({100 * group.count / candidates:.0f}%) failed "
+                       f"for one reason: {group.kind} (e.g. {group.example}: {_short(group.reason)})")
+    return out
+
+
+def _short(text: str, width: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1].rsplit(" ", 1)[0] + "\u2026"
+
+
+def _closed() -> None:
+    raise BrokenPipeError  # the command's caller handles a closed pipe once, for every command
+
+
 def render(st: Status) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
+    console.on_broken_pipe = _closed  # type: ignore[method-assign]  # rich would exit 1
     valid = 100.0 * st.valid / st.evaluated if st.evaluated else 0.0
     console.print(f"candidates {st.candidates}  evaluated {st.evaluated}  valid {st.valid} ({valid:.0f}%)"
                   f"  duplicates {st.duplicates}  no candidate {st.no_candidate}")
@@ -137,6 +216,15 @@ def render(st: Status) -> None:
         console.print(f"last stop: {st.stop_reason}")
     console.print(f"archive: {st.cells} of {st.total_cells} cells ({100.0 * st.cells / st.total_cells:.0f}% "
                   f"coverage), QD-score {st.qd_score:.6g}; islands used: {st.islands}")
+    for line in st.warnings:
+        console.print(f"[bold yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    if st.failures:
+        # Plain lines, never cut: a reason is read whole or it is useless.
+        console.print("failures (cambrian show RUN_DIR ID: code, diff from parent, traceback):", soft_wrap=True)
+        for group in st.failures:
+            console.print(f"  {group.count:>5}  {escape(group.kind)}", highlight=False, soft_wrap=True)
+            console.print(f"         e.g. {escape(group.example)}: {escape(_short(group.reason, 300))}",
+                          highlight=False, soft_wrap=True)
     ops = Table("operator", "candidates", "valid", "improved on parent", "success %", title="operators")
     for row in st.operators:
         rate = 100.0 * row.improved / row.candidates if row.candidates else 0.0

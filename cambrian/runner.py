@@ -11,16 +11,18 @@ schedule with stored attempts answering instantly.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import time
 from dataclasses import replace
+from pathlib import Path
 from functools import partial
 from typing import Any, Callable, Mapping
 
 from . import history
 from .config import Config
 from .stats import Stats, failure_kind
-from .evaluation import INFRASTRUCTURE, OK, REJECTED, EvalResult
+from .evaluation import INFRASTRUCTURE, INVALID, OK, REJECTED, EvalResult
 from .events import EventLog
 from .executors import Executor
 from .llm.budget import CallBudget
@@ -30,6 +32,16 @@ from .prompt import load_templates
 from .program import Program, compile_error, outside_change, program_id
 from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
 from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
+from .operators.seeds import SEED
+from .resume import missing_features
+
+# Where a candidate's file sits while it is evaluated (a fresh work directory): replaced
+# by the user's own path when the initial program's traceback is shown.
+WORK_PROGRAM = re.compile(r"[^\s\"']*/cambrian-[^/\s\"']+/program\.py")
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 INITIAL = "initial"
 STOP_GRACE = 10.0   # seconds in-flight candidates get after a stop before they are cancelled
@@ -52,6 +64,9 @@ class Runner:
         clients: list | None = None,
         cost_bound: float = 0.0,
         templates: dict[str, Any] | None = None,
+        seeds: int = 0,
+        on_note: Callable[[str], None] | None = None,
+        program_path: Path | None = None,
         calls: CallBudget | None = None,
     ):
         self.config = config
@@ -70,6 +85,10 @@ class Runner:
         self.notes = ""
         self.templates = templates if templates is not None else load_templates()
         self.stats = Stats()
+        self.seeds = seeds                  # candidates 1..seeds re-evaluate another run's programs
+        self.note = on_note or (lambda text: None)
+        self.program_path = program_path    # the user's initial_program.py, named in its tracebacks
+        self.initial_id = ""
         self._stop: str | None = None
         self._stop_at: float | None = None
         self.stop_grace = STOP_GRACE
@@ -104,6 +123,14 @@ class Runner:
 
     async def _run(self, initial_code: str) -> Stats:
         initial = await self._initial(initial_code)
+        self.initial_id = initial.id
+        missing = missing_features(self.strategy.shape, initial.metrics)
+        if missing:
+            from .errors import ConfigError
+
+            raise ConfigError(f"config: archive.features: {', '.join(map(repr, missing))} not among the metrics "
+                              f"evaluate() returns for the initial program ({', '.join(sorted(initial.metrics)) or 'none'})"
+                              f"; fix the name, then run again in the same run directory")
         self.strategy.seed(initial.id, initial.score, self._features(initial))
         if self.novelty is not None:
             for island in range(self.strategy.island_count):
@@ -140,12 +167,13 @@ class Runner:
                 if every and self.clients and proposal.seq % every == 0:
                     await self._insights(proposal.seq)
                 self._check_stop(deadline)
-        except asyncio.CancelledError:
+        except BaseException as exc:
             for _, future, _ in pending.values():
                 future.cancel()
             await asyncio.gather(*(f for _, f, _ in pending.values()), return_exceptions=True)
-            self.stats.stop_reason = "interrupted twice: in-flight candidates cancelled"
-            self.events.emit("stopped", reason=self.stats.stop_reason)
+            if isinstance(exc, asyncio.CancelledError):
+                self.stats.stop_reason = "interrupted twice: in-flight candidates cancelled"
+                self.events.emit("stopped", reason=self.stats.stop_reason)
             raise
         self.stats.stop_reason = self._stop or "budget"
         self.stats.calls = self.calls.used
@@ -153,7 +181,8 @@ class Runner:
         # Randomness is counter-based: (seed, seq) determines every draw.
         self.store.set_meta("state", {"told": self.strategy.told, "next_seq": next_ask,
                                       "best_id": self.stats.best_id, "islands": self.strategy.island_count,
-                                      "rng": {"seed": self.config.seed, "kind": "counter (seed, seq)"}})
+                                      "rng": {"seed": self.config.seed, "kind": "counter (seed, seq)"},
+                                      "archive": self.strategy.elites()})
         self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
                          best_id=self.stats.best_id)
         return self.stats
@@ -256,7 +285,10 @@ class Runner:
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             done.set_result(None)
             return proposal, done, True
-        proposal = self.strategy.ask(seq)
+        if seq <= self.seeds:  # another run's program, re-evaluated here, child of this run's initial
+            proposal = Proposal(seq, seq % self.strategy.island_count, self.initial_id, (), SEED)
+        else:
+            proposal = self.strategy.ask(seq)
         # The operator's context is taken now, at ask time, not when the task first runs:
         # notes and history must not depend on how the event loop interleaves.
         parent = self.store.program(proposal.parent_id)
@@ -360,6 +392,11 @@ class Runner:
             # Not the program's result: no program row, so the same code is evaluated again later.
             self.store.record(attempt(FAILED, reason=result.reason))
             return
+        missing = missing_features(self.strategy.shape, result.metrics) if result.status == OK else []
+        if missing:
+            result = replace(result, status=INVALID, score=None,
+                             reason=f"metric {', '.join(map(repr, missing))} missing from evaluate()'s result "
+                                    f"(a MAP-Elites feature, archive.features)")
         program = Program(
             id=pid, code=made.code, parent_id=parent.id, operator=proposal.operator,
             generation=parent.generation + 1, island=proposal.island, status=result.status,
@@ -464,6 +501,7 @@ class Runner:
         stats.calls = self.calls.used
         if not replayed:
             stats.session_candidates += 1
+            stats.session_spent += attempt.cost
         if attempt.outcome == DUPLICATE:
             stats.duplicates += 1
             stats.failures["duplicate"] += 1
@@ -489,6 +527,8 @@ class Runner:
         from .errors import InitialProgramError
 
         pid = program_id(code)
+        if self.store.attempt(0) is None:
+            self.note("evaluating the initial program (the evaluation pool starts first)")
         stored = self.store.attempt(0)
         if stored is not None:
             program = self.store.program(stored.program_id) if stored.program_id else None
@@ -508,10 +548,16 @@ class Runner:
             self.store.record(Attempt(0, 0, None, (), INITIAL, pid, NEW, result.reason, result.seconds),
                               program)
         if program.status != OK or program.score is None:
-            detail = program.feedback.get("traceback", "") if isinstance(program.feedback, dict) else ""
-            last = detail.strip().splitlines()[-1] if detail.strip() else ""
-            raise InitialProgramError(f"the initial program does not evaluate ({program.status}): "
-                                      f"{program.reason}" + (f" [{last}]" if last and last not in program.reason else ""))
+            feedback = program.feedback if isinstance(program.feedback, dict) else {}
+            detail = "\n".join(str(feedback[k]).rstrip() for k in ("traceback", "stderr") if feedback.get(k))
+            if self.program_path is not None:
+                detail = WORK_PROGRAM.sub(str(self.program_path), detail)
+            error = InitialProgramError(f"the initial program does not evaluate ({program.status}): "
+                                        f"{one_line(program.reason)}; fix it, then run the same command again "
+                                        f"(the run directory is reused)")
+            error.detail = detail
+            raise error
+        self.note(f"initial program: score {program.score:.10g} ({program.eval_seconds:.1f} s)")
         return program
 
 

@@ -156,9 +156,21 @@ class RunView:
         rows = self._rows(f"SELECT t, kind, data FROM events {where} ORDER BY id DESC LIMIT ?", *args, limit)
         return [{"t": t, "kind": kind, **_json(data, {})} for t, kind, data in rows]
 
+    IDLE = 120.0  # seconds without a write after which an unfinished session is "no activity"
+
     def summary(self) -> dict[str, Any]:
         """What a person wants to know first: is it running, how far, how good, how costly."""
-        return {**self._cached(("summary",), self._summary), "now": time.time()}
+        s = dict(self._cached(("summary",), self._summary))
+        now = time.time()
+        if s.pop("ended"):
+            s["state"] = "stopped"
+        elif s["sessions"] or s["candidates"]:
+            # A session that started and never wrote "stopped": running while it writes (a
+            # run killed with SIGKILL leaves no record, only silence).
+            s["state"] = "running" if now - (s["last"] or 0) < self.IDLE else "no activity"
+        else:
+            s["state"] = "not started"
+        return {**s, "now": now}
 
     def _summary(self) -> dict[str, Any]:
         config = self.config()
@@ -175,25 +187,17 @@ class RunView:
         started = self.events(["started"], limit=1)
         stopped = self.events(["stopped"], limit=1)
         sessions = self._one("SELECT COUNT(*) FROM events WHERE kind = 'started'") or 0
-        state, stop_reason = "not started", None
-        if started:
-            ended = bool(stopped) and self._one(
-                "SELECT MAX(id) FROM events WHERE kind = 'stopped'") > self._one(
-                "SELECT MAX(id) FROM events WHERE kind = 'started'")
-            if ended:
-                state, stop_reason = "stopped", stopped[0].get("reason")
-            else:
-                idle = time.time() - (last or 0)
-                state = "running" if idle < 120 else "no activity"
-        elif candidates:
-            state = "running"
+        ended = bool(started) and bool(stopped) and self._one(
+            "SELECT MAX(id) FROM events WHERE kind = 'stopped'") > self._one(
+            "SELECT MAX(id) FROM events WHERE kind = 'started'")
+        stop_reason = stopped[0].get("reason") if ended else None
         spent = self._one("SELECT COALESCE(SUM(cost), 0) FROM llm_calls WHERE replayed = 0") or 0.0
         problem = self.meta("problem") or ""
         return {
             "run": self.run_dir.name,
             "problem": Path(str(problem)).name,
             "problem_dir": problem,
-            "state": state,
+            "ended": ended,
             "stop_reason": stop_reason,
             "sessions": sessions,
             "objective": config.get("objective", "combined_score"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,16 +12,18 @@ from typing import Any, Callable
 
 from . import config as config_mod
 from .config import Config, EvaluationConfig
-from .errors import ConfigError, StoreError
+from .errors import ConfigError, NothingToDo, StoreError
 from .events import EventLog
 from .evaluation import Limits, PoolEvaluator, ProcessEvaluator, Spec
 from .executors import LocalExecutor
 from .llm import CallBudget, LLMClient, ModelSpec, parse_model
 from .operators import Context, Operator, build_operators
 from .operators.llm import LLMOperator
+from .operators.seeds import SEED, SEEDS_KEY, Seeds
 from .prompt import load_templates
 from .problem import Problem
-from .program import Program
+from .program import Program, program_id
+from .resume import SHAPE_KEY, RunShape, check_resume, file_digest, instead, shape_for
 from .runner import Runner, Stats
 from .store import Store
 from .strategy import Strategy
@@ -57,33 +60,105 @@ def prepare(
     run_dir: str | Path | None = None,
     resume: str | Path | None = None,
     base_config: dict[str, Any] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> tuple[Problem, Config, Store, Path]:
-    """Load or create everything a run needs; every misuse fails here, before any work."""
+    """Load or create everything a run needs; every misuse fails here, before any work.
+
+    Nothing is written to a run being resumed until every check has passed: a refused
+    resume leaves the run exactly as it was."""
+    note = on_note or (lambda text: None)
     if resume is not None:
-        run_path = Path(resume)
-        store = Store.open(run_path / Store.FILE if run_path.is_dir() else run_path)
-        run_path = store.path.parent
-        saved = store.meta("config")
-        if not isinstance(saved, dict):
-            raise StoreError(f"{store.path}: no saved config")
-        problem = Problem.load(problem_dir or store.meta("problem"))
-        config = config_mod.build(saved, overrides)
-        store.set_meta("config", config.to_dict())
-        store.set_meta("config_digest", config.digest())
+        return _prepare_resume(problem_dir, Path(resume), overrides, note)
+    if problem_dir is None:
+        raise ConfigError("a problem directory is required (or --resume RUN_DIR)")
+    problem = Problem.load(problem_dir)
+    if base_config is not None:
+        config = config_mod.build(base_config, overrides)
     else:
-        if problem_dir is None:
-            raise ConfigError("a problem directory is required (or --resume RUN_DIR)")
-        problem = Problem.load(problem_dir)
-        if base_config is not None:
-            config = config_mod.build(base_config, overrides)
-        else:
-            file = Path(config_file) if config_file is not None else problem.config_path
-            config = config_mod.load(file, overrides)
-        check(problem, config)
-        run_path = Path(run_dir) if run_dir is not None else default_run_dir(problem)
-        store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), "config": config.to_dict(),
-                                                     "config_digest": config.digest()})
+        file = Path(config_file) if config_file is not None else problem.config_path
+        config = config_mod.load(file, overrides)
+    check(problem, config)
+    run_path = Path(run_dir) if run_dir is not None else default_run_dir(problem)
+    if (run_path / Store.FILE).exists() and _never_started(run_path):
+        note(f"{run_path} holds a run that never got past its initial program: starting it again")
+        _remove_run(run_path)
+    store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), **_fixed_meta(problem, config)})
     _write_resolved(run_path, config)
+    return problem, config, store, run_path
+
+
+def _fixed_meta(problem: Problem, config: Config, shape: RunShape | None = None) -> dict[str, Any]:
+    return {"config": config.to_dict(), "config_digest": config.digest(),
+            SHAPE_KEY: (shape or shape_for(config)).to_dict(),
+            "evaluator_digest": file_digest(problem.evaluator_path)}
+
+
+def _candidates_done(store: Store) -> int:
+    return store.scalar("SELECT COALESCE(MAX(seq), 0) FROM attempts")
+
+
+def _never_started(run_path: Path) -> bool:
+    """A store with no candidate beyond the initial program (it failed, or stopped there)."""
+    try:
+        store = Store.open(run_path / Store.FILE)
+    except StoreError:
+        return False
+    try:
+        return _candidates_done(store) == 0
+    finally:
+        store.close()
+
+
+def _remove_run(run_path: Path) -> None:
+    import shutil
+
+    for name in (Store.FILE, Store.FILE + "-wal", Store.FILE + "-shm", "events.jsonl", RESOLVED_CONFIG):
+        (run_path / name).unlink(missing_ok=True)
+    shutil.rmtree(run_path / "best", ignore_errors=True)
+
+
+def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: dict[str, Any] | None,
+                    note: Callable[[str], None]) -> tuple[Problem, Config, Store, Path]:
+    store = Store.open(run_path / Store.FILE if run_path.is_dir() else run_path)
+    run_path = store.path.parent
+    saved = store.meta("config")
+    if not isinstance(saved, dict):
+        raise StoreError(f"{store.path}: no saved config")
+    problem = Problem.load(problem_dir or store.meta("problem"))
+    config = config_mod.build(saved, overrides)
+    check(problem, config)
+    done = _candidates_done(store)
+    if done == 0:
+        # Nothing was searched yet: the run starts again in place, with whatever changed.
+        note(f"resuming {run_path}: no candidate yet, so the initial program is evaluated again")
+        store.reset_initial()
+        for key, value in _fixed_meta(problem, config).items():
+            store.set_meta(key, value)
+        _write_resolved(run_path, config)
+        return problem, config, store, run_path
+    stored_shape = store.meta(SHAPE_KEY)
+    shape = RunShape.from_dict(stored_shape) if stored_shape else shape_for(config_mod.build(saved))
+    check_resume(saved, config, shape, run_dir=run_path)
+    evaluator = store.meta("evaluator_digest")
+    if evaluator is not None and evaluator != file_digest(problem.evaluator_path):
+        raise ConfigError(f"cannot resume: {problem.evaluator_path} changed since this run started, so old and "
+                          f"new scores would mix; {instead(run_path)}")
+    initial = store.attempt(0)
+    if initial is not None and initial.program_id != program_id(problem.initial_code):
+        raise ConfigError(f"cannot resume: {problem.program_path} changed since this run started; "
+                          f"{instead(run_path)}")
+    if config.budget < done:
+        raise ConfigError(f"budget {config.budget} is below the {done} candidates this run has done; nothing "
+                          f"changed (resume with --budget above {done})")
+    if config.budget == done:
+        raise NothingToDo(f"{run_path} has done its budget of {done} candidates; nothing changed "
+                          f"(resume with --budget above {done} to go on)")
+    store.set_meta("config", config.to_dict())
+    store.set_meta("config_digest", config.digest())
+    if not stored_shape:
+        store.set_meta(SHAPE_KEY, shape.to_dict())
+    _write_resolved(run_path, config)
+    note(f"resuming {run_path} at candidate {done + 1} of {config.budget}")
     return problem, config, store, run_path
 
 
@@ -91,6 +166,21 @@ def _write_resolved(run_path: Path, config: Config) -> None:
     import yaml
 
     (run_path / RESOLVED_CONFIG).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+FROM_SEEDS = 40   # programs a run started with --from takes from its source
+
+
+def seed_from(store: Store, source: Store, problem: Problem, config: Config) -> int:
+    """Seed a new run with the best programs of ``source``: its first candidates re-evaluate
+    them under this run's evaluator and settings. Returns how many were taken."""
+    saved = source.meta("config") or {}
+    maximize = saved.get("direction", "maximize") == "maximize"
+    initial = program_id(problem.initial_code)
+    codes = [p.code for p in source.top(FROM_SEEDS + 1, maximize=maximize) if p.id != initial]
+    codes = codes[:min(FROM_SEEDS, config.budget)]
+    store.set_meta(SEEDS_KEY, {"from": str(source.path.parent), "codes": codes})
+    return len(codes)
 
 
 def limits_for(ev: EvaluationConfig) -> Limits:
@@ -162,17 +252,23 @@ def cost_bound(config: Config) -> float:
 
 
 def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
-                 on_progress: Callable[[Stats], None] | None = None, *, replay: Store | None = None) -> Runner:
+                 on_progress: Callable[[Stats], None] | None = None, *, replay: Store | None = None,
+                 on_note: Callable[[str], None] | None = None) -> Runner:
     templates = load_templates(Path(config.llm.prompts_dir) if config.llm.prompts_dir else None)
     calls = CallBudget(config.max_calls, used=store.calls_sent())
     operators, weights, clients = build_arms(config, store, templates, replay=replay, calls=calls)
+    seeds = store.meta(SEEDS_KEY) or {}
+    if seeds.get("codes"):
+        operators[SEED] = Seeds(seeds["codes"])
     evaluator = build_evaluator(problem, config)
+    saved_shape = store.meta(SHAPE_KEY)
+    shape = RunShape.from_dict(saved_shape) if saved_shape else shape_for(config)
     use_bandit = config.operator_choice == "bandit" or (config.operator_choice == "auto" and bool(clients))
     return Runner(
         config=config,
         store=store,
         strategy=Strategy(config, mate_operators=frozenset(n for n, o in operators.items() if o.needs_mate),
-                          arms=weights, bandit=use_bandit),
+                          arms=weights, bandit=use_bandit, shape=shape),
         operators=operators,
         clients=clients,
         cost_bound=cost_bound(config),
@@ -183,32 +279,75 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
         events=EventLog(store, run_path / "events.jsonl"),
         on_progress=on_progress,
         fingerprints=evaluator.spec.fingerprints,
+        seeds=len(seeds.get("codes") or ()),
+        on_note=on_note,
+        program_path=problem.program_path,
     )
 
 
 async def execute(problem: Problem, config: Config, store: Store, run_path: Path, *,
                   on_progress: Callable[[Stats], None] | None = None,
-                  handle_signals: bool = False, replay: Store | None = None) -> Result:
-    runner = build_runner(problem, config, store, run_path, on_progress, replay=replay)
+                  handle_signals: bool = False, replay: Store | None = None,
+                  on_note: Callable[[str], None] | None = None, announce: str | None = None) -> Result:
+    """Run to a stop. ``announce`` is said once everything is built (keys found, operators made)."""
+    best_writer = _BestWriter(store, run_path, config, on_progress)
+    runner = build_runner(problem, config, store, run_path, best_writer, replay=replay, on_note=on_note)
+    if announce and on_note is not None:
+        on_note(announce)
     try:
-        stats = await runner.run(problem.initial_code, handle_signals=handle_signals)
-    finally:
-        await runner.close()
-    best = store.program(stats.best_id) if stats.best_id else None
+        try:
+            stats = await runner.run(problem.initial_code, handle_signals=handle_signals)
+        finally:
+            await runner.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{store.path}: {exc}; every candidate stored before this is intact: "
+                         f"fix the cause, then cambrian run --resume {run_path}") from None
+    best = best_program(store, config)
     assert best is not None
     write_best(run_path, best)
     return Result(run_path, best, stats, store)
 
 
+class _BestWriter:
+    """Keeps best/ equal to the run's best program while the run goes on (a killed run's
+    best/ is not stale), then passes the stats on to the progress display."""
+
+    def __init__(self, store: Store, run_path: Path, config: Config,
+                 then: Callable[[Stats], None] | None) -> None:
+        self.store, self.run_path, self.config, self.then = store, run_path, config, then
+        self.written: str | None = None
+
+    def __call__(self, stats: Stats) -> None:
+        if stats.best_id is not None and stats.best_id != self.written:
+            best = best_program(self.store, self.config)
+            if best is not None and best.id != self.written:
+                write_best(self.run_path, best)
+                self.written = best.id
+        if self.then is not None:
+            self.then(stats)
+
+
+def best_program(store: Store, config: Config) -> Program | None:
+    """The run's best program: the one ``cambrian status`` and ``cambrian best`` report."""
+    top = store.top(1, maximize=config.direction == "maximize")
+    return top[0] if top else None
+
+
 def write_best(run_path: Path, best: Program) -> None:
+    """best/program.py and best/metrics.json, each replaced atomically (temp file + rename)."""
     import json
 
     out = run_path / "best"
     out.mkdir(exist_ok=True)
-    (out / "program.py").write_text(best.code)
-    (out / "metrics.json").write_text(json.dumps(
-        {"id": best.id, "score": best.score, "metrics": best.metrics, "generation": best.generation,
-         "operator": best.operator}, indent=2))
+    metrics = json.dumps({"id": best.id, "score": best.score, "metrics": best.metrics,
+                          "generation": best.generation, "operator": best.operator}, indent=2)
+    for name, text in (("program.py", best.code), ("metrics.json", metrics)):
+        tmp = out / f".{name}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out / name)
 
 
 def evolve(problem_dir: str | Path, *, run_dir: str | Path | None = None,

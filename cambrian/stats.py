@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ class Stats:
     duplicates: int = 0
     equivalent: int = 0
     spent: float = 0.0             # dollars, this run
+    session_spent: float = 0.0     # dollars, this session (for the ETA under max_cost)
     llm_proposals: int = 0         # candidates an LLM was asked for
     builtin_candidates: int = 0    # candidates from built-in operators
     calls: int = 0                 # LLM requests sent by this run (every session), retries included
@@ -37,7 +39,11 @@ class Stats:
         return self.session_candidates / self.elapsed if self.elapsed > 0 else 0.0
 
 
-def failure_kind(status: str, reason: str) -> str:
-    """A short, groupable label for a failure: the status and the reason's head."""
-    head = reason.split(":", 1)[0].strip()
-    return f"{status}: {head}"[:60] if head else status
+def failure_kind(status: str, reason: str, width: int = 80) -> str:
+    """A short, groupable label for a failure: the status and the reason's head (the text
+    before the first colon, line numbers dropped), cut at a word boundary."""
+    head = re.sub(r" on line \d+", "", reason.split(":", 1)[0]).strip()
+    label = f"{status}: {head}" if head else status
+    if len(label) <= width:
+        return label
+    return label[:width - 1].rsplit(" ", 1)[0] + "…"

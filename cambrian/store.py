@@ -162,16 +162,16 @@ class Store:
             raise StoreError(f"{path}: not a Cambrian store")
         if meta.get("schema") != str(SCHEMA_VERSION):
             raise StoreError(f"{path}: store schema {meta.get('schema')}, this Cambrian reads {SCHEMA_VERSION}")
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [t for t in _TABLES if t not in tables]
+        if missing:
+            raise StoreError(f"{path}: the store is damaged: table {', '.join(missing)} is missing")
         return cls(conn, path)
 
     def close(self) -> None:
         self.conn.close()
 
     # -- meta ----------------------------------------------------------------
-    def meta(self, key: str, default: Any = None) -> Any:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
-
     def set_meta(self, key: str, value: Any) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
@@ -238,6 +238,18 @@ class Store:
                     self.conn.execute("INSERT INTO events (t, kind, data) VALUES (?, ?, ?)", (time.time(), kind, data))
         self.program.cache_clear()
 
+    def reset_initial(self) -> None:
+        """Forget a run's initial evaluation (only while it has no other candidate), so the
+        run starts again in place: after a failed initial program is fixed, or a config change."""
+        with self.conn:
+            self.conn.execute("BEGIN")
+            if self.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0"):
+                raise StoreError(f"{self.path}: the run has candidates; its initial program cannot be reset")
+            self.conn.execute("DELETE FROM programs")
+            self.conn.execute("DELETE FROM attempts")
+            self.conn.execute("DELETE FROM meta WHERE key = 'state'")
+        self.program.cache_clear()
+
     def calls_sent(self) -> int:
         """LLM requests this run sent (answers taken from a record are not sent)."""
         return self.scalar("SELECT COUNT(*) FROM llm_calls WHERE replayed = 0")
@@ -255,6 +267,10 @@ class Store:
         row = self.conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ?",
                                 (program_id,)).fetchone()
         return None if row is None else _program(row)
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else _json(row[0], f"meta {key}")
 
     def by_fingerprint(self, fingerprint: str, *, max_seq: int) -> Program | None:
         """The first evaluated program with this fingerprint, made at or before ``max_seq``."""
@@ -338,13 +354,25 @@ _ATTEMPT_COLUMNS = ("seq, island, parent_id, inspirations, operator, program_id,
                     " cost, model")
 
 
+_TABLES = ("meta", "programs", "attempts", "llm_calls", "events")
+
+
+def _json(text: Any, where: str) -> Any:
+    """A JSON column; a damaged one is a one-line StoreError naming the row, never a traceback."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        raise StoreError(f"the store is damaged: {where} is not valid JSON") from None
+
+
 def _attempt(row: tuple) -> Attempt:
-    return Attempt(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:])
+    return Attempt(row[0], row[1], row[2], tuple(_json(row[3], f"attempt {row[0]} inspirations")), *row[4:])
 
 
 def _program(row: tuple) -> Program:
     return Program(
         id=row[0], code=row[1], parent_id=row[2], operator=row[3], generation=row[4], island=row[5],
-        status=row[6], reason=row[7], score=row[8], metrics=json.loads(row[9]),
-        feedback=json.loads(row[10]), seq=row[11], eval_seconds=row[12], fingerprint=row[13],
+        status=row[6], reason=row[7], score=row[8], metrics=_json(row[9], f"program {row[0]} metrics"),
+        feedback=_json(row[10], f"program {row[0]} feedback"), seq=row[11], eval_seconds=row[12],
+        fingerprint=row[13],
     )

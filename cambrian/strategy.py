@@ -20,6 +20,7 @@ from .adaptive import Adaptive
 from .bandit import Bandit, reward
 from .baselines import BestOfN, Lineages, Pick, RandomParent
 from .config import Config
+from .resume import RunShape, shape_for
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Policy(Protocol):
         """What the archive did with the child, and whether it improved its island's best."""
 
 
-def make_policy(config: Config, children: dict[str, int]) -> Policy:
+def make_policy(config: Config, children: dict[str, int], shape: RunShape | None = None) -> Policy:
     search = config.search
     if search.policy == "greedy":
         return Lineages(1)
@@ -84,20 +85,20 @@ def make_policy(config: Config, children: dict[str, int]) -> Policy:
     if search.policy == "random_parent":
         return RandomParent()
     if search.policy == "islands":
-        return IslandsPolicy(config, children)
-    return Adaptive(config)
+        return IslandsPolicy(config, children, shape or shape_for(config))
+    return Adaptive(config, shape or shape_for(config))
 
 
 class IslandsPolicy:
     """Islands of MAP-Elites grids taking turns; a parent by the selection rule, half
     the inspirations the island's best, half drawn at random; ring migration."""
 
-    def __init__(self, config: Config, children: dict[str, int]):
+    def __init__(self, config: Config, children: dict[str, int], shape: RunShape):
+        """``shape``: the run's saved layout (islands, features, elites per cell)."""
         self.config = config
         self.children = children
-        features = [Feature(f.name, f.bins, f.min, f.max) for f in config.archive.features]
-        capacity = config.archive.cell_size if features else config.archive.population_size
-        self.islands = Islands(config.island_count, features, capacity)
+        features = [Feature(f["name"], f["bins"], f["min"], f["max"]) for f in shape.features]
+        self.islands = Islands(shape.islands, features, shape.capacity)
         self.told = 0
 
     @property
@@ -106,6 +107,9 @@ class IslandsPolicy:
 
     def island_bests(self) -> tuple[tuple[int, str], ...]:
         return tuple((i, grid.best(1)[0].program_id) for i, grid in enumerate(self.islands.grids) if len(grid))
+
+    def elites(self) -> list[list[str]]:
+        return [[e.program_id for e in grid.elites()] for grid in self.islands.grids]
 
     def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
         for island in range(len(self.islands)):
@@ -158,10 +162,12 @@ class IslandsPolicy:
 
 class Strategy:
     def __init__(self, config: Config, *, mate_operators: frozenset[str] = frozenset(),
-                 arms: Mapping[str, float] | None = None, bandit: bool = False):
+                 arms: Mapping[str, float] | None = None, bandit: bool = False, shape: RunShape | None = None):
         """``arms``: operator name -> weight (default: the built-in operators' weights);
-        with ``bandit`` the weights only say which arms exist and a bandit chooses."""
+        with ``bandit`` the weights only say which arms exist and a bandit chooses.
+        ``shape``: the run's saved layout (default: what the config gives a new run)."""
         self.config = config
+        self.shape = shape or shape_for(config)
         self.sign = 1.0 if config.direction == "maximize" else -1.0
         weights = dict(arms) if arms is not None else config.operators.weights()
         self._operators = [name for name, w in weights.items() if w > 0]
@@ -170,7 +176,7 @@ class Strategy:
         self.bandit = Bandit(tuple(self._operators), exploration=config.bandit.exploration,
                              cost_weight=config.bandit.cost_weight) if bandit else None
         self.children: dict[str, int] = {}
-        self.policy = make_policy(config, self.children)
+        self.policy = make_policy(config, self.children, self.shape)
         self.best_id: str | None = None
         self.best_score: float | None = None
         self.told = 0
@@ -184,6 +190,12 @@ class Strategy:
         """(island, its best program id) for each island, for prompts to name them."""
         bests = getattr(self.policy, "island_bests", None)
         return bests() if bests is not None else ()
+
+    def elites(self) -> list[list[str]] | None:
+        """The elites of each island (saved at the end of a session; compared by the
+        determinism test); None for a policy without an archive."""
+        elites = getattr(self.policy, "elites", None)
+        return elites() if elites is not None else None
 
 
     # -- ask ---------------------------------------------------------------

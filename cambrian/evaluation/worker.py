@@ -108,14 +108,26 @@ def fingerprint(evaluator, program, probe):
     return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def failure(exc):
+    """An exception as the user should see it: their own frames (not Cambrian's), and when
+    the candidate raised through ``cambrian.candidate``, the candidate's exception itself."""
+    text = candidate_api.short_traceback(exc, skip=_PACKAGE)
+    if isinstance(exc, candidate_api.CandidateError) and exc.kind:
+        return {"exception": "%s (in the candidate)" % exc, "traceback": (
+            exc.tail + "\nreached from the evaluator:\n" + text)[-MAX_TEXT:]}
+    return {"exception": "%s: %s" % (type(exc).__name__, exc), "traceback": text[-MAX_TEXT:]}
+
+
 def execute(evaluator, job, report_fd, protections, missing=None):
     """Run ``job`` and write the report; never returns."""
     report = os.fdopen(report_fd, "w")
     try:
         payload = run_job(evaluator, job)
     except BaseException as exc:  # the candidate may raise anything, SystemExit included
-        tail = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        payload = {"exception": "%s: %s" % (type(exc).__name__, exc), "traceback": "".join(tail)[-MAX_TEXT:]}
+        payload = failure(exc)
     payload["protections"] = protections
     payload["missing"] = missing or {}
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..config import Config
 from .base import Candidate, Context, Operator, ProposalFailure
 from .local import Crossover, Perturb, Structural
+from .tune import Tune
 
 
 def build_operators(config: Config) -> dict[str, Operator]:
@@ -14,9 +15,10 @@ def build_operators(config: Config) -> dict[str, Operator]:
         "perturb": Perturb(ops.perturb),
         "crossover": Crossover(ops.crossover),
         "structural": Structural(),
+        "tune": Tune(ops.tune),
     }
     return {name: op for name, op in built.items() if ops.weights().get(name, 0) > 0}
 
 
 __all__ = ["Candidate", "Context", "Operator", "ProposalFailure", "build_operators",
-           "Crossover", "Perturb", "Structural"]
+           "Crossover", "Perturb", "Structural", "Tune"]

@@ -60,3 +60,10 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert main(["bench", str(problem), "--budget", "5", "--out", str(tmp_path / "o")]) == 2
     assert "unknown key 'referense'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_scores_keep_significant_digits():
+    assert benchmark._num(0.0158627226) == "0.0158627"
+    assert benchmark._num(12.88923791) == "12.8892"
+    assert benchmark._num(None) == "—" and benchmark._num(float("nan")) == "—"
+    assert benchmark._num(41.0, 0) == "41"

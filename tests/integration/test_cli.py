@@ -32,8 +32,6 @@ def _bad_problems(tmp_path):
         "unbalanced": (write_problem(tmp_path / "c", "# EVOLVE-BLOCK-START\nx = 1\n", good_eval), "never closed"),
         "no evaluate()": (write_problem(tmp_path / "d", good_program, "def score(p):\n    return {}\n"),
                           "defines no evaluate"),
-        "initial fails": (write_problem(tmp_path / "e", good_program,
-                                        "def evaluate(p):\n    raise RuntimeError('boom')\n"), "boom"),
         "config error": (write_problem(tmp_path / "f", good_program, good_eval, "budgett: 3\n"),
                          "budgett: unknown key"),
         "syntax error": (write_problem(tmp_path / "g", "# EVOLVE-BLOCK-START\nx = (\n# EVOLVE-BLOCK-END\n",
@@ -42,7 +40,7 @@ def _bad_problems(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["missing directory", "no evaluate.py", "no region", "unbalanced",
-                                  "no evaluate()", "initial fails", "config error", "syntax error"])
+                                  "no evaluate()", "config error", "syntax error"])
 def test_bad_problem_is_one_line(tmp_path, case):
     problem, fragment = _bad_problems(tmp_path)[case]
     if case == "no evaluate.py":

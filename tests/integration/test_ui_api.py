@@ -273,3 +273,26 @@ def test_grid_axes_are_chosen_among_the_features(tmp_path):
     assert all(0 <= cell["cell"][0] < 5 and 0 <= cell["cell"][1] < 4 for cell in chosen["cells"])
     assert sum(cell["count"] for cell in chosen["cells"]) == sum(cell["count"] for cell in first["cells"])
     assert "combined_score" in c.get("/api/runs/three/plot/grid.svg?x=combined_score&y=x").text
+
+
+def test_state_follows_the_clock_without_writes(toy_run, tmp_path, monkeypatch):
+    """A session that started and never stopped (SIGKILL) is running while it writes,
+    then "no activity", even though nothing in the store changes."""
+    import shutil
+
+    import cambrian.runview as rv
+
+    run = tmp_path / "killed"
+    shutil.copytree(toy_run, run)
+    conn = sqlite3.connect(run / "cambrian.db")
+    with conn:
+        conn.execute("DELETE FROM events WHERE kind = 'stopped'")
+    conn.close()
+    view = RunView(run)
+    last = view.summary()["last"]
+    monkeypatch.setattr(rv.time, "time", lambda: last + 5)
+    assert view.summary()["state"] == "running"
+    monkeypatch.setattr(rv.time, "time", lambda: last + 500)
+    s = view.summary()
+    assert s["state"] == "no activity" and s["stop_reason"] is None
+    assert RunView(toy_run).summary()["state"] == "stopped"

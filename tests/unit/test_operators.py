@@ -25,7 +25,7 @@ LIMIT = 99.0
 """
 MATE = CODE.replace("a = 1.5", "a = 2.5").replace("b = 2\n", "b = 3\n")
 CTX = Context(task="", objective="combined_score", direction="maximize")
-ALL = build_operators(config.build({"operators": {"structural": {"weight": 1.0}}}))
+ALL = build_operators(config.build({"operators": {"structural": {"weight": 1.0}, "tune": {"weight": 1.0}}}))
 
 
 def _program(code: str) -> Program:
@@ -85,3 +85,33 @@ def test_crossover_takes_values_from_the_mate():
     made = _propose(ALL["crossover"], 0)
     assert isinstance(made, Candidate)
     assert "a = 2.5" in made.code or "b = 3" in made.code
+
+
+def test_tune_moves_every_float_by_the_mates_difference():
+    from cambrian.operators.tune import Tune
+
+    op = Tune(config.TuneConfig(weight=1.0, f=0.5, cr=1.0))
+    code = CODE.replace("d - 0.25", "d - 0.5")
+    mate_a = CODE.replace("a = 1.5", "a = 3.5").replace("10.0", "12.0")
+    made = asyncio.run(op.propose(_program(code), [_program(mate_a), _program(CODE)],
+                                  CTX, np.random.default_rng(0)))
+    values = [v for _, v in constants(made.code)]
+    # parent + 0.5 * (mate_a - CODE), every float; the int b = 2 stays
+    assert values == [1.5 + 0.5 * 2.0, 2, 10.0 + 0.5 * 2.0, 0.5]
+    assert made.note.startswith("differential")
+
+
+def test_tune_without_mates_moves_all_floats_a_little():
+    from cambrian.operators.tune import Tune
+
+    op = Tune(config.TuneConfig(weight=1.0, sigma=0.01))
+    made = asyncio.run(op.propose(_program(CODE), [], CTX, np.random.default_rng(3)))
+    old = [v for _, v in constants(CODE)]
+    new = [v for _, v in constants(made.code)]
+    floats = [i for i, v in enumerate(old) if isinstance(v, float)]
+    assert all(new[i] != old[i] for i in floats) and new[1] == old[1]
+    assert all(abs(new[i] - old[i]) < 0.1 * abs(old[i]) for i in floats)
+
+
+def test_tune_is_opt_in():
+    assert "tune" not in build_operators(config.build({}))

@@ -73,6 +73,16 @@ def test_user_templates_replace_builtin_ones(tmp_path):
     assert messages[1]["content"].startswith("MY TEMPLATE")
 
 
+def test_private_metrics_never_reach_the_prompt():
+    from cambrian.prompt import describe_program
+
+    held = Program("h" * 16, CODE, None, "initial", 0, 0, "ok", score=0.75,
+                   metrics={"combined_score": 0.75, "mse": 0.33, "private_heldout_nmse": 0.123456})
+    text = describe_program(held, title="Parent", objective="combined_score")
+    assert "mse = 0.33" in text
+    assert "private" not in text and "0.123456" not in text
+
+
 def test_source_labels():
     assert source_label(0, home=0, best=True) == "the best of the current program's island"
     assert source_label(0, home=0, best=False) == "from the current program's island"

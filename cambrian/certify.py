@@ -1,0 +1,182 @@
+"""Certified scoring for benchmark evaluators: strict input checks, the record gate.
+
+A certified evaluator recomputes its score from the construction a program returns
+and trusts nothing else the program says. The checks here turn whatever crossed
+from the candidate into clean float64 (or int64) arrays, or raise ``Invalid`` with
+a one-line reason: wrong type, shape or count, bools, complex numbers, NaN, inf,
+subnormal (underflowing) values, and numbers too large for a float.
+
+``report`` and ``invalid`` build the dict an ``evaluate()`` returns. An invalid
+construction is returned without the objective, its reason under ``invalid``: the
+program is stored as ``invalid`` and the reason reaches the prompts as feedback.
+
+A score is a *record* only if it beats the best known value by more than ``GATE``
+(relative), the improvement gate public leaderboards for these problems use:
+differences below it come from feasibility tolerances, not better constructions.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+GATE = 1e-8
+POLISH_ENV = "CAMBRIAN_POLISH"
+_TINY = np.finfo(np.float64).tiny
+
+
+class Invalid(ValueError):
+    """A construction that fails a check; the message says why, in one line."""
+
+
+def _plain_number(x: Any) -> bool:
+    return isinstance(x, (numbers.Integral, numbers.Real)) and not isinstance(x, (bool, np.bool_))
+
+
+def _as_numeric(value: Any, name: str, *, integer: bool) -> np.ndarray:
+    if isinstance(value, np.ndarray):
+        array = value
+    elif isinstance(value, (list, tuple)):
+        try:
+            array = np.array(value, dtype=object)
+        except (ValueError, TypeError) as exc:
+            raise Invalid(f"{name}: not a rectangular array ({exc})") from None
+    else:
+        raise Invalid(f"{name}: expected a list or an array of numbers, got {type(value).__name__}")
+    kind = array.dtype.kind
+    if kind == "b":
+        raise Invalid(f"{name}: booleans are not numbers here")
+    if kind == "c":
+        raise Invalid(f"{name}: complex values are not allowed")
+    if kind == "O":
+        for kind_of in set(map(type, array.flat)):   # one check per type, not per element
+            x = next(v for v in array.flat if type(v) is kind_of)
+            if isinstance(x, (complex, np.complexfloating)):
+                raise Invalid(f"{name}: complex value {x!r}")
+            if not _plain_number(x):
+                raise Invalid(f"{name}: {type(x).__name__} value {_short(x)} is not a real number")
+            if integer and not isinstance(x, numbers.Integral):
+                raise Invalid(f"{name}: {x!r} is not an integer")
+    elif kind not in ("i", "u") and not (kind == "f" and not integer):
+        raise Invalid(f"{name}: values of type {array.dtype} are not {'integers' if integer else 'real numbers'}")
+    try:
+        out = np.array(array, dtype=np.int64 if integer else np.float64)
+    except (OverflowError, ValueError, TypeError) as exc:
+        raise Invalid(f"{name}: a value does not fit a 64-bit number ({exc})") from None
+    return out
+
+
+def real_array(value: Any, *, name: str, shape: Sequence[int | None] | None = None,
+               min_len: int | None = None, max_len: int | None = None) -> np.ndarray:
+    """A fresh float64 array of finite, normal-or-zero reals, of the given shape
+    (``None`` in ``shape`` matches any size; ``min_len``/``max_len`` bound the first axis)."""
+    out = _as_numeric(value, name, integer=False)
+    _check_shape(out, name, shape, min_len, max_len)
+    if not np.isfinite(out).all():
+        bad = out[~np.isfinite(out)].flat[0]
+        raise Invalid(f"{name}: non-finite value {bad!r}")
+    small = (out != 0) & (np.abs(out) < _TINY)
+    if small.any():
+        raise Invalid(f"{name}: value {out[small].flat[0]!r} underflows (subnormal)")
+    return out
+
+
+def integer_array(value: Any, *, name: str, shape: Sequence[int | None] | None = None) -> np.ndarray:
+    """A fresh int64 array; floats (even 3.0), bools and complex numbers are rejected."""
+    out = _as_numeric(value, name, integer=True)
+    _check_shape(out, name, shape, None, None)
+    return out
+
+
+def real_number(value: Any, *, name: str) -> float:
+    """A finite real number (not a bool, not complex, not an array)."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (complex, np.complexfloating)):
+        raise Invalid(f"{name}: complex value {value!r}")
+    if not _plain_number(value):
+        raise Invalid(f"{name}: expected a real number, got {type(value).__name__}")
+    try:
+        out = float(value)
+    except OverflowError:
+        raise Invalid(f"{name}: {_short(value)} does not fit a float") from None
+    if not math.isfinite(out):
+        raise Invalid(f"{name}: non-finite value {out!r}")
+    if out != 0 and abs(out) < _TINY:
+        raise Invalid(f"{name}: value {out!r} underflows (subnormal)")
+    return out
+
+
+def _check_shape(out: np.ndarray, name: str, shape, min_len, max_len) -> None:
+    if shape is not None:
+        ok = out.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, out.shape))
+        if not ok:
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise Invalid(f"{name}: expected shape {want}, got {out.shape}")
+    if min_len is not None and (out.ndim == 0 or out.shape[0] < min_len):
+        raise Invalid(f"{name}: expected at least {min_len} values, got {out.shape[0] if out.ndim else 0}")
+    if max_len is not None and out.ndim and out.shape[0] > max_len:
+        raise Invalid(f"{name}: expected at most {max_len} values, got {out.shape[0]}")
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def finite_score(value: float, what: str = "score") -> float:
+    """The recomputed score, checked once more: a non-finite result is the construction's fault."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise Invalid(f"{what} is not finite ({value!r}): a degenerate construction")
+    return value
+
+
+def is_record(score: float, best_known: float, *, direction: str, gate: float = GATE) -> bool:
+    """True if ``score`` beats ``best_known`` by more than ``gate`` relative."""
+    margin = gate * abs(best_known)
+    return score > best_known + margin if direction == "maximize" else score < best_known - margin
+
+
+def report(score: float, *, best_known: float, direction: str, objective: str = "combined_score",
+           **extra: Any) -> dict[str, Any]:
+    """The result of a valid construction: the objective, ``score_raw`` (the same number,
+    kept apart from any polished score), ``record`` (1.0 past the gate) and a note."""
+    record = is_record(score, best_known, direction=direction)
+    gap = (score - best_known) / abs(best_known) if best_known else score
+    if record:
+        note = (f"record: {score:.10g} beats the best known {best_known:.10g} by more than "
+                f"{GATE:g} relative")
+    else:
+        versus = f"{gap:+.3%}" if best_known else f"{score - best_known:+.6g}"
+        note = f"{score:.10g} vs best known {best_known:.10g} ({versus}); a record must beat it by {GATE:g} relative"
+    out: dict[str, Any] = {objective: score, "score_raw": score, "record": 1.0 if record else 0.0,
+                           "relative_gap": gap}
+    out.update(extra)
+    out["note"] = note
+    return out
+
+
+def invalid(reason: str, **extra: Any) -> dict[str, Any]:
+    """The result of an invalid construction: no objective, the reason under ``invalid``."""
+    return {"invalid": reason, **extra}
+
+
+def polish_enabled() -> bool:
+    """Opt-in polishing: the environment variable ``CAMBRIAN_POLISH=1`` (passed to the
+    evaluator with ``evaluation.pass_env``)."""
+    return os.environ.get(POLISH_ENV, "") not in ("", "0", "false", "no")
+
+
+def unchanged(before: np.ndarray, after: Any, name: str) -> None:
+    """Raise ``Invalid`` if an input the evaluator handed to the program was modified."""
+    if not isinstance(after, np.ndarray) or after.shape != before.shape or not np.array_equal(after, before):
+        raise Invalid(f"the program modified its input {name}")
+
+
+__all__ = ["GATE", "Invalid", "POLISH_ENV", "finite_score", "integer_array", "invalid", "is_record",
+           "polish_enabled", "real_array", "real_number", "report", "unchanged"]
