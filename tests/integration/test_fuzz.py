@@ -98,7 +98,7 @@ def adversarial_model(seed: int):
 def test_adversarial_texts_never_end_the_run(tmp_path, seed):
     problem = write_problem(tmp_path / "p", PROGRAM, EVALUATOR,
                             "evaluation:\n  timeout: 20\n  memory_mb: 1024\n")
-    budget = 40
+    budget = 30
     with FakeLLM(default=adversarial_model(seed)) as server:
         result = cambrian.evolve(
             problem, run_dir=tmp_path / "run", budget=budget, workers=4, seed=seed,
