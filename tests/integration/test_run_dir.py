@@ -52,7 +52,8 @@ def _islands_per_session(run_dir):
 # -- 1. resume is defined for every change --------------------------------------
 def test_auto_islands_stay_when_a_resume_shrinks_the_budget(tmp_path, quadratic):
     run = tmp_path / "r"
-    first = cambrian("run", quadratic, "--run-dir", run, "--budget", 100000, "--max-time", 2, "--quiet")
+    first = cambrian("run", quadratic, "--run-dir", run, "--budget", 100000, "--max-time", 2, "--quiet",
+                     "--set", "search.policy=islands")  # the fixed-island search: 'auto' follows the budget
     assert first.returncode == 0, first.stderr
     assert _meta(run, "run_shape")["islands"] == 5
     done = _rows(run, "SELECT MAX(seq) FROM attempts")[0][0]
