@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
+
+# One BLAS thread, as in the sandbox (cambrian/evaluation/sandbox.py): SLSQP's result depends on
+# the thread count, and this table must show what `cambrian run` with CAMBRIAN_POLISH=1 reports.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))

@@ -63,7 +63,10 @@ def throughput(before: Path | None, n: int, repeats: int) -> None:
     print(f"protections in force (this checkout): {', '.join(last['protections'])}\n")
 
 
-HONEST = "def run():\n    import time\n    time.sleep(0.3)\n    return {{'combined_score': {n}.0}}\n"
+# Loaded before the attackers could rewrite it: the file is checked too, or a rewrite would not show.
+HONEST = ("def run():\n    import time\n    time.sleep(0.3)\n"
+          "    mine = '\"combined_score\": ' '-1.0' not in open(__file__).read()\n"
+          "    return {{'combined_score': {n}.0 if mine else -1.0}}\n")
 ATTACKS = {
     "rewrite every program.py": (
         "def run():\n    import glob, time\n    for _ in range(20):\n"

@@ -10,9 +10,15 @@ subnormal (underflowing) values, and numbers too large for a float.
 construction is returned without the objective, its reason under ``invalid``: the
 program is stored as ``invalid`` and the reason reaches the prompts as feedback.
 
-A score is a *record* only if it beats the best known value by more than ``GATE``
-(relative), the improvement gate public leaderboards for these problems use:
-differences below it come from feasibility tolerances, not better constructions.
+A score is a *record* only if it beats the best known value by more than the
+improvement gate: ``GATE`` (1e-8 relative, what public leaderboards for these problems
+use; differences below it come from feasibility tolerances, not better constructions)
+or half a unit in the last published digit of the best known value, whichever is
+larger. A published value is rounded: 0.96264 stands for anything in [0.962635,
+0.962645), so 0.9626404 merely matches it. Published values are therefore
+``anchor("0.96264")``: a float that keeps the precision of the text it came from.
+A plain float is an exact anchor (a proven bound such as 0, or a value the evaluator
+computes), gated by ``GATE`` alone.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
 import numpy as np
@@ -136,9 +143,43 @@ def finite_score(value: float, what: str = "score") -> float:
     return value
 
 
+class Anchor(float):
+    """A best known value as published: its float value and ``half_unit``, half a unit
+    in its last published digit (``anchor("0.96264").half_unit == 5e-6``)."""
+
+    text: str
+    half_unit: float
+
+    def __repr__(self) -> str:
+        return f"anchor({self.text!r})"
+
+
+def anchor(text: str) -> Anchor:
+    """The published best known value ``text`` (a decimal string, e.g. ``"0.96264"``,
+    ``"2.6359830"``: trailing zeros count as published digits)."""
+    if not isinstance(text, str):
+        raise TypeError(f"anchor() takes the value as published, a string, not {type(text).__name__}")
+    try:
+        d = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"anchor(): {text!r} is not a decimal number") from None
+    if not d.is_finite():
+        raise ValueError(f"anchor(): {text!r} is not finite")
+    out = Anchor(float(d))
+    out.text = text.strip()
+    out.half_unit = float(Decimal(5).scaleb(d.as_tuple().exponent - 1))
+    return out
+
+
+def record_margin(best_known: float, gate: float = GATE) -> float:
+    """How far past ``best_known`` a score must be to count as a record: ``gate``
+    relative, or half a unit in the anchor's last published digit if that is larger."""
+    return max(gate * abs(best_known), getattr(best_known, "half_unit", 0.0))
+
+
 def is_record(score: float, best_known: float, *, direction: str, gate: float = GATE) -> bool:
-    """True if ``score`` beats ``best_known`` by more than ``gate`` relative."""
-    margin = gate * abs(best_known)
+    """True if ``score`` beats ``best_known`` by more than ``record_margin``."""
+    margin = record_margin(best_known, gate)
     return score > best_known + margin if direction == "maximize" else score < best_known - margin
 
 
@@ -148,12 +189,15 @@ def report(score: float, *, best_known: float, direction: str, objective: str = 
     kept apart from any polished score), ``record`` (1.0 past the gate) and a note."""
     record = is_record(score, best_known, direction=direction)
     gap = (score - best_known) / abs(best_known) if best_known else score
+    shown = getattr(best_known, "text", f"{float(best_known):.10g}")
+    margin = record_margin(best_known)
+    needs = (f"{GATE:g} relative" if margin == GATE * abs(best_known)
+             else f"{margin:g} (half a unit in its last published digit)")
     if record:
-        note = (f"record: {score:.10g} beats the best known {best_known:.10g} by more than "
-                f"{GATE:g} relative")
+        note = f"record: {score:.10g} beats the best known {shown} by more than {needs}"
     else:
         versus = f"{gap:+.3%}" if best_known else f"{score - best_known:+.6g}"
-        note = f"{score:.10g} vs best known {best_known:.10g} ({versus}); a record must beat it by {GATE:g} relative"
+        note = f"{score:.10g} vs best known {shown} ({versus}); a record must beat it by more than {needs}"
     out: dict[str, Any] = {objective: score, "score_raw": score, "record": 1.0 if record else 0.0,
                            "relative_gap": gap}
     out.update(extra)
@@ -178,5 +222,5 @@ def unchanged(before: np.ndarray, after: Any, name: str) -> None:
         raise Invalid(f"the program modified its input {name}")
 
 
-__all__ = ["GATE", "Invalid", "POLISH_ENV", "finite_score", "integer_array", "invalid", "is_record",
+__all__ = ["GATE", "Anchor", "Invalid", "anchor", "record_margin", "POLISH_ENV", "finite_score", "integer_array", "invalid", "is_record",
            "polish_enabled", "real_array", "real_number", "report", "unchanged"]

@@ -205,7 +205,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     problem_dir = source.meta("problem")
     config_data = source.meta("config") or {}
     run_dir = args.run_dir or Path("runs") / f"{Path(problem_dir).name}-replay-{time.strftime('%Y%m%d-%H%M%S')}"
-    problem, config, store, run_path = prepare(problem_dir, overrides=_overrides(args), run_dir=run_dir,
+    overrides = _overrides(args)
+    last = source.scalar("SELECT COALESCE(MAX(seq), 0) FROM attempts")
+    if args.until is None and args.budget is None and last > 0:
+        # The source may have stopped before its budget (max calls, max cost, max time, a
+        # signal). A replay sends nothing, so those limits never stop it: it stops where
+        # the source stopped instead of asking for candidates that have no record.
+        overrides["budget"] = last
+    problem, config, store, run_path = prepare(problem_dir, overrides=overrides, run_dir=run_dir,
                                                base_config=config_data)
     if args.until is not None:
         # A branch: the recorded prefix is copied and the run resumes from it, live,

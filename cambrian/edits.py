@@ -23,6 +23,7 @@ region text is indented like the old one.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -37,11 +38,11 @@ class EditFailure:
 
 
 # -- parsing -------------------------------------------------------------------
-_OPEN = r"^[ \t]*<{5,9}[ \t]*SEARCH[ \t:]*\n"
-_DIVIDER = r"^[ \t]*={5,9}[ \t]*\n"
-_CLOSE = r"^[ \t]*>{5,9}[ \t]*REPLACE[ \t:]*$"
-_BLOCK = re.compile(_OPEN + r"(?P<search>.*?)" + _DIVIDER + r"(?P<replace>.*?)" + _CLOSE,
-                    re.DOTALL | re.MULTILINE | re.IGNORECASE)
+# Whole lines (without their newline). A scan over lines, not one regex with two lazy
+# groups: that backtracks cubically on a reply of openers and dividers with no closer.
+_OPEN = re.compile(r"[ \t]*<{5,9}[ \t]*SEARCH[ \t:]*", re.IGNORECASE)
+_DIVIDER = re.compile(r"[ \t]*={5,9}[ \t]*")
+_CLOSE = re.compile(r"[ \t]*>{5,9}[ \t]*REPLACE[ \t:]*", re.IGNORECASE)
 _OPENINGS = re.compile(r"^[ \t]*<{5,9}[ \t]*SEARCH\b", re.MULTILINE | re.IGNORECASE)
 _FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)[\w+.-]*[ \t]*$")
 _FENCE = re.compile(r"^[ \t]*```(?P<lang>[\w+.-]*)[ \t]*\n(?P<code>.*?)(?:^[ \t]*```[ \t]*$|\Z)",
@@ -64,14 +65,31 @@ def _unfence(section: str) -> str:
     return "".join(lines)
 
 
+def _closed_blocks(reply: str) -> list[tuple[str, str]]:
+    """The raw (search, replace) text of each closed block, in order: an opening line, the
+    first divider line after it, the first closing line after that. Linear in the reply."""
+    lines = reply.split("\n")  # every element but the last was followed by a newline
+    out: list[tuple[str, str]] = []
+
+    def find(pattern: re.Pattern[str], start: int, stop: int) -> int | None:
+        return next((j for j in range(start, stop) if pattern.fullmatch(lines[j])), None)
+
+    i = 0
+    while (opening := find(_OPEN, i, len(lines) - 1)) is not None:
+        divider = find(_DIVIDER, opening + 1, len(lines) - 1)
+        close = find(_CLOSE, divider + 1, len(lines)) if divider is not None else None
+        if close is None:
+            break  # no later opening can close either
+        out.append(("".join(line + "\n" for line in lines[opening + 1:divider]),
+                    "".join(line + "\n" for line in lines[divider + 1:close])))
+        i = close + 1
+    return out
+
+
 def parse_search_replace(reply: str) -> list[tuple[str, str]]:
     """(search, replace) pairs in reply order; a block repeated verbatim counts once."""
-    out: list[tuple[str, str]] = []
-    for m in _BLOCK.finditer(normalize_reply(reply)):
-        pair = (_unfence(m.group("search")), _unfence(m.group("replace")))
-        if pair not in out:
-            out.append(pair)
-    return out
+    pairs = ((_unfence(search), _unfence(replace)) for search, replace in _closed_blocks(normalize_reply(reply)))
+    return list(dict.fromkeys(pairs))  # first occurrences, in order; a set, not a list scan
 
 
 # -- SEARCH/REPLACE ------------------------------------------------------------
@@ -83,7 +101,7 @@ def apply_search_replace(code: str, reply: str) -> str | EditFailure:
         if opened:
             return EditFailure("a SEARCH block is not closed: each needs a ======= line and a >>>>>>> REPLACE line")
         return EditFailure("no SEARCH/REPLACE block in the reply")
-    if opened > len(_BLOCK.findall(reply)):
+    if opened > len(_closed_blocks(reply)):
         return EditFailure(f"SEARCH block {len(blocks) + 1} is not closed: each needs a ======= line "
                            "and a >>>>>>> REPLACE line")
     for number, (search, replace) in enumerate(blocks, start=1):
@@ -118,7 +136,11 @@ def _apply_one(code: str, search: str, replace: str, number: int) -> str | EditF
                 misfits.append(changed)
         if len(fits) == 1:
             start, end, new = fits[0]
-            return "".join(lines[:start] + [_ending(line, newline) for line in new] + lines[end:])
+            # Lines the REPLACE keeps stay as the program has them (trailing whitespace too):
+            # quoting a fixed line without its trailing spaces does not change it.
+            lo, hi = _changed(lines, fits[0])
+            fresh = [_ending(line, newline) for line in new[lo - start: len(new) - (end - hi)]]
+            return "".join(lines[:lo] + fresh + lines[hi:])
         if len(fits) > 1:
             places = _places([m[0] + 1 for m in fits])
             return EditFailure(f"SEARCH block {number} matches {len(fits)} places in the evolve regions "
@@ -234,6 +256,10 @@ def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
+def _make_indent(width: int, tabs: bool) -> str:
+    return "\t" * (width // 4) + " " * (width % 4) if tabs else " " * width
+
+
 def _shifted(put: list[str], delta: int, tabs: bool) -> list[str] | None:
     out = []
     for line in put:
@@ -243,8 +269,7 @@ def _shifted(put: list[str], delta: int, tabs: bool) -> list[str] | None:
         width = _width(_indent(line)) + delta
         if width < 0:
             return None
-        indent = "\t" * (width // 4) + " " * (width % 4) if tabs else " " * width
-        out.append(indent + line.lstrip())
+        out.append(_make_indent(width, tabs) + line.lstrip())
     return out
 
 
@@ -266,12 +291,38 @@ def _indent_tier(same_shape: bool) -> Callable[[list[str], list[str], list[str]]
                 continue  # tier 2 already saw it
             first = next(j for j, s in enumerate(want) if s.strip())
             delta = _width(_indent(window[first])) - _width(_indent(want[first]))
-            new = _shifted(put, delta, _uses_tabs(window))
+            tabs = _uses_tabs(window)
+            new = _shifted(put, delta, tabs) if same_shape else _aligned(window, want, put, delta, tabs)
             if new is not None:
                 found.append((i, i + len(want), new))
         return found
 
     return tier
+
+
+def _aligned(window: list[str], want: list[str], put: list[str], delta: int, tabs: bool) -> list[str] | None:
+    """REPLACE lines for a SEARCH whose indentation says nothing (flattened, or nested by
+    other steps than the program's): a line kept from the SEARCH, or written in place of one,
+    takes the indentation of the program line it stands for; an added line keeps its own,
+    shifted like the line before it."""
+    a, b = [line.strip() for line in want], [line.strip() for line in put]
+    stands_for: list[int | None] = [None] * len(put)
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            for k in range(j2 - j1):
+                stands_for[j1 + k] = i1 + k
+    out, shift = [], delta
+    for line, i in zip(put, stands_for):
+        if not line.strip():
+            out.append("")
+            continue
+        if i is not None and a[i]:
+            shift = _width(_indent(window[i])) - _width(_indent(line))
+        width = _width(_indent(line)) + shift
+        if width < 0:
+            return None
+        out.append(_make_indent(width, tabs) + line.lstrip())
+    return out
 
 
 _rebased = _indent_tier(same_shape=True)

@@ -57,6 +57,8 @@ class Status:
     total_cells: int = 1         # cells of the feature grid (1 without features)
     qd_score: float = 0.0        # sum over occupied cells of (cell's best - the worst valid score)
     islands: int = 1             # islands that received a proposal
+    initial_failure: Program | None = None   # the initial program, when it did not evaluate
+    run_dir: str = "RUN_DIR"
 
     @property
     def improvements(self) -> int:
@@ -136,6 +138,8 @@ def status(store: Store) -> Status:
         builtin=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND operator NOT LIKE 'llm:%'"),
         cells=cells, total_cells=total_cells, qd_score=qd_score,
         islands=max(1, store.scalar("SELECT COUNT(DISTINCT island) FROM attempts WHERE seq > 0") or 0),
+        initial_failure=_initial_failure(store),
+        run_dir=str(store.path.parent),
     )
 
 
@@ -191,6 +195,12 @@ def _short(text: str, width: int = 160) -> str:
     return text if len(text) <= width else text[:width - 1].rsplit(" ", 1)[0] + "\u2026"
 
 
+def _initial_failure(store: Store) -> Program | None:
+    attempt = store.attempt(0)
+    program = store.program(attempt.program_id) if attempt is not None and attempt.program_id else None
+    return program if program is not None and program.status != "ok" else None
+
+
 def _closed() -> None:
     raise BrokenPipeError  # the command's caller handles a closed pipe once, for every command
 
@@ -206,6 +216,13 @@ def render(st: Status) -> None:
     console.print(f"candidates {st.candidates}  evaluated {st.evaluated}  valid {st.valid} ({valid:.0f}%)"
                   f"  duplicates {st.duplicates}  no candidate {st.no_candidate}")
     console.print(usage_line(st.calls, st.max_calls, st.candidates, st.builtin))
+    if st.initial_failure is not None:
+        p = st.initial_failure
+        console.print(f"[bold red]the initial program did not evaluate ({p.status}):[/] {escape(p.reason)}",
+                      highlight=False, soft_wrap=True)
+        console.print(f"  its traceback: cambrian show {escape(st.run_dir)} {p.id}; fix it, then run the same command "
+                      f"again (the run directory is reused)", highlight=False, soft_wrap=True)
+        return
     if st.equivalent:
         console.print(f"functionally equivalent: {st.equivalent} (evaluations saved by the fingerprint cache)")
     if st.statuses:

@@ -138,7 +138,7 @@ class _SandboxedEvaluator:
             uid = self.lease.acquire() if self.lease is not None else None
         except OSError as exc:
             raise InfrastructureError(f"no sandbox uid: {exc}") from exc
-        group = None
+        group = workdir = None
         try:
             try:
                 workdir = sandbox.Workdir(code, None if uid is None else (uid, uid))
@@ -149,6 +149,8 @@ class _SandboxedEvaluator:
                         memory_bytes=limits.memory_mb and limits.memory_mb << 20, processes=limits.processes)
                 pipes = sandbox.Pipes()
             except OSError as exc:
+                if workdir is not None:  # nothing is launched: nothing else removes it
+                    workdir.remove()
                 raise InfrastructureError(f"sandbox setup failed: {exc}") from exc
             try:
                 done = await self._launch(self._job(workdir, mode, uid, group and str(group.path)), pipes, workdir)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pwd
+import stat
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -26,11 +27,12 @@ def _lock_dir() -> Path:
     for path in (LOCK_DIR, FALLBACK_LOCK_DIR):
         try:
             path.mkdir(mode=0o700, exist_ok=True)
-            info = path.stat()
+            info = path.lstat()
         except OSError:
             continue
         # Only a root-owned directory others cannot write counts: nobody else can hold our locks.
-        if info.st_uid == 0 and not info.st_mode & 0o022:
+        # Not a symlink: /tmp/.cambrian-uids planted by a user could point at any root directory.
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == 0 and not info.st_mode & 0o022:
             return path
     raise OSError(f"no private directory for uid locks ({LOCK_DIR} or {FALLBACK_LOCK_DIR})")
 

@@ -55,10 +55,14 @@ class Workdir:
     def __init__(self, code: str, ids: tuple[int, int] | None):
         self.path = Path(tempfile.mkdtemp(prefix="cambrian-"))
         self.program = self.path / "program.py"
-        self.program.write_text(code, encoding="utf-8")
-        if ids is not None:
-            os.chown(self.path, *ids)
-            os.chown(self.program, *ids)
+        try:
+            self.program.write_text(code, encoding="utf-8")
+            if ids is not None:
+                os.chown(self.path, *ids)
+                os.chown(self.program, *ids)
+        except BaseException:
+            self.remove()
+            raise
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -90,10 +94,14 @@ class Pipes:
     def __init__(self) -> None:
         self.read_fds: list[int] = []
         self.write_fds: list[int] = []
-        for _ in range(3):
-            r, w = os.pipe()
-            self.read_fds.append(r)
-            self.write_fds.append(w)
+        try:
+            for _ in range(3):
+                r, w = os.pipe()
+                self.read_fds.append(r)
+                self.write_fds.append(w)
+        except BaseException:  # out of descriptors: the pipes made so far are not leaked
+            self.close_all()
+            raise
 
     def close_write_ends(self) -> None:
         for fd in self.write_fds:

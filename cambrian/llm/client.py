@@ -80,6 +80,11 @@ class LLMClient:
                         self.request_timeout + 5)
                 except asyncio.TimeoutError:
                     error: ProviderError = ProviderError("timeout", "request timed out")
+                except asyncio.CancelledError:
+                    # Cut in flight (the proposal cap, a stop): it was sent, so it is stored
+                    # and counts in max_calls when the run resumes, unanswered.
+                    self._record(messages, seq, attempt, ledger, error="cancelled: sent, cut before the reply")
+                    raise
                 except ProviderError as exc:
                     error = exc
                 else:

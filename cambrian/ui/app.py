@@ -92,8 +92,10 @@ class _Guard(BaseHTTPMiddleware):
             return PlainTextResponse("read-only: only GET is served", status_code=405,
                                      headers={"allow": "GET, HEAD", **SECURITY_HEADERS})
         set_cookie = False
+        # Cookies are not kept apart by port: two UIs on one host must not overwrite each other's.
+        cookie = f"{COOKIE}_{request.url.port or 80}"
         if self.token is not None:
-            given = (request.query_params.get("token") or request.cookies.get(COOKIE)
+            given = (request.query_params.get("token") or request.cookies.get(cookie)
                      or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
             if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
                 return PlainTextResponse("a token is required: open the URL that `cambrian ui` printed",
@@ -102,11 +104,12 @@ class _Guard(BaseHTTPMiddleware):
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         if set_cookie:
-            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
+            response.set_cookie(cookie, self.token, httponly=True, samesite="strict")
         return response
 
 
-def create_app(root: Path, *, token: str | None = None, loopback_only: bool = True) -> Starlette:
+def create_app(root: Path, *, token: str | None = None, loopback_only: bool = True,
+               host: str | None = None) -> Starlette:
     runs = Runs(root)
 
     def run_route(fn: Callable[[RunView, Request], Any], *, svg: bool = False) -> Callable[[Request], Response]:
@@ -204,7 +207,9 @@ def create_app(root: Path, *, token: str | None = None, loopback_only: bool = Tr
         Route("/api/runs/{run:path}/report.html", run_route(report), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_HOSTS)] if loopback_only else []
+    # The loopback address asked for (say 127.0.0.2) is a name the page is opened with too.
+    allowed = LOOPBACK_HOSTS + ([host.strip("[]"), host] if host and host not in LOOPBACK_HOSTS else [])
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed)] if loopback_only else []
     middleware.append(Middleware(_Guard, token=token))
 
     @contextlib.asynccontextmanager

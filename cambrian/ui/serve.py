@@ -43,13 +43,15 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str |
         raise CambrianError(f"{root}: no such directory")
     if not root.is_dir():
         raise CambrianError(f"{root}: give a run directory or a directory of runs")
+    if token is not None and not token.strip():
+        raise CambrianError("--token: an empty token would lock every request out; give one, or leave it out")
     loopback = is_loopback(host)
     if not loopback and token is None:
         token = secrets.token_urlsafe(24)
     if not 1 <= port <= 65535:
         raise CambrianError(f"--port: expected 1-65535, got {port}")
     check_port(host, port)
-    app = create_app(root, token=token, loopback_only=loopback)
+    app = create_app(root, token=token, loopback_only=loopback, host=host)
     runs = find_runs(root)
     shown = host if ":" not in host or host.startswith("[") else f"[{host}]"
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")

@@ -9,10 +9,10 @@ tests call; ``evaluate`` only fetches the points from the candidate's process.
 import numpy as np
 
 from cambrian.candidate import load
-from cambrian.certify import Invalid, finite_score, invalid, polish_enabled, real_array, report
+from cambrian.certify import Invalid, anchor, finite_score, invalid, polish_enabled, real_array, report
 
 N, DIM = 14, 3
-BEST_KNOWN = 4.1657884
+BEST_KNOWN = anchor("4.1657884")
 DIRECTION = "minimize"
 MIN_SEPARATION = 1e-6           # closest pair, relative to the point set's extent: closer counts as coincident
 

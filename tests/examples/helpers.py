@@ -17,10 +17,15 @@ INITIAL = {
     "autocorrelation_c1": 2.0,
     "autocorrelation_c2": 2 / 3,
     "erdos_min_overlap": 0.5,
-    "bin_packing": 4.6855572892953985,
+    "bin_packing": 5.354340456890199,        # with seed=0 (SEEDED); fresh instances otherwise
     "symbolic_regression": 1.3319372951552684,
     "tsp": 7.7085984283685836,
 }
+# Problems whose evaluator draws fresh instances per evaluation: the seed that reproduces
+# INITIAL, and how far one unseeded evaluation may stray from it (5 standard deviations
+# of the spread measured over 20 evaluations, stated in the problem's README).
+SEEDED = {"bin_packing": 0}
+NOISE = {"bin_packing": 1.6}
 NUMERIC = ("circle_packing", "circle_packing_32", "min_max_ratio_16_2d", "min_max_ratio_14_3d",
            "heilbronn_triangle_11", "autocorrelation_c1", "autocorrelation_c2", "erdos_min_overlap")
 

@@ -200,3 +200,21 @@ def test_heilbronn_polish_improves_and_stays_inside():
     ev = evaluator("heilbronn_triangle_11")
     start = program("heilbronn_triangle_11").construct()
     assert ev.score(ev.polish(start, max_iter=50)) > ev.score(start)
+
+
+@pytest.mark.parametrize("name", ("min_max_ratio_16_2d", "min_max_ratio_14_3d"))
+def test_ratio_objective_range_holds_every_valid_construction(name):
+    # The worst valid layout: the closest pair just above MIN_SEPARATION of the extent, the
+    # farthest at the diagonal of [-1, 1]^DIM. A valid score must not fall outside the range.
+    import yaml
+
+    from tests.conftest import EXAMPLES
+
+    ev = evaluator(name)
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (ev.N, ev.DIM))
+    x[0], x[1] = -1.0, 1.0
+    x[2] = x[3] + 1.01 * ev.MIN_SEPARATION
+    worst = ev.score(x)
+    assert worst > 1e12
+    low, high = yaml.safe_load((EXAMPLES / name / "cambrian.yaml").read_text())["evaluation"]["objective_range"]
+    assert low <= worst <= high

@@ -490,6 +490,51 @@ def test_max_calls_as_a_config_key_with_built_in_operators_beside(fake, tmp_path
     assert f"from built-in operators: {100 * builtin / total:.0f}%" in out.stdout
 
 
+def test_a_run_stopped_by_max_calls_replays_identically(fake, tmp_path):
+    """The replay sends nothing, so its call count never reaches the limit: it must stop
+    where the source stopped, not run on to the budget with unrecorded candidates."""
+    fake.default = nudging_model()
+    run = tmp_path / "run"
+    out = cli("run", _problem(tmp_path), "--run-dir", run, "--max-calls", 6, "--model",
+              f"openai:nudge@{fake.url}", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "stopped: max calls 6 reached" in out.stdout
+    replay = cli("replay", run, "--run-dir", tmp_path / "replay", "--quiet")
+    assert "sequence identical to the source" in replay.stdout, replay.stdout
+    assert replay.returncode == 0
+
+
+def test_max_calls_counts_a_request_cut_by_the_proposal_cap_across_resume(tmp_path):
+    """A request cancelled in flight (the proposal cap) was sent: it counts in the store
+    too, so a resume with the same limit sends nothing more."""
+    with FakeLLM(default={"sleep": 12, "text": "late"}) as server:
+        problem = _problem(tmp_path, "llm: {proposal_timeout: 3, request_timeout: 30, retries: 0}\n")
+        run = tmp_path / "run"
+        flags = ["--max-calls", 2, "--model", f"openai:slow@{server.url}", "--set", "operator_choice=weights",
+                 "--set", "llm.share=1.0", "--quiet"]
+        out = cli("run", problem, "--run-dir", run, "--budget", 50, *flags)
+        assert out.returncode == 0, out.stderr
+        assert _calls_sent(run) == 2 and len(server.requests) <= 2
+        sent = len(server.requests)
+        more = cli("run", "--resume", run, *flags)
+        assert more.returncode == 0, more.stderr
+        assert len(server.requests) == sent and _calls_sent(run) == 2, "the resume sent requests past max_calls"
+
+
+def test_max_calls_asks_no_proposal_it_cannot_send(fake, tmp_path):
+    """With one request per proposal and 8 in flight, each proposal reserves its request:
+    the run asks exactly max_calls LLM proposals, none failing for want of a call."""
+    fake.default = nudging_model()
+    problem = _problem(tmp_path, "llm: {retry_with_error: false, retries: 0}\n")
+    out = cli("run", problem, "--run-dir", tmp_path / "run", "--budget", 100, "--workers", 8, "--max-calls", 3,
+              "--model", f"openai:nudge@{fake.url}", "--set", "operator_choice=weights", "--set", "llm.share=1.0",
+              "--quiet")
+    assert out.returncode == 0, out.stderr
+    attempts = Store.open(tmp_path / "run").attempts()
+    assert len(fake.requests) == 3 and len([a for a in attempts if a.seq > 0]) == 3
+    assert not [a.reason for a in attempts if "not sent" in (a.reason or "")]
+
+
 def test_bad_max_calls_is_one_line(tmp_path):
     _one_line_error(cli("run", _problem(tmp_path), "--run-dir", tmp_path / "a", "--max-calls", 0), "max_calls")
 

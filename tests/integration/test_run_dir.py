@@ -167,6 +167,9 @@ def test_failed_initial_evaluation_can_start_again_in_the_same_directory(tmp_pat
     # shown in full, with the user's own file and line, and none of Cambrian's frames
     assert f'File "{quadratic / "evaluate.py"}", line 2, in evaluate' in failed.stderr
     assert "cambrian/evaluation" not in failed.stderr
+    status = cambrian("status", run)
+    assert status.returncode == 0 and "the initial program did not evaluate (error)" in status.stdout
+    assert "boom" in status.stdout and f"cambrian show {run} " in status.stdout
     (quadratic / "evaluate.py").write_text(good)
     again = cambrian("run", quadratic, "--run-dir", run, "--budget", 5, "--quiet")
     assert again.returncode == 0, again.stderr

@@ -23,8 +23,11 @@ def evaluate(path):
     return load(path).run()
 """
 
-# Each honest candidate sleeps while the attackers run, then returns its own number.
-HONEST = "time.sleep(1.5)\nreturn {{'combined_score': {n}.0}}"
+# Each honest candidate sleeps while the attackers run, then returns its own number if its
+# program file is still its own (it was loaded before the attackers could rewrite it, so
+# the score alone would not show a rewrite).
+HONEST = ("time.sleep(1.5)\nmine = '1' 'e9' not in open(__file__).read()\n"
+          "return {{'combined_score': {n}.0 if mine else -1.0}}")
 ATTACKS = {
     "rewrite every program.py it can find":
         "import glob\nfor _ in range(30):\n"
@@ -316,3 +319,57 @@ def test_without_root_each_evaluation_still_gets_its_own_namespaces(tmp_path):
         assert not marked(marker)
     finally:
         shutil.rmtree(here, ignore_errors=True)
+
+
+def test_a_sandbox_setup_failure_leaves_no_directory_or_descriptor(tmp_path, monkeypatch):
+    """Out of descriptors on the second pipe: an infrastructure failure, and neither the
+    work directory nor the pipes made so far are left behind."""
+    import tempfile
+
+    from cambrian.evaluation import sandbox
+
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    real_pipe, made = os.pipe, []
+
+    def pipe():
+        if len(made) % 3 == 1:
+            raise OSError(24, "Too many open files")
+        made.append(real_pipe())
+        return made[-1]
+
+    monkeypatch.setattr(sandbox.os, "pipe", pipe)
+
+    async def go():
+        ev = PoolEvaluator(Spec(path))
+        try:
+            return await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+        finally:
+            await ev.close()
+
+    r = asyncio.run(go())
+    assert r.status == INFRASTRUCTURE and "Too many open files" in r.reason, r
+    assert not list(tmp_path.glob("cambrian-*")), list(tmp_path.iterdir())
+    assert made
+    for r_fd, w_fd in made:
+        for fd in (r_fd, w_fd):
+            with pytest.raises(OSError):
+                os.fstat(fd)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uid locks are taken only as root")
+def test_uid_locks_are_never_taken_through_a_symlink(tmp_path, monkeypatch):
+    """A user can plant /tmp/.cambrian-uids as a symlink to a root-owned directory (here
+    /usr): it must not be accepted as the private lock directory."""
+    from cambrian.evaluation import identity
+
+    planted = tmp_path / "planted"
+    planted.symlink_to("/usr")
+    monkeypatch.setattr(identity, "LOCK_DIR", tmp_path / "no" / "such" / "dir")
+    monkeypatch.setattr(identity, "FALLBACK_LOCK_DIR", planted)
+    with pytest.raises(OSError, match="no private directory"):
+        identity._lock_dir()
+    private = tmp_path / "private"
+    monkeypatch.setattr(identity, "FALLBACK_LOCK_DIR", private)
+    assert identity._lock_dir() == private

@@ -129,6 +129,18 @@ def test_guards(toy_run, tmp_path):
     assert first.status_code == 200 and "cambrian_token" in first.headers["set-cookie"]
     assert t.get("/api/runs/toy/summary").status_code == 200  # the cookie from then on
     assert TestClient(t.app).get("/api/runs", headers={"authorization": "Bearer s3cret"}).status_code == 200
+    # A second UI on the same host (another port, another token): cookies do not tell ports apart,
+    # so each UI's cookie must survive the other's.
+    a = TestClient(create_app(toy_run, token="aaa", loopback_only=False), base_url="http://192.0.2.1:8001")
+    b = TestClient(create_app(toy_run, token="bbb", loopback_only=False), base_url="http://192.0.2.1:8002")
+    jar = {}
+    for ui, token in ((a, "aaa"), (b, "bbb")):
+        r = ui.get(f"/?token={token}")
+        name, value = r.headers["set-cookie"].split(";")[0].split("=", 1)
+        jar[name] = value
+    for ui in (a, b):
+        ui.cookies.clear()
+        assert ui.get("/api/runs", headers={"cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}).status_code == 200
     empty = client(tmp_path)
     assert empty.get("/api/runs").json()["runs"] == []
 
@@ -256,6 +268,15 @@ def test_other_interfaces_need_a_token(toy_run, monkeypatch, capsys):
     assert "token" not in capsys.readouterr().err
     local = TestClient(started["app"], base_url="http://127.0.0.1:8765")
     assert local.get("/api/runs").status_code == 200
+    from cambrian.errors import CambrianError
+
+    with pytest.raises(CambrianError, match="empty token"):
+        serve_mod.serve(toy_run, host="0.0.0.0", port=8765, token="")
+    serve_mod.serve(toy_run, host="127.0.0.2", port=8765)  # loopback too: the printed URL must work
+    assert "open http://127.0.0.2:8765/" in capsys.readouterr().err
+    other = TestClient(started["app"], base_url="http://127.0.0.2:8765")
+    assert other.get("/api/runs").status_code == 200
+    assert other.get("/api/runs", headers={"host": "evil.example:8765"}).status_code == 400
 
 
 def test_grid_axes_are_chosen_among_the_features(tmp_path):
@@ -296,3 +317,13 @@ def test_state_follows_the_clock_without_writes(toy_run, tmp_path, monkeypatch):
     s = view.summary()
     assert s["state"] == "no activity" and s["stop_reason"] is None
     assert RunView(toy_run).summary()["state"] == "stopped"
+
+
+def test_plots_and_report_of_a_hostile_run_carry_no_markup(tmp_path):
+    from tests.integration.test_report import hostile_run
+
+    c = client(hostile_run(tmp_path / "h"))
+    for path in ("plot/score.svg", "plot/tree.svg", "plot/grid.svg", "plot/failures.svg", "report.html"):
+        r = c.get(f"/api/runs/h/{path}")
+        assert r.status_code == 200 and "<img" not in r.text and "</script>" not in r.text, path
+    assert "&lt;img" in c.get("/api/runs/h/plot/tree.svg").text  # the model name is there, escaped

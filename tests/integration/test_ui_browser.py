@@ -91,7 +91,7 @@ def test_click_a_program_in_the_lineage_shows_its_diff_and_metrics(browser, toy_
     best_id, best = conn.execute("SELECT id, score FROM programs WHERE status = 'ok'"
                                  " ORDER BY score DESC, seq LIMIT 1").fetchone()
     page.wait_for_selector("#kpi-best")
-    assert page.inner_text("#kpi-best b") == f"{best:.10g}"[:len(page.inner_text('#kpi-best b'))]
+    assert float(page.inner_text("#kpi-best b")) == pytest.approx(best, rel=1e-9)
     page.wait_for_selector("#tree-plot circle.node", timeout=WAIT)
     page.wait_for_function("() => document.getElementById('program-id')?.textContent.length > 0", timeout=WAIT)
     nodes = page.eval_on_selector_all("#tree-plot circle.node", "els => els.map(e => e.dataset.id)")
@@ -113,6 +113,26 @@ def test_click_a_program_in_the_lineage_shows_its_diff_and_metrics(browser, toy_
     page.wait_for_selector("#program-pane .msg", timeout=WAIT)
     assert "SEARCH" in page.inner_text("#program-pane") and "reply" in page.inner_text("#program-pane")
     assert not errors
+
+
+def test_headline_numbers_are_not_cut(browser, toy_run, ui_of):
+    """The headline numbers of a long run (here the toy run's, scaled up) fit their boxes."""
+    ui = ui_of(toy_run)
+    for width in (1400, 1000, 600):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(ui.url)
+        page.wait_for_selector("#kpi-best", timeout=WAIT)
+        page.evaluate("""async () => {
+            const s = await (await fetch("api/runs/" + encodeURIComponent(S.run) + "/summary")).json();
+            Object.assign(s, {candidates: 100000, budget: 100000, evaluated: 98765, valid: 87654,
+                              duplicates: 12345, no_candidate: 6789, llm_calls: 54321, spent: 123.4567,
+                              first: s.last - 54321.5});
+            renderSummary(s);
+        }""")
+        cut = page.eval_on_selector_all(".kpi b", "els => els.filter(e => e.scrollWidth > e.clientWidth)"
+                                                  ".map(e => e.textContent)")
+        assert cut == [], (width, cut)
+        page.close()
 
 
 def test_page_follows_a_run_as_it_goes(browser, tmp_path, ui_of):

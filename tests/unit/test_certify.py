@@ -67,6 +67,45 @@ def test_record_gate(direction, best, score, expected):
     assert ("record:" in out["note"]) is expected
 
 
+@pytest.mark.parametrize("direction, text, score, expected", [
+    # a value that rounds to the published number only matches it (the review's case)
+    ("maximize", "0.96264", 0.9626404, False),
+    ("maximize", "0.96264", 0.962645, False),          # exactly at the gate: not past it
+    ("maximize", "0.96264", 0.9626451, True),
+    ("minimize", "0.380876", 0.3808755, False),
+    ("minimize", "0.380876", 0.3808754, True),
+    ("minimize", "1.5028609", 1.50286085, False),
+    ("minimize", "1.5028609", 1.5028608, True),
+    ("maximize", "2.6359830", 2.63598304, False),       # trailing zero: published to 1e-7
+    ("maximize", "2.6359830", 2.63598306, True),
+    # many published digits: 1e-8 relative is the larger margin
+    ("maximize", "0.0365298899", 0.0365298899 * (1 + 5e-9), False),
+    ("maximize", "0.0365298899", 0.0365298899 * (1 + 2e-8), True),
+])
+def test_record_gate_covers_the_anchors_published_precision(direction, text, score, expected):
+    best = certify.anchor(text)
+    assert certify.is_record(score, best, direction=direction) is expected
+    out = certify.report(score, best_known=best, direction=direction)
+    assert out["record"] == (1.0 if expected else 0.0) and text in out["note"]
+
+
+def test_anchor_keeps_its_published_precision():
+    a = certify.anchor("0.96264")
+    assert a == 0.96264 and a.half_unit == pytest.approx(5e-6) and a.text == "0.96264"
+    assert certify.anchor("2.6359830").half_unit == pytest.approx(5e-8)
+    assert certify.anchor("12").half_unit == pytest.approx(0.5)
+    assert certify.record_margin(certify.anchor("0.96264")) == pytest.approx(5e-6)
+    assert certify.record_margin(certify.anchor("0.0365298899")) == pytest.approx(0.0365298899e-8)
+    assert certify.record_margin(2.0) == pytest.approx(2e-8)         # a float is exact
+    assert "half a unit in its last published digit" in certify.report(
+        0.96, best_known=a, direction="maximize")["note"]
+    for bad in ("abc", "nan", "inf"):
+        with pytest.raises(ValueError):
+            certify.anchor(bad)
+    with pytest.raises(TypeError):
+        certify.anchor(0.96264)
+
+
 def test_report_and_invalid_forms_validate_as_documented():
     from cambrian.evaluation.result import validate
 

@@ -196,3 +196,48 @@ def test_random_blocks_in_every_quirk_land_where_a_person_would_put_them():
             reply = reply.replace("\n", "\r\n")
         child = apply_search_replace(code, reply)
         assert child == expected, (case, quirks, reply, child)
+
+
+def test_degenerate_replies_are_parsed_in_linear_time():
+    """Parsing runs on the event loop, where no proposal timeout can interrupt it. A reply
+    of openings and dividers that never closes took a minute at 13 KB (regex backtracking),
+    and 20,000 distinct blocks took 20 s (a list scan per block)."""
+    import time
+
+    unclosed = "<<<<<<< SEARCH\nx\n=======\ny\n" * 500
+    many = "".join(f"<<<<<<< SEARCH\nx{i}\n=======\ny\n>>>>>>> REPLACE\n" for i in range(20_000))
+    for reply, reason in [(unclosed, "not closed"), (many, "not found")]:
+        start = time.perf_counter()
+        out = apply_reply(CODE, reply, fmt="diff")
+        assert time.perf_counter() - start < 5
+        assert isinstance(out, EditFailure) and reason in out.reason
+    assert len(parse_search_replace(many)) == 20_000
+
+
+def test_quoted_fixed_lines_keep_their_trailing_whitespace():
+    """A SEARCH quoting the def line or a marker matches without its trailing spaces; a
+    REPLACE that keeps that line (as models write it, without them) does not change it."""
+    code = "def f(x):  \n    # EVOLVE-BLOCK-START \n    a = 1.0\n    return a * x\n    # EVOLVE-BLOCK-END\n"
+    want = code.replace("a = 1.0", "a = 2.0")
+    both = sr("def f(x):\n    # EVOLVE-BLOCK-START\n    a = 1.0\n", "def f(x):\n    # EVOLVE-BLOCK-START\n    a = 2.0\n")
+    omitted = sr("    # EVOLVE-BLOCK-START\n    a = 1.0\n", "    a = 2.0\n")
+    for reply in (both, omitted):
+        assert apply_search_replace(code, reply) == want
+
+
+def test_a_fragment_never_ends_inside_a_word_or_number():
+    code = "def f(x):\n    # EVOLVE-BLOCK-START\n    x = 10\n    return x\n    # EVOLVE-BLOCK-END\n"
+    out = apply_search_replace(code, sr("x = 1\n", "x = 2\n"))
+    assert isinstance(out, EditFailure) and "not found" in out.reason
+
+
+def test_a_flattened_search_keeps_the_programs_nesting():
+    """Tier 3 (indentation ignored): each REPLACE line takes the indentation of the program
+    line it stands for, not one shift for all (which flattened the kept body of an if)."""
+    code = ("def f(x):\n    # EVOLVE-BLOCK-START\n    a = 1.0\n    if x > 0:\n        return a * x\n"
+            "    return a\n    # EVOLVE-BLOCK-END\n")
+    flat = sr("a = 1.0\nif x > 0:\nreturn a * x\n", "a = 1.0\nif x > 1:\nreturn a * x\n")
+    two_space = sr("if x > 0:\n  return a * x\n", "if x > 1:\n  return a * x\n  print(x)\n")
+    assert apply_search_replace(code, flat) == code.replace("x > 0", "x > 1")
+    assert apply_search_replace(code, two_space) == code.replace(
+        "x > 0:\n        return a * x\n", "x > 1:\n        return a * x\n        print(x)\n")

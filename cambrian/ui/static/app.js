@@ -60,7 +60,7 @@ function renderSummary(s) {
   const validPct = s.evaluated ? s.valid / s.evaluated : 0;
   const elapsed = s.first && s.last ? s.last - s.first : 0;
   const perSecond = elapsed > 0 ? s.candidates / elapsed : 0;
-  const rate = perSecond >= 1 ? perSecond.toFixed(1) + "/s" : (perSecond * 60).toFixed(1) + "/min";
+  const rate = perSecond >= 1 ? num(perSecond, 3) + "/s" : num(perSecond * 60, 3) + "/min";
   const kpis = [
     { label: `best ${s.objective} (${s.direction})`, value: num(best, 10), hero: true, id: "kpi-best",
       click: s.best ? () => select(s.best.id) : null },
