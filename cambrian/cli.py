@@ -353,7 +353,9 @@ def cmd_export_git(args: argparse.Namespace) -> int:
 
     done = export(Path(args.run_dir), Path(args.dest))
     print(f"wrote {done['dest']}: {done['commits']} commits ({done['merges']} crossover merges); "
-          f"main = best program {done['best']}. Try: git -C {done['dest']} log --graph --oneline main")
+          + (f"main = best program {done['best']}." if done["best"] else
+             f"the run has no valid program: main = the initial program {done['main']}, which failed.")
+          + f" Try: git -C {done['dest']} log --graph --oneline main")
     return 0
 
 
