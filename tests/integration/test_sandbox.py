@@ -264,11 +264,14 @@ def run():
         open(HERE + '/planted', 'w').write('x')
     except OSError:
         pass
-    return {'combined_score': 1.0, 'processes': len([e for e in os.listdir('/proc') if e.isdigit()])}
+    import shutil
+    return {'combined_score': 1.0, 'processes': len([e for e in os.listdir('/proc') if e.isdigit()]),
+            'work_mb': shutil.disk_usage('.').total / 2**20, 'tmp_mb': shutil.disk_usage('/tmp').total / 2**20}
 '''.replace("HERE", repr(str(here))).replace("MARKER", sys.argv[2])
 
 async def go():
-    ev = PoolEvaluator(Spec(here / "evaluate.py", limits=Limits(cpu_seconds=10), allow_env=("PYTHONPATH",)))
+    ev = PoolEvaluator(Spec(here / "evaluate.py", limits=Limits(cpu_seconds=10, disk_mb=24),
+                            allow_env=("PYTHONPATH",)))
     try:
         r = await ev.evaluate(program)
         return {"status": r.status, "reason": r.reason, "metrics": r.metrics, "protections": r.protections,
@@ -283,7 +286,8 @@ print(json.dumps(asyncio.run(go())))
 def test_without_root_each_evaluation_still_gets_its_own_namespaces(tmp_path):
     """As an unprivileged user (where the kernel allows user namespaces): PID namespace,
     private filesystem and no capabilities; a setsid daemon dies with the evaluation and
-    a file written to /tmp lands in the evaluation's private /tmp, not the machine's."""
+    a file written to /tmp lands in the evaluation's private /tmp, not the machine's; the work
+    directory and /tmp are the one disk_mb budget."""
     import shutil
     import subprocess
     import tempfile
@@ -312,6 +316,7 @@ def test_without_root_each_evaluation_still_gets_its_own_namespaces(tmp_path):
         assert result["status"] == OK, result
         assert {"pid_namespace", "private_filesystem", "no_capabilities", "no_network"} <= set(result["protections"])
         assert result["metrics"]["processes"] <= 4
+        assert result["metrics"]["work_mb"] == 24 and result["metrics"]["tmp_mb"] == 24, result  # one budget
         assert not (here / "planted").exists()
         deadline = time.monotonic() + 10
         while marked(marker) and time.monotonic() < deadline:
