@@ -82,7 +82,7 @@ def prepare(
     if (run_path / Store.FILE).exists() and _never_started(run_path):
         note(f"{run_path} holds a run that never got past its initial program: starting it again")
         _remove_run(run_path)
-    store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), **_fixed_meta(problem, config)})
+    store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), **_fixed_meta(problem, config)}).claim()
     _write_resolved(run_path, config)
     return problem, config, store, run_path
 
@@ -104,7 +104,10 @@ def _never_started(run_path: Path) -> bool:
     except StoreError:
         return False
     try:
-        return _candidates_done(store) == 0
+        if _candidates_done(store) != 0:
+            return False
+        store.claim()  # a run still evaluating its initial program is not removed under it
+        return True
     finally:
         store.close()
 
@@ -119,7 +122,7 @@ def _remove_run(run_path: Path) -> None:
 
 def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: dict[str, Any] | None,
                     note: Callable[[str], None]) -> tuple[Problem, Config, Store, Path]:
-    store = Store.open(run_path / Store.FILE if run_path.is_dir() else run_path)
+    store = Store.open(run_path / Store.FILE if run_path.is_dir() else run_path).claim()
     run_path = store.path.parent
     saved = store.meta("config")
     if not isinstance(saved, dict):
@@ -342,7 +345,7 @@ def write_best(run_path: Path, best: Program) -> None:
     metrics = json.dumps({"id": best.id, "score": best.score, "metrics": best.metrics,
                           "generation": best.generation, "operator": best.operator}, indent=2)
     for name, text in (("program.py", best.code), ("metrics.json", metrics)):
-        tmp = out / f".{name}.tmp"
+        tmp = out / f".{name}.{os.getpid()}.tmp"  # a name of its own: no other writer opens it
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()

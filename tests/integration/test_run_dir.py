@@ -413,3 +413,46 @@ def test_progress_says_what_is_being_set_up_then_time_and_eta(tmp_path, quadrati
     assert "ETA 0s (budget)" in progress[-1]
     resumed = cambrian("run", "--resume", run, "--budget", 40, "--max-time", 600)
     assert f"cambrian: resuming {run} at candidate 31 of 40" in resumed.stderr
+
+
+# -- one session per run ----------------------------------------------------------------
+SLOW_EVALUATOR = "import time\n" + QUADRATIC_EVALUATOR.replace(  # the initial program (x = 1.0) takes 4 s
+    "    x, y = load(path).solve()\n", "    x, y = load(path).solve()\n    time.sleep(4 if x == 1.0 else 1.0)\n")
+
+
+def _wait_for(predicate, seconds=60):
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_a_second_session_on_a_live_run_is_refused_and_harms_nothing(tmp_path):
+    """Two resumes of one run at once interleaved their candidates, and both rewrote best/
+    through one temporary name: one of them (the live run, as often as not) died with
+    'No such file or directory: RUN/best/.program.py.tmp'. A second `cambrian run` on a
+    run directory whose initial program was still being evaluated removed the store."""
+    problem = write_problem(tmp_path / "slow", QUADRATIC_PROGRAM, SLOW_EVALUATOR)
+    run = tmp_path / "r"
+    first = subprocess.Popen([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir", str(run),
+                              "--budget", "12", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: (run / "cambrian.db").exists())
+        again = cambrian("run", problem, "--run-dir", run, "--budget", 12, "--quiet")  # during its initial program
+        _one_line_error(again, "in use by another cambrian run")
+        _wait_for(lambda: (run / "best" / "program.py").exists())
+        resumed = cambrian("run", "--resume", run, "--budget", 40, "--quiet")
+        _one_line_error(resumed, "in use by another cambrian run")
+        out, err = first.communicate(timeout=120)
+    finally:
+        first.kill()
+    assert first.returncode == 0, err
+    assert "Traceback" not in err
+    assert _rows(run, "SELECT COUNT(*), MAX(seq) FROM attempts") == [(13, 12)]
+    assert _meta(run, "config")["budget"] == 12
+    assert sorted(p.name for p in (run / "best").iterdir()) == ["metrics.json", "program.py"]
+    assert cambrian("run", "--resume", run, "--budget", 15, "--quiet").returncode == 0  # once it has stopped
