@@ -153,7 +153,8 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     if config.budget < done:
         raise ConfigError(f"budget {config.budget} is below the {done} candidates this run has done; nothing "
                           f"changed (resume with --budget above {done})")
-    if config.budget == done:
+    stored = store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0")
+    if config.budget == done and stored == done:  # a candidate cancelled in flight leaves a gap: it is run
         raise NothingToDo(f"{run_path} has done its budget of {done} candidates; nothing changed "
                           f"(resume with --budget above {done} to go on)")
     store.set_meta("config", config.to_dict())

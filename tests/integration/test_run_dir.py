@@ -138,6 +138,21 @@ def test_budget_at_the_work_done_says_so_and_changes_nothing(tmp_path, base_run)
     assert _state(run) == before
 
 
+def test_budget_at_the_last_candidate_still_runs_one_cancelled_in_flight(tmp_path, base_run):
+    """Results are stored as they finish, so a stop that cancels in-flight candidates can
+    leave a gap (candidate 15 cancelled, 16 stored). `--budget 16` said "has done its budget
+    of 16 candidates; nothing changed", and candidate 15 was never run."""
+    problem, run = _copy_of(base_run, tmp_path)
+    conn = sqlite3.connect(run / "cambrian.db")
+    with conn:
+        conn.execute("DELETE FROM attempts WHERE seq = 15")
+    conn.close()
+    resumed = cambrian("run", "--resume", run, "--budget", 20, "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "nothing changed" not in resumed.stderr
+    assert _rows(run, "SELECT COUNT(*), MAX(seq) FROM attempts") == [(21, 20)]
+
+
 def test_from_seeds_a_new_run_with_the_old_programs_re_evaluated(tmp_path, quadratic):
     old = tmp_path / "old"
     assert cambrian("run", quadratic, "--run-dir", old, "--budget", 30, "--quiet").returncode == 0
