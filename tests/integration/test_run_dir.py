@@ -476,3 +476,34 @@ def test_a_second_session_on_a_live_run_is_refused_and_harms_nothing(tmp_path):
     assert _meta(run, "config")["budget"] == 12
     assert sorted(p.name for p in (run / "best").iterdir()) == ["metrics.json", "program.py"]
     assert cambrian("run", "--resume", run, "--budget", 15, "--quiet").returncode == 0  # once it has stopped
+
+
+def test_best_dir_follows_the_run_so_a_killed_run_leaves_a_current_copy(tmp_path):
+    """The README: best/ is rewritten whenever the best changes during the run. No test
+    failed with that writer switched off (best/ was written only at the end)."""
+    import signal
+    import time
+
+    evaluator = "import time\n" + QUADRATIC_EVALUATOR.replace(
+        "    x, y = load(path).solve()\n", "    x, y = load(path).solve()\n    time.sleep(0.1)\n")
+    problem = write_problem(tmp_path / "slowish", QUADRATIC_PROGRAM, evaluator)
+    run = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir", str(run),
+                             "--budget", "2000", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        initial = 1.0 / (1.0 + 4 + 2.5 ** 2)
+        better = f"SELECT COUNT(*) FROM attempts a JOIN programs p ON p.id = a.program_id WHERE p.score > {initial}"
+        _wait_for(lambda: (run / "cambrian.db").exists() and _rows(run, better)[0][0] >= 3, seconds=120)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    saved = json.loads((run / "best" / "metrics.json").read_text())
+    assert saved["score"] > initial
+    conn = sqlite3.connect(run / "cambrian.db")
+    try:
+        row = conn.execute("SELECT status, score, code FROM programs WHERE id = ?", (saved["id"],)).fetchone()
+    finally:
+        conn.close()
+    assert row == ("ok", saved["score"], (run / "best" / "program.py").read_text())
