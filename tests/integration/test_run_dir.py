@@ -493,7 +493,12 @@ def test_best_dir_follows_the_run_so_a_killed_run_leaves_a_current_copy(tmp_path
     try:
         initial = 1.0 / (1.0 + 4 + 2.5 ** 2)
         better = f"SELECT COUNT(*) FROM attempts a JOIN programs p ON p.id = a.program_id WHERE p.score > {initial}"
-        _wait_for(lambda: (run / "cambrian.db").exists() and _rows(run, better)[0][0] >= 3, seconds=120)
+        def improved():
+            try:
+                return (run / "cambrian.db").exists() and _rows(run, better)[0][0] >= 3
+            except sqlite3.Error:  # not created yet
+                return False
+        _wait_for(improved, seconds=120)
         time.sleep(1.0)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
