@@ -121,6 +121,16 @@ def test_refused_resume_names_the_setting_and_changes_nothing(tmp_path, base_run
     assert _state(run) == before, "a refused resume changed the run"
 
 
+def test_config_file_on_resume_is_refused_not_ignored(tmp_path, base_run):
+    """`--resume RUN --config FILE` ignored FILE without a word (its objective, its budget)."""
+    problem, run = _copy_of(base_run, tmp_path)
+    before = _state(run)
+    (tmp_path / "other.yaml").write_text("budget: 40\nobjective: distance\n")
+    refused = cambrian("run", "--resume", run, "--config", tmp_path / "other.yaml")
+    _one_line_error(refused, "--config is for a new run")
+    assert _state(run) == before
+
+
 def test_the_run_resumes_after_a_refused_resume(tmp_path, base_run):
     problem, run = _copy_of(base_run, tmp_path)
     assert cambrian("run", problem, "--resume", run, "--set", "objective=distance").returncode == 2
