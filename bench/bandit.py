@@ -37,7 +37,7 @@ PROPOSALS, DOLLARS = 400, 3.0
 def run(rule: str, seed: int) -> tuple[float, int, float, dict[str, int]]:
     rng = np.random.default_rng(seed)
     names = tuple(ARMS)
-    bandit = Bandit(names, cost_weight=0.0 if rule == "UCB, no cost term" else 1.0)
+    bandit = Bandit(names, cost_weight=0.0 if rule == "UCB, no cost term" else 10.0)
     sums = {a: 0.0 for a in names}
     pulls = {a: 0 for a in names}
     gain_total, improvements, spent = 0.0, 0, 0.0
@@ -63,7 +63,7 @@ def run(rule: str, seed: int) -> tuple[float, int, float, dict[str, int]]:
             gain_total += gain
             improvements += 1
             sums[arm] += gain
-        bandit.update(arm, gain=gain, cost=cost)
+        bandit.update(arm, reward=1.0 if gain is not None else 0.0, cost=cost)
     return gain_total, improvements, spent, pulls
 
 

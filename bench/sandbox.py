@@ -168,12 +168,15 @@ def stress(total: int, in_flight: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--before", type=Path, help="a checkout of the previous sandbox to compare with")
-    parser.add_argument("--n", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--before", type=Path, help="a checkout of the previous sandbox to compare with "
+                        "(e.g. git archive d33a238 | tar -x -C /tmp/old-sandbox)")
+    parser.add_argument("--n", type=int, default=300, help="evaluations per throughput measurement")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="throughput measurements per sandbox, alternating (0: skip the throughput table)")
     parser.add_argument("--stress", type=int, default=120, help="candidates in the stress run (0: skip)")
-    parser.add_argument("--in-flight", type=int, default=8)
+    parser.add_argument("--in-flight", type=int, default=8, help="stress candidates evaluated at once")
     args = parser.parse_args()
     if args.repeats:
         throughput(args.before, args.n, args.repeats)

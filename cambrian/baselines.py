@@ -36,6 +36,9 @@ class Lineages:
     def island_count(self) -> int:
         return self.count
 
+    def island_bests(self) -> tuple[tuple[int, str], ...]:
+        return tuple((i, pid) for i, (pid, _) in enumerate(self.best))
+
     def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
         self.best = [(program_id, fitness)] * self.count
 
@@ -48,13 +51,13 @@ class Lineages:
         return island, mine, tuple(pid for _, pid in others), tuple(i for i, _ in others)
 
     def tell(self, island: int, program_id: str | None, fitness: float | None,
-             features: Mapping[str, float]) -> AddStatus | None:
+             features: Mapping[str, float]) -> tuple[AddStatus | None, bool]:
         if program_id is None or fitness is None:
-            return None
+            return None, False
         if fitness > self.best[island][1]:
             self.best[island] = (program_id, fitness)
-            return AddStatus.IMPROVED
-        return AddStatus.NOT_ADDED
+            return AddStatus.IMPROVED, True
+        return AddStatus.NOT_ADDED, False
 
 
 class BestOfN:
@@ -70,13 +73,13 @@ class BestOfN:
         return 0, self.initial, (), ()
 
     def tell(self, island: int, program_id: str | None, fitness: float | None,
-             features: Mapping[str, float]) -> AddStatus | None:
+             features: Mapping[str, float]) -> tuple[AddStatus | None, bool]:
         if program_id is None or fitness is None:
-            return None
+            return None, False
         if fitness > self.best:
             self.best = fitness
-            return AddStatus.IMPROVED
-        return AddStatus.NOT_ADDED
+            return AddStatus.IMPROVED, True
+        return AddStatus.NOT_ADDED, False
 
 
 class RandomParent:
@@ -87,14 +90,19 @@ class RandomParent:
     def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
         self.programs = [program_id]
         self.known = {program_id}
+        self.best = fitness
 
     def select(self, seq: int, rng: np.random.Generator) -> Pick:
         return 0, self.programs[int(rng.integers(len(self.programs)))], (), ()
 
     def tell(self, island: int, program_id: str | None, fitness: float | None,
-             features: Mapping[str, float]) -> AddStatus | None:
-        if program_id is None or fitness is None or program_id in self.known:
-            return None if program_id is None or fitness is None else AddStatus.PRESENT
+             features: Mapping[str, float]) -> tuple[AddStatus | None, bool]:
+        if program_id is None or fitness is None:
+            return None, False
+        if program_id in self.known:
+            return AddStatus.PRESENT, False
         self.programs.append(program_id)
         self.known.add(program_id)
-        return AddStatus.ADDED
+        improved = fitness > self.best
+        self.best = max(self.best, fitness)
+        return AddStatus.ADDED, improved

@@ -39,7 +39,13 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "lineages": {"search.policy": "lineages"},
     "best_of_n": {"search.policy": "best_of_n"},
     "random_parent": {"search.policy": "random_parent"},
+    "fixed-islands": {"search.policy": "islands"},  # the default before the adaptive search
+    # What each part of the default search buys: the default with one part switched off.
+    "no-adaptation": {"search.adapt": False},
+    "no-cross-inspirations": {"search.cross_inspirations": False},
+    "no-resets": {"search.resets": False},
 }
+ABLATIONS = ("no-adaptation", "no-cross-inspirations", "no-resets")
 BASELINES = ("greedy", "lineages", "best_of_n", "random_parent")
 LEVELS = (0.99, 0.999)
 
@@ -190,23 +196,53 @@ def plan(problem_dirs: Sequence[str | Path], *, systems: Sequence[str], seeds: S
     return jobs
 
 
-def run(jobs: Sequence[Job], *, parallel: int = 1, on_result: Any = None) -> list[RunResult]:
-    """Run every job (``parallel`` at a time, each in its own process) in plan order."""
-    results: list[RunResult] = []
-    if parallel <= 1:
-        for job in jobs:
-            results.append(run_job(job))
-            if on_result:
-                on_result(results[-1])
-        return results
-    import multiprocessing
+def job_key(job: Job) -> str:
+    import hashlib
 
-    with ProcessPoolExecutor(parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for result in pool.map(run_job, jobs):
-            results.append(result)
-            if on_result:
-                on_result(result)
-    return results
+    data = json.dumps([job.problem_dir, job.system, job.seed, job.overrides], sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def run(jobs: Sequence[Job], *, parallel: int = 1, on_result: Any = None, log: Path | None = None,
+        resume: bool = False) -> list[RunResult]:
+    """Run every job (``parallel`` at a time, each in its own process); results in plan order.
+
+    Each finished run is appended to ``log`` (JSON lines) at once, so an interrupted
+    benchmark keeps what it finished; with ``resume``, runs found in the log with the
+    same problem, system, seed and settings are not run again."""
+    done: dict[str, RunResult] = {}
+    if log is not None and resume and log.exists():
+        for line in log.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+                done[entry["key"]] = RunResult(**entry["result"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a kill
+    elif log is not None and log.exists():
+        log.unlink()
+
+    def finished(job: Job, result: RunResult) -> None:
+        done[job_key(job)] = result
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a") as f:
+                f.write(json.dumps({"key": job_key(job), "result": asdict(result)}) + "\n")
+        if on_result:
+            on_result(result)
+
+    todo = [job for job in jobs if job_key(job) not in done]
+    if parallel <= 1:
+        for job in todo:
+            finished(job, run_job(job))
+    else:
+        import multiprocessing
+        from concurrent.futures import as_completed
+
+        with ProcessPoolExecutor(parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(run_job, job): job for job in todo}
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
+    return [done[job_key(job)] for job in jobs]
 
 
 # -- tables -----------------------------------------------------------------

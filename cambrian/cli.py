@@ -63,14 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--budget", type=int, required=True, help="candidates per run")
     bench.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 per problem and system (default 5)")
     bench.add_argument("--systems", default="cambrian,greedy,lineages,best_of_n,random_parent",
-                       help="comma-separated: cambrian (the defaults), greedy, lineages, best_of_n, random_parent")
+                       help="comma-separated: cambrian (the defaults), greedy, lineages, best_of_n, random_parent; "
+                            "ablations of the default: no-adaptation, no-cross-inspirations, no-resets")
     bench.add_argument("--out", required=True, help="directory for runs, results.json and results.md")
+    bench.add_argument("--max-calls", type=int, help="LLM calls per run, retries included (with --model)")
     bench.add_argument("--jobs", type=int, default=1, help="runs at once, each in its own process")
     bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="config override for every run (repeatable)")
     bench.add_argument("--model", action="append", default=[], metavar="PROVIDER:NAME[@URL]",
                        help="LLM for every run (repeatable)")
     bench.add_argument("--title", default="Search benchmark")
+    bench.add_argument("--resume", action="store_true",
+                       help="keep the runs OUT/runs.jsonl already holds (same settings) and run the rest")
 
     sub.add_parser("doctor", help="show which candidate protections this machine gives")
 
@@ -289,7 +293,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.budget < 1 or args.seeds < 1 or args.jobs < 1:
         raise CambrianError("--budget, --seeds and --jobs must be >= 1")
-    overrides = _overrides(argparse.Namespace(budget=None, max_cost=None, model=args.model, set=args.set))
+    overrides = _overrides(argparse.Namespace(budget=None, max_cost=None, max_calls=args.max_calls,
+                                              model=args.model, set=args.set))
     overrides = {k: v for k, v in overrides.items() if v is not None}
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     out = Path(args.out)
@@ -300,7 +305,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"{r.problem} {r.system} seed {r.seed}: best {r.best if r.best is None else f'{r.best:.6g}'}"
               f" ({r.candidates} candidates, {r.calls} LLM calls, {r.seconds:.1f} s)", flush=True)
 
-    results = benchmark.run(jobs, parallel=args.jobs, on_result=show)
+    results = benchmark.run(jobs, parallel=args.jobs, on_result=show, log=out / "runs.jsonl", resume=args.resume)
     header = _machine_header(args.title)
     js, md = benchmark.write(results, out, title=args.title, header=header,
                              meta={"budget": args.budget, "seeds": args.seeds, "systems": systems,
@@ -351,7 +356,9 @@ def cmd_export_git(args: argparse.Namespace) -> int:
 
     done = export(Path(args.run_dir), Path(args.dest))
     print(f"wrote {done['dest']}: {done['commits']} commits ({done['merges']} crossover merges); "
-          f"main = best program {done['best']}. Try: git -C {done['dest']} log --graph --oneline main")
+          + (f"main = best program {done['best']}." if done["best"] else
+             f"the run has no valid program: main = the initial program {done['main']}, which failed.")
+          + f" Try: git -C {done['dest']} log --graph --oneline main")
     return 0
 
 

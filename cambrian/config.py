@@ -40,6 +40,8 @@ class EvaluationConfig(_Model):
     memory_mb: int | None = Field(4096, ge=64, description="address-space limit per candidate")
     open_files: int | None = Field(256, ge=16)
     file_mb: int | None = Field(256, ge=1, description="largest file a candidate may write")
+    disk_mb: int = Field(256, ge=8, description="all an evaluation may write, together: its work directory, "
+                                                "/tmp, /var/tmp and /dev/shm (one tmpfs, in memory)")
     processes: int | None = Field(256, ge=8, description="process limit per evaluation (its own uid)")
     network: bool = Field(False, description="allow network access (default: cut where the kernel allows)")
     sandbox_uids: tuple[int, int] | None = Field(
@@ -61,7 +63,8 @@ class EvaluationConfig(_Model):
 
 class IslandsConfig(_Model):
     count: Union[int, Literal["auto"]] = Field(
-        "auto", description="islands; 'auto' = 1 per 250 candidates of budget, 1 to 5"
+        "auto", description="policy 'adaptive': an integer caps the islands it opens (auto: search.max_islands); "
+                            "policy 'islands': the island count ('auto' = 1 per 250 candidates of budget, 1 to 5)"
     )
     migration_interval: int = Field(50, ge=1, description="candidates between migrations")
     migrants: int = Field(1, ge=0, description="elites copied to the next island")
@@ -74,9 +77,20 @@ class IslandsConfig(_Model):
 
 
 class SearchConfig(_Model):
-    policy: Literal["islands", "greedy", "lineages", "best_of_n", "random_parent"] = Field(
-        "islands", description="the search: islands (default), or a baseline to compare against "
-                               "(greedy, lineages, best_of_n, random_parent)")
+    policy: Literal["adaptive", "islands", "greedy", "lineages", "best_of_n", "random_parent"] = Field(
+        "adaptive", description="adaptive (default): exploit one island while it improves, split when it "
+                                "stalls; islands: a fixed island count, power-law parents; or a baseline")
+    max_islands: int = Field(4, ge=1, le=64, description="'adaptive': most islands open at once "
+                                                          "(an integer islands.count overrides it)")
+    patience: float = Field(3.0, gt=0, description="'adaptive': an island is stalled after this many times "
+                                                   "its mean gap between improvements without one")
+    min_patience: int = Field(12, ge=1, description="'adaptive': ... and at least this many candidates")
+    explore_share: float = Field(0.5, ge=0, le=1, description="'adaptive': share of calls for the other "
+                                                                "islands while the leading island is stalled")
+    adapt: bool = Field(True, description="'adaptive': false opens every island at the start, taking turns")
+    cross_inspirations: bool = Field(True, description="'adaptive': prompts show other islands' best "
+                                                       "(false: the parent's own island's)")
+    resets: bool = Field(True, description="'adaptive': restart an island stuck for twice its patience")
     lineages: int = Field(3, ge=1, le=64, description="'lineages': independent greedy climbers")
     late_share: float = Field(0.5, ge=0, le=1, description="'lineages': the last share of the budget in "
                                                             "which each lineage's prompt shows the others' best")
@@ -100,6 +114,8 @@ class ArchiveConfig(_Model):
         40, ge=1, description="elites per cell when there are no features (elitist population)"
     )
     cell_size: int = Field(1, ge=1, description="elites per cell when features are set")
+    replace_equal: bool = Field(True, description="an equal-scoring newcomer may replace an elite "
+                                                  "(drift across plateaus)")
     features: tuple[FeatureConfig, ...] = ()
 
 
@@ -191,7 +207,8 @@ class NoveltyConfig(_Model):
 
 class BanditConfig(_Model):
     exploration: float = Field(1.0, ge=0)
-    cost_weight: float = Field(1.0, ge=0)
+    cost_weight: float = Field(10.0, ge=0, description="reward units per dollar: what an improvement "
+                                                      "of an island's best is worth, inverted (10: $0.10)")
 
 
 class Config(_Model):
@@ -226,6 +243,9 @@ class Config(_Model):
 
     @property
     def island_count(self) -> int:
+        """Policy 'adaptive': the most islands it may open; 'islands': the island count."""
+        if self.search.policy == "adaptive":
+            return self.islands.count if isinstance(self.islands.count, int) else self.search.max_islands
         if self.islands.count == "auto":
             return max(1, min(5, self.budget // 250))
         return self.islands.count

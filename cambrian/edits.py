@@ -357,9 +357,11 @@ def _fences(reply: str) -> list[str]:
     return [code for lang, code in found if lang in _PYTHON and not _OPENINGS.search(code)]
 
 
-def parse_rewrite(reply: str, regions: int) -> list[str] | EditFailure:
+def parse_rewrite(reply: str, regions: int, current: list[str] | None = None) -> list[str] | EditFailure:
     """New region texts from a reply's code: one fenced block per region, or one block
-    (or a whole program) holding every region between evolve markers."""
+    (or a whole program) holding every region between evolve markers. For one region
+    given by several unmarked blocks, ``_answer`` picks the block (``current``: the
+    program's regions now)."""
     reply = normalize_reply(reply)
     fences = _fences(reply)
     if not fences:
@@ -380,11 +382,76 @@ def parse_rewrite(reply: str, regions: int) -> list[str] | EditFailure:
             return EditFailure(f"rewrite has {len(frame.regions)} evolve region(s); the program has {regions}")
         return list(frame.regions)
     if regions == 1:
-        return [fences[-1]]
+        return [_answer(fences, current[0] if current else None)]
     if len(fences) == regions:
         return list(fences)
     return EditFailure(f"rewrite gives {len(fences)} code blocks for {regions} evolve regions "
                        f"(mark them with # {START} / # {END})")
+
+
+def _answer(blocks: list[str], current: str | None) -> str:
+    """Which of a reply's unmarked code blocks is the new region (a block with the evolve
+    markers is chosen before this). Replies quote the code they were given and add usage
+    examples ("check it with ``print(f(3))``"), before or after the answer, so:
+
+    1. blocks that repeat the current region, and usage examples (every statement an
+       expression or an assert), are set aside, unless no other block is left;
+    2. of the rest, the last that defines or assigns a top-level name the current region
+       defines (a helper suggested after the answer defines other names);
+    3. else the last of the rest.
+    """
+    if len(blocks) == 1:
+        return blocks[0]
+    rest = [b for b in blocks if not (current is not None and _same_code(b, current)) and not _usage_only(b)]
+    rest = rest or blocks
+    names = _defined_names(current) if current is not None else set()
+    if names:
+        for block in reversed(rest):
+            if _defined_names(block) & names:
+                return block
+    return rest[-1]
+
+
+def _same_code(a: str, b: str) -> bool:
+    def lines(text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return lines(a) == lines(b)
+
+
+def _parse_body(text: str) -> list | None:
+    """A region's statements, parsed as the body of a function (regions are often one)."""
+    import ast
+    import textwrap
+
+    body = textwrap.indent(textwrap.dedent(text.expandtabs(8)), "    ")
+    try:
+        return ast.parse("def _region():\n" + (body if body.strip() else "    pass\n")).body[0].body
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _usage_only(text: str) -> bool:
+    import ast
+
+    body = _parse_body(text)
+    return bool(body) and all(isinstance(stmt, (ast.Expr, ast.Assert)) for stmt in body)
+
+
+def _defined_names(text: str) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for stmt in _parse_body(text) or []:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in stmt.names)
+        else:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else (
+                [stmt.target] if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)) else [])
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
 
 
 def _between_markers(text: str) -> str:
@@ -400,7 +467,7 @@ def _between_markers(text: str) -> str:
 
 def apply_rewrite(code: str, reply: str) -> str | EditFailure:
     frame = Frame.parse(code)
-    regions = parse_rewrite(reply, len(frame.regions))
+    regions = parse_rewrite(reply, len(frame.regions), list(frame.regions))
     if isinstance(regions, EditFailure):
         return regions
     fitted = [_fit_indent(new, old) for new, old in zip(regions, frame.regions)]

@@ -56,8 +56,10 @@ def export(run_dir: Path, dest: Path) -> dict[str, Any]:
     if git is None:
         raise CambrianError("export-git needs the git command, which is not on PATH")
     dest = Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise CambrianError(f"{dest} exists and is not an empty directory")
+    if dest.exists() and not dest.is_dir():
+        raise CambrianError(f"{dest} is a file: give a new or empty directory")
+    if dest.exists() and any(dest.iterdir()):
+        raise CambrianError(f"{dest} is a directory that is not empty: give a new or empty directory")
     view = RunView(run_dir)
     try:
         return _export(view, dest, git)
@@ -121,7 +123,10 @@ def _export(view: RunView, dest: Path, git: str) -> dict[str, Any]:
                    capture_output=True)
     subprocess.run([git, "pack-refs", "--all"], cwd=dest, check=True, env=env, capture_output=True)
     subprocess.run([git, "checkout", "-q", "main"], cwd=dest, check=True, env=env, capture_output=True)
-    return {"commits": len(order), "merges": merges, "refs": len(refs), "best": refs.get("refs/heads/main"),
+    # With no valid program, main is the initial program's commit, which is not a "best".
+    valid = bool(view.top(1))
+    return {"commits": len(order), "merges": merges, "refs": len(refs),
+            "best": refs.get("refs/heads/main") if valid else None, "main": refs.get("refs/heads/main"),
             "dest": str(dest)}
 
 

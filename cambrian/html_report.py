@@ -68,7 +68,7 @@ def render(view: RunView) -> str:
     parts: list[str] = []
     title = f"Cambrian run {s['run']} ({s['problem']})"
     parts.append(f"<h1>{escape(title)}</h1>")
-    stop = f": {s['stop_reason']}" if s["stop_reason"] else ""
+    stop = f": {s['stop_reason']}" if s["stop_reason"] and s["state"] == "stopped" else ""
     parts.append(f"<div class='sub'>{escape(s['state'] + stop)} · {escape(objective)} "
                  f"({escape(s['direction'])}) · {_when(s['first'])} → {_when(s['last'])} · "
                  f"{s['sessions']} session(s)</div>")

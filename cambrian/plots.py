@@ -133,9 +133,28 @@ def score_plot(curve: dict[str, Any], *, x: str = "seq", objective: str = "score
     frame = _Frame(width, height, (0.0, float(max(x_end, 1))), (lo - pad, hi + pad))
     body = frame.axes("wall-clock time since the first candidate" if col else "candidates",
                       objective, _seconds if col else fmt)
+    # A score outside the y range is drawn on the edge as a triangle pointing off the plot
+    # (with its value in a tooltip), never as a dot that looks like a real score there.
+    clipped = {"below": [], "above": []}
     for p in sample:
-        body.append(f"<circle cx='{frame.sx(p[col]):.1f}' cy='{frame.sy(p[2]):.1f}' r='1.8'"
-                    f" fill='{island_color(p[3])}' fill-opacity='0.35'/>")
+        x_, y_ = frame.sx(p[col]), frame.sy(p[2])
+        if frame.y0 <= p[2] <= frame.y1:
+            body.append(f"<circle cx='{x_:.1f}' cy='{y_:.1f}' r='1.8'"
+                        f" fill='{island_color(p[3])}' fill-opacity='0.35'/>")
+            continue
+        side = "below" if p[2] < frame.y0 else "above"
+        clipped[side].append(p[2])
+        tip = 4 if side == "below" else -4
+        body.append(f"<polygon class='clipped' points='{x_ - 3:.1f},{y_ - tip:.1f} {x_ + 3:.1f},{y_ - tip:.1f}"
+                    f" {x_:.1f},{y_:.1f}' fill='{island_color(p[3])}' fill-opacity='0.6'>"
+                    f"<title>{escape(fmt(p[2], 10))} at candidate {int(p[0])} ({side} the axis)</title></polygon>")
+    for side, values in clipped.items():
+        if values:
+            far = min(values) if side == "below" else max(values)
+            y_ = frame.height - frame.bottom - 5 if side == "below" else frame.top + 20
+            body.append(f"<text class='clipped-note' x='{frame.width - frame.right - 4}' y='{y_}' text-anchor='end'"
+                        f" fill='#666' font-size='10'>{'▼' if side == 'below' else '▲'} {len(values)} {side} axis"
+                        f" (to {escape(fmt(far, 5))})</text>")
 
     def steps(points: list[list[float]], color: str, stroke: float, extra: str = "") -> str:
         first = points[0]

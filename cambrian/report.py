@@ -53,6 +53,10 @@ class Status:
     calls: int = 0               # LLM requests sent, retries included
     max_calls: int | None = None
     builtin: int = 0             # candidates from built-in operators
+    cells: int = 0               # MAP-Elites cells holding a valid program (the whole run)
+    total_cells: int = 1         # cells of the feature grid (1 without features)
+    qd_score: float = 0.0        # sum over occupied cells of (cell's best - the worst valid score)
+    islands: int = 1             # islands that received a proposal
     initial_failure: Program | None = None   # the initial program, when it did not evaluate
     run_dir: str = "RUN_DIR"
 
@@ -68,6 +72,29 @@ def usage_line(calls: int, max_calls: int | None, candidates: int, builtin: int)
     return f"LLM calls: {calls}{limit}; candidates: {candidates}; from built-in operators: {share:.0f}%"
 
 
+def archive_summary(rows: list[tuple[float, dict]], features: list[dict], *, maximize: bool
+                    ) -> tuple[int, int, float]:
+    """Pure: (occupied cells, total cells, QD-score) of valid programs given as (score, feature values).
+
+    The QD-score sums each occupied cell's best score minus the worst valid score, so
+    every term is >= 0 in either direction (pyribs' offset, taken from the run)."""
+    from .archive import Feature
+
+    grid = [Feature(f["name"], f.get("bins", 10), f["min"], f["max"]) for f in features]
+    total = 1
+    for f in grid:
+        total *= f.bins
+    best: dict[tuple[int, ...], float] = {}
+    for score, values in rows:
+        cell = tuple(f.bin(float(values.get(f.name, f.low))) for f in grid)
+        if cell not in best or (score > best[cell] if maximize else score < best[cell]):
+            best[cell] = score
+    if not rows:
+        return 0, total, 0.0
+    worst = min(r[0] for r in rows) if maximize else max(r[0] for r in rows)
+    return len(best), total, sum(abs(b - worst) for b in best.values())
+
+
 def status(store: Store) -> Status:
     maximize = (store.meta("config") or {}).get("direction", "maximize") == "maximize"
     top = store.top(5, maximize=maximize)
@@ -78,6 +105,10 @@ def status(store: Store) -> Status:
     finally:
         view.close()
     last_stop = store.rows("SELECT data FROM events WHERE kind = 'stopped' ORDER BY id DESC LIMIT 1")
+    valid = [(score, {**json.loads(metrics), "code_length": float(length)}) for score, metrics, length in store.rows(
+        "SELECT score, metrics, length(code) FROM programs WHERE status = 'ok' AND score IS NOT NULL")]
+    cells, total_cells, qd_score = archive_summary(
+        valid, ((store.meta("config") or {}).get("archive") or {}).get("features") or [], maximize=maximize)
     candidates = store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0")
     duplicates = store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'duplicate'")
     groups = failure_groups(store)
@@ -105,6 +136,8 @@ def status(store: Store) -> Status:
         calls=store.calls_sent(),
         max_calls=(store.meta("config") or {}).get("max_calls"),
         builtin=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND operator NOT LIKE 'llm:%'"),
+        cells=cells, total_cells=total_cells, qd_score=qd_score,
+        islands=max(1, store.scalar("SELECT COUNT(DISTINCT island) FROM attempts WHERE seq > 0") or 0),
         initial_failure=_initial_failure(store),
         run_dir=str(store.path.parent),
     )
@@ -198,6 +231,8 @@ def render(st: Status) -> None:
         console.print(f"best {st.best.score:.10g}  id {st.best.id}  lineage depth {st.lineage_depth}")
     if st.stop_reason:
         console.print(f"last stop: {st.stop_reason}")
+    console.print(f"archive: {st.cells} of {st.total_cells} cells ({100.0 * st.cells / st.total_cells:.0f}% "
+                  f"coverage), QD-score {st.qd_score:.6g}; islands used: {st.islands}")
     for line in st.warnings:
         console.print(f"[bold yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if st.failures:

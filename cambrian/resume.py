@@ -58,6 +58,12 @@ FIXED: dict[str, str] = {
     "seed": "the run's schedule is drawn from its seed",
     "search.policy": "the search would change under its archive",
     "search.lineages": "the search would change under its archive",
+    "search.patience": "the search would change under its archive",
+    "search.min_patience": "the search would change under its archive",
+    "search.explore_share": "the search would change under its archive",
+    "search.adapt": "the search would change under its archive",
+    "search.cross_inspirations": "the search would change under its archive",
+    "search.resets": "the search would change under its archive",
 }
 
 

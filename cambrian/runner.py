@@ -180,17 +180,12 @@ class Runner:
         # The whole search state is derivable from the attempts; this is a readable summary.
         # Randomness is counter-based: (seed, seq) determines every draw.
         self.store.set_meta("state", {"told": self.strategy.told, "next_seq": next_ask,
-                                      "best_id": self.stats.best_id, "rng": {"seed": self.config.seed,
-                                                                             "kind": "counter (seed, seq)"},
-                                      "archive": self._archive()})
+                                      "best_id": self.stats.best_id, "islands": self.strategy.island_count,
+                                      "rng": {"seed": self.config.seed, "kind": "counter (seed, seq)"},
+                                      "archive": self.strategy.elites()})
         self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
                          best_id=self.stats.best_id)
         return self.stats
-
-    def _archive(self) -> list[list[str]] | None:
-        """The elites of each island at the end of the session (compared by the determinism test)."""
-        islands = getattr(self.strategy.policy, "islands", None)
-        return None if islands is None else [[e.program_id for e in grid.elites()] for grid in islands.grids]
 
     async def _wait(self, future: asyncio.Future[None], pending: dict, deadline: float | None) -> bool:
         """Wait for ``future`` while watching the stop conditions, so a stalled proposal
@@ -330,11 +325,7 @@ class Runner:
         program = self.store.program(attempt.program_id)
         if program is None or program.status != OK:
             return Outcome(attempt.program_id, None, cost=attempt.cost)
-        parent = self.store.program(attempt.parent_id) if attempt.parent_id else None
-        gain = None
-        if parent is not None and parent.status == OK and parent.score is not None:
-            gain = self.strategy.sign * (program.score - parent.score)
-        return Outcome(program.id, program.score, self._features(program), gain=gain, cost=attempt.cost)
+        return Outcome(program.id, program.score, self._features(program), cost=attempt.cost)
 
     def _context(self, proposal: Proposal, parent: Program) -> Context:
         """The operator's view for this proposal. ``tried`` holds only candidates told
@@ -344,7 +335,7 @@ class Runner:
         if not proposal.operator.startswith("llm:"):
             return context
         horizon = proposal.seq - self.config.workers
-        context = replace(context, island_bests=self._island_bests(), known=partial(self._known, horizon))
+        context = replace(context, island_bests=self.strategy.island_bests(), known=partial(self._known, horizon))
         if self.config.llm.history == 0:
             return context
         tried = history.tried(self.store, parent=parent, upto=proposal.seq - self.config.workers,
@@ -358,13 +349,6 @@ class Runner:
             return None
         how = f"scored {program.score:.10g}" if program.score is not None else program.status
         return f"a program already evaluated (candidate {program.seq}, {how})"
-
-    def _island_bests(self) -> tuple[tuple[int, str], ...]:
-        """Each island's best program now (a search without islands has none to name)."""
-        islands = getattr(self.strategy, "islands", None)
-        if islands is None:
-            return ()
-        return tuple((i, grid.best(1)[0].program_id) for i, grid in enumerate(islands.grids) if len(grid))
 
     async def _candidate(self, proposal: Proposal, parent: Program, context: Context) -> None:
         """Propose, check, evaluate and record one candidate (one transaction at the end)."""

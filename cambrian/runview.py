@@ -70,9 +70,7 @@ class RunView:
         self.path = path
         self.run_dir = path.parent
         try:
-            self.conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True,
-                                        check_same_thread=False)
-            self.conn.execute("PRAGMA busy_timeout=5000")
+            self.conn: sqlite3.Connection | None = self._connect()
             meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a Cambrian store ({exc})") from None
@@ -83,13 +81,32 @@ class RunView:
         self._lock = threading.Lock()
         self._cache: dict[tuple, Any] = {}
 
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    @property
+    def is_open(self) -> bool:
+        return self.conn is not None
+
     def close(self) -> None:
-        self.conn.close()
+        """Close the connection (the next query opens it again: a UI over many runs keeps
+        only the most recently used ones open)."""
+        with self._lock:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
 
     # -- plumbing --------------------------------------------------------------
+    def _execute(self, sql: str, args: tuple) -> sqlite3.Cursor:
+        if self.conn is None:
+            self.conn = self._connect()
+        return self.conn.execute(sql, args)
+
     def _rows(self, sql: str, *args: Any) -> list[tuple]:
         with self._lock:
-            return self.conn.execute(sql, args).fetchall()
+            return self._execute(sql, args).fetchall()
 
     def _one(self, sql: str, *args: Any) -> Any:
         rows = self._rows(sql, *args)
@@ -97,7 +114,7 @@ class RunView:
 
     def _dicts(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         with self._lock:
-            cursor = self.conn.execute(sql, args)
+            cursor = self._execute(sql, args)
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -160,17 +177,11 @@ class RunView:
 
     def summary(self) -> dict[str, Any]:
         """What a person wants to know first: is it running, how far, how good, how costly."""
-        s = dict(self._cached(("summary",), self._summary))
-        now = time.time()
-        if s.pop("ended"):
-            s["state"] = "stopped"
-        elif s["sessions"] or s["candidates"]:
-            # A session that started and never wrote "stopped": running while it writes (a
-            # run killed with SIGKILL leaves no record, only silence).
-            s["state"] = "running" if now - (s["last"] or 0) < self.IDLE else "no activity"
-        else:
-            s["state"] = "not started"
-        return {**s, "now": now}
+        return with_state(self.raw_summary(), self.IDLE)
+
+    def raw_summary(self) -> dict[str, Any]:
+        """``summary()`` without its state, which depends on when it is asked (cached)."""
+        return self._cached(("summary",), self._summary)
 
     def _summary(self) -> dict[str, Any]:
         config = self.config()
@@ -180,7 +191,7 @@ class RunView:
                                    " WHERE a.seq > 0 AND a.outcome = 'new' GROUP BY p.status"))
         evaluated = sum(n for s, n in statuses.items() if s != "rejected")
         best = self.top(1)
-        initial = self._dicts("SELECT id, score, status FROM programs WHERE seq = 0 LIMIT 1")
+        initial = self._dicts("SELECT id, score, status, reason FROM programs WHERE seq = 0 LIMIT 1")
         first = self._one("SELECT MIN(created) FROM attempts")
         last = max(self._one("SELECT MAX(created) FROM attempts") or 0,
                    self._one("SELECT MAX(t) FROM events") or 0) or None
@@ -420,14 +431,17 @@ class RunView:
             pid, depth = stack2.pop()
             order.append((pid, depth))
             stack2.extend((k, depth + 1) for k in reversed(shown.get(pid, [])))
+        # The best program, whose score is labelled to its right, gets a row of its own (above
+        # its children), so that no child of it sits under its label.
+        labelled = best[0] if best else None
         for pid, depth in order:
             nodes[pid]["depth"] = depth
-            if not shown.get(pid):
+            if not shown.get(pid) or pid == labelled:
                 nodes[pid]["row"] = float(row)
                 row += 1
         for pid, depth in reversed(order):
             kids = shown.get(pid)
-            if kids:
+            if kids and pid != labelled:
                 nodes[pid]["row"] = (nodes[kids[0]]["row"] + nodes[kids[-1]]["row"]) / 2
         nodes = {pid: nodes[pid] for pid, _ in order}
         best_path = [pid for pid in best_path if pid in nodes]
@@ -453,12 +467,19 @@ class RunView:
             second = features.get(y) or next(features[n] for n in names if n != axes[0]["name"])
             if second["name"] != axes[0]["name"]:
                 axes.append(second)
-        columns = []
+        # A feature's name is data, never SQL: bound as a JSON path, or (a name with a double
+        # quote, which a JSON path cannot hold) as a key looked up with json_each.
+        columns, column_args = [], []
         for f in axes:
-            if f["name"] == "code_length":
+            name = str(f["name"])
+            if name == "code_length":
                 columns.append("length(code)")
+            elif '"' not in name:
+                columns.append("json_extract(metrics, ?)")
+                column_args.append(f'$."{name}"')
             else:
-                columns.append(f"json_extract(metrics, '$.\"{f['name'].replace(chr(34), '')}\"')")
+                columns.append("(SELECT value FROM json_each(metrics) WHERE key = ?)")
+                column_args.append(name)
         # Binned and reduced in SQLite (bare columns with MAX/MIN take the best row's id):
         # one pass in C over every valid program.
         bins, args = [], []
@@ -473,7 +494,7 @@ class RunView:
         rows = self._rows(
             f"SELECT {', '.join(f'{b} AS b{k}' for k, b in enumerate(bins))}, {pick}(score), id, COUNT(*)"
             f" FROM (SELECT id, score, {inner} FROM programs WHERE status = 'ok' AND score IS NOT NULL)"
-            f" GROUP BY {', '.join(f'b{k}' for k in range(len(bins)))}", *args)
+            f" GROUP BY {', '.join(f'b{k}' for k in range(len(bins)))}", *args, *column_args)
         n_axes = len(axes)
         cells = {tuple(r[:n_axes]): {"cell": list(r[:n_axes]), "best": r[n_axes], "id": r[n_axes + 1],
                                      "count": r[n_axes + 2]} for r in rows}
@@ -549,7 +570,8 @@ class RunView:
 
     def failures(self) -> list[dict[str, Any]]:
         """Candidates that gave no valid program, grouped by kind (status and the reason's
-        head), most frequent first, each with an example."""
+        head), most frequent first, each with an example and its share of the candidates.
+        The initial program is not a candidate: its failure is the summary's state."""
         return self._cached(("failures",), self._failures)
 
     def _failures(self) -> list[dict[str, Any]]:
@@ -557,7 +579,7 @@ class RunView:
             "SELECT 'no candidate', a.reason, COUNT(*), MIN(a.seq), NULL FROM attempts a"
             " WHERE a.outcome = 'failed' GROUP BY a.reason"
             " UNION ALL SELECT p.status, p.reason, COUNT(*), MIN(p.seq), MIN(p.id) FROM programs p"
-            " WHERE p.status != 'ok' GROUP BY p.status, p.reason")
+            " WHERE p.status != 'ok' AND p.seq > 0 GROUP BY p.status, p.reason")
         kinds: dict[str, dict[str, Any]] = {}
         for status, reason, count, seq, pid in rows:
             kind = _kind(status, reason or "")
@@ -571,6 +593,27 @@ class RunView:
         for entry in out:
             entry["share"] = entry["count"] / total if total else 0.0
         return out
+
+
+def with_state(raw: dict[str, Any], idle: float = RunView.IDLE, now: float | None = None) -> dict[str, Any]:
+    """A summary with its state: stopped, running, no activity, not started, or the
+    initial program's failure (a run whose initial program fails makes no candidate)."""
+    s = dict(raw)
+    now = time.time() if now is None else now
+    initial = s.get("initial") or {}
+    ended = s.pop("ended")
+    if initial and initial.get("status") != "ok" and not s["candidates"]:
+        reason = " ".join(str(initial.get("reason") or initial.get("status")).split())
+        s["state"] = f"initial program failed: {reason[:200]}"
+    elif ended:
+        s["state"] = "stopped"
+    elif s["sessions"] or s["candidates"]:
+        # A session that started and never wrote "stopped": running while it writes (a
+        # run killed with SIGKILL leaves no record, only silence).
+        s["state"] = "running" if now - (s["last"] or 0) < idle else "no activity"
+    else:
+        s["state"] = "not started"
+    return {**s, "now": now}
 
 
 def _kind(status: str, reason: str) -> str:

@@ -189,7 +189,7 @@ def seed_from(store: Store, source: Store, problem: Problem, config: Config) -> 
 
 def limits_for(ev: EvaluationConfig) -> Limits:
     return Limits(cpu_seconds=ev.cpu_seconds or ev.timeout, memory_mb=ev.memory_mb, open_files=ev.open_files,
-                  file_mb=ev.file_mb, processes=ev.processes, no_network=not ev.network,
+                  file_mb=ev.file_mb, disk_mb=ev.disk_mb, processes=ev.processes, no_network=not ev.network,
                   sandbox_uids=ev.sandbox_uids, writable=tuple(str(Path(w).resolve()) for w in ev.writable))
 
 

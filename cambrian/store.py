@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -107,6 +108,16 @@ class Attempt:
     model: str | None = None
 
 
+def _private_dir(path: Path) -> None:
+    """A run directory only its owner may enter (mode 0700): candidates run as other uids
+    and must not read every other candidate's code and score. A shared sticky directory
+    (``--run-dir /tmp``) is left alone; the store's own files are 0600 anyway."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = path.stat()
+    if info.st_uid == os.geteuid() and not info.st_mode & stat.S_ISVTX and info.st_mode & 0o077:
+        path.chmod(0o700)
+
+
 class Store:
     """A run's database. Use ``Store.create`` for a new run, ``Store.open`` to resume."""
 
@@ -132,7 +143,8 @@ class Store:
         path = Path(path)
         if path.exists():
             raise StoreError(f"{path} already exists: resume it with --resume, or choose another --run-dir")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_dir(path.parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # SQLite's -wal, -shm follow
         conn = cls._connect(path)
         with conn:
             conn.execute("BEGIN")
@@ -151,6 +163,16 @@ class Store:
             path = path / cls.FILE
         if not path.is_file():
             raise StoreError(f"no store at {path}")
+        try:
+            _private_dir(path.parent)  # a run made before runs were private
+        except OSError:
+            pass
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            try:
+                if file.stat().st_uid == os.geteuid():
+                    file.chmod(0o600)
+            except OSError:
+                pass
         try:
             conn = cls._connect(path)
             ok = conn.execute("PRAGMA quick_check").fetchone()[0]

@@ -16,7 +16,8 @@ import numpy as np
 
 from .archive import AddStatus, Elite, Feature, Islands
 from .archive.selection import select
-from .bandit import Bandit
+from .adaptive import Adaptive
+from .bandit import Bandit, reward
 from .baselines import BestOfN, Lineages, Pick, RandomParent
 from .config import Config
 from .resume import RunShape, shape_for
@@ -39,7 +40,6 @@ class Outcome:
     program_id: str | None
     score: float | None
     features: Mapping[str, float] = field(default_factory=dict)
-    gain: float | None = None      # fitness over the parent's, when both are valid
     cost: float = 0.0              # dollars the proposal cost
 
 
@@ -69,7 +69,8 @@ class Policy(Protocol):
     def select(self, seq: int, rng: np.random.Generator) -> Pick: ...
 
     def tell(self, island: int, program_id: str | None, fitness: float | None,
-             features: Mapping[str, float]) -> AddStatus | None: ...
+             features: Mapping[str, float]) -> tuple[AddStatus | None, bool]:
+        """What the archive did with the child, and whether it improved its island's best."""
 
 
 def make_policy(config: Config, children: dict[str, int], shape: RunShape | None = None) -> Policy:
@@ -77,12 +78,15 @@ def make_policy(config: Config, children: dict[str, int], shape: RunShape | None
     if search.policy == "greedy":
         return Lineages(1)
     if search.policy == "lineages":
-        return Lineages(search.lineages, late_from=1 + int(config.budget * (1 - search.late_share)))
+        horizon = config.max_calls or config.budget  # roughly one candidate per call
+        return Lineages(search.lineages, late_from=1 + int(horizon * (1 - search.late_share)))
     if search.policy == "best_of_n":
         return BestOfN()
     if search.policy == "random_parent":
         return RandomParent()
-    return IslandsPolicy(config, children, shape or shape_for(config))
+    if search.policy == "islands":
+        return IslandsPolicy(config, children, shape or shape_for(config))
+    return Adaptive(config, shape or shape_for(config))
 
 
 class IslandsPolicy:
@@ -100,6 +104,12 @@ class IslandsPolicy:
     @property
     def island_count(self) -> int:
         return len(self.islands)
+
+    def island_bests(self) -> tuple[tuple[int, str], ...]:
+        return tuple((i, grid.best(1)[0].program_id) for i, grid in enumerate(self.islands.grids) if len(grid))
+
+    def elites(self) -> list[list[str]]:
+        return [[e.program_id for e in grid.elites()] for grid in self.islands.grids]
 
     def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
         for island in range(len(self.islands)):
@@ -139,12 +149,15 @@ class IslandsPolicy:
     def tell(self, island: int, program_id: str | None, fitness: float | None,
              features: Mapping[str, float]) -> AddStatus | None:
         self.told += 1
-        status = None
+        status, improved = None, False
         if program_id is not None and fitness is not None:
+            grid = self.islands.grids[island]
+            before = grid.best(1)[0].fitness if len(grid) else None
             status = self.islands.add(island, Elite(program_id, fitness), features)
+            improved = before is None or fitness > before
         if self.told % self.config.islands.migration_interval == 0:
             self.islands.migrate(self.config.islands.migrants)
-        return status
+        return status, improved
 
 
 class Strategy:
@@ -173,10 +186,17 @@ class Strategy:
     def island_count(self) -> int:
         return self.policy.island_count
 
-    @property
-    def islands(self) -> Islands:
-        """The default policy's islands (for tests and tools)."""
-        return self.policy.islands  # type: ignore[attr-defined]
+    def island_bests(self) -> tuple[tuple[int, str], ...]:
+        """(island, its best program id) for each island, for prompts to name them."""
+        bests = getattr(self.policy, "island_bests", None)
+        return bests() if bests is not None else ()
+
+    def elites(self) -> list[list[str]] | None:
+        """The elites of each island (saved at the end of a session; compared by the
+        determinism test); None for a policy without an archive."""
+        elites = getattr(self.policy, "elites", None)
+        return elites() if elites is not None else None
+
 
     # -- ask ---------------------------------------------------------------
     def ask(self, seq: int) -> Proposal:
@@ -205,12 +225,13 @@ class Strategy:
     def tell(self, proposal: Proposal, outcome: Outcome) -> Told:
         self.told += 1
         self.children[proposal.parent_id] = self.children.get(proposal.parent_id, 0) + 1
-        if self.bandit is not None:
-            self.bandit.update(proposal.operator, gain=outcome.gain, cost=outcome.cost)
         new_best = False
         valid = outcome.program_id is not None and outcome.score is not None
-        status = self.policy.tell(proposal.island, outcome.program_id,
-                                  self.sign * outcome.score if valid else None, outcome.features)
+        status, improved = self.policy.tell(proposal.island, outcome.program_id,
+                                            self.sign * outcome.score if valid else None, outcome.features)
+        if self.bandit is not None:
+            self.bandit.update(proposal.operator, reward=reward(status, improved_island=improved),
+                               cost=outcome.cost)
         if valid:
             if self.best_score is None or self.sign * (outcome.score - self.best_score) > 0:
                 self.best_id, self.best_score, new_best = outcome.program_id, outcome.score, True

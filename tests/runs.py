@@ -19,7 +19,8 @@ def real_run(run_dir: Path, *, budget: int = 60, llm_url: str | None = None) -> 
     a fake OpenAI-compatible server) LLM operators whose prompts, replies and cost are recorded."""
     import cambrian
 
-    overrides = dict(budget=budget, seed=1, islands__count=2, archive__features=FEATURES, workers=2)
+    overrides = dict(budget=budget, seed=1, islands__count=2, search__policy="islands", archive__features=FEATURES,
+                     workers=2)
     if llm_url is not None:
         overrides.update(llm__models=[{"model": f"openai:nudge@{llm_url}", "price_in": 1.0, "price_out": 4.0}],
                          llm__share=0.5, operator_choice="weights")

@@ -46,12 +46,16 @@ Cell = tuple[int, ...]
 class Grid:
     """Cells of elites, best first inside a cell; iteration order is insertion order."""
 
-    def __init__(self, features: Sequence[Feature], capacity: int):
+    def __init__(self, features: Sequence[Feature], capacity: int, *, replace_equal: bool = False):
+        """``replace_equal``: an equal-scoring newcomer displaces the last elite of a full
+        cell and goes ahead of its equals (drift across plateaus)."""
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self.features = tuple(features)
         self.capacity = capacity
+        self.replace_equal = replace_equal
         self.cells: dict[Cell, list[Elite]] = {}
+        self.occupied: list[Cell] = []   # cells in the order they were filled: a uniform draw is O(1)
         self._where: dict[str, Cell] = {}
 
     def cell_of(self, values: Mapping[str, float]) -> Cell:
@@ -64,20 +68,27 @@ class Grid:
         members = self.cells.get(cell)
         if members is None:
             self.cells[cell] = [elite]
+            self.occupied.append(cell)
             self._where[elite.program_id] = cell
             return AddStatus.NEW_CELL
         if len(members) < self.capacity:
             status = AddStatus.ADDED
-        elif elite.fitness > members[-1].fitness:
+        elif elite.fitness > members[-1].fitness or (self.replace_equal and elite.fitness == members[-1].fitness):
             del self._where[members.pop().program_id]
             status = AddStatus.IMPROVED
         else:
             return AddStatus.NOT_ADDED
-        # Stable insert, best first; equal fitness keeps the older elite ahead.
-        index = next((i for i, m in enumerate(members) if elite.fitness > m.fitness), len(members))
+        # Stable insert, best first; equal fitness keeps the older elite ahead, unless drifting.
+        if self.replace_equal:
+            index = next((i for i, m in enumerate(members) if elite.fitness >= m.fitness), len(members))
+        else:
+            index = next((i for i, m in enumerate(members) if elite.fitness > m.fitness), len(members))
         members.insert(index, elite)
         self._where[elite.program_id] = cell
         return status
+
+    def best_of_cell(self, cell: Cell) -> Elite:
+        return self.cells[cell][0]
 
     def elites(self) -> list[Elite]:
         return [e for members in self.cells.values() for e in members]

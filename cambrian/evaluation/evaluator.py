@@ -60,6 +60,7 @@ class Limits:
     memory_mb: int | None = 4096
     open_files: int | None = 256
     file_mb: int | None = 256
+    disk_mb: int = 256                                    # work dir + /tmp + /var/tmp + /dev/shm, together
     processes: int | None = 256
     no_network: bool = True
     sandbox_uids: tuple[int, int] | None = DEFAULT_UIDS   # as root: one uid per evaluation in flight
@@ -72,6 +73,7 @@ class Limits:
             "memory_bytes": None if self.memory_mb is None else self.memory_mb * mb,
             "open_files": self.open_files,
             "file_bytes": None if self.file_mb is None else self.file_mb * mb,
+            "disk_bytes": self.disk_mb * mb,
             "processes": self.processes,
             "no_network": self.no_network,
             "sandbox_uid": uid,
@@ -139,6 +141,7 @@ class _SandboxedEvaluator:
         except OSError as exc:
             raise InfrastructureError(f"no sandbox uid: {exc}") from exc
         group = workdir = None
+        exit_seen = False
         try:
             try:
                 workdir = sandbox.Workdir(code, None if uid is None else (uid, uid))
@@ -158,6 +161,7 @@ class _SandboxedEvaluator:
                 pipes.close_all()
                 workdir.remove()
             payload = _payload(done.report)
+            exit_seen = done.exit_seen
             if payload is not None and "infrastructure" in payload:
                 raise InfrastructureError(_last_line(payload["infrastructure"]), payload["infrastructure"])
             return done
@@ -165,7 +169,10 @@ class _SandboxedEvaluator:
             if group is not None:
                 group.remove()
             if uid is not None:
-                self.lease.release(uid)
+                if exit_seen:
+                    self.lease.release(uid)
+                else:  # the job may still run as this uid: not reused while any process has it
+                    self.lease.quarantine(uid)
 
     async def _run(self, code: str, mode: str) -> sandbox.Finished | EvalResult:
         """Run the job; infrastructure failures are retried, then returned as a result."""
@@ -327,7 +334,8 @@ class PoolEvaluator(_SandboxedEvaluator):
 
     def _kill_server(self) -> None:
         if self._server is not None:
-            sandbox.kill_group(self._server.pid)
+            if self._server.returncode is None:  # not reaped yet: its pid is still its own
+                sandbox.kill_group(self._server.pid)
             self._server.wait()
             self._server = None
 
@@ -345,10 +353,14 @@ class PoolEvaluator(_SandboxedEvaluator):
                 pid = await asyncio.wait_for(futures["pid"], 30)
             except asyncio.TimeoutError:
                 raise InfrastructureError("the warm pool did not start the job within 30 s") from None
-            return await sandbox.supervise(pipes, pgid=pid, exited=futures["exit"],
+            return await sandbox.supervise(pipes, kill=lambda: self._kill_job(job["id"]), exited=futures["exit"],
                                            timeout=self.spec.timeout, start=start)
         finally:
             del self._waiting[job["id"]]
+
+    def _kill_job(self, job_id: int) -> None:
+        if self._sock is not None:
+            self._sock.send(json.dumps({"kill": job_id}).encode())
 
     async def close(self) -> None:
         if self._sock is not None:

@@ -4,7 +4,8 @@ Uids come from a configured range (``evaluation.sandbox_uids``) and need no acco
 A uid is held with an ``flock`` on a file in a root-only directory, so two runs on
 the same machine never hand out the same uid; within a run a uid goes back to the
 lease when its evaluation's PID namespace is gone (every process of that uid is
-then dead), and is reused by the next evaluation. A uid that belongs to an account
+then dead), and is reused by the next evaluation; if the end of the evaluation was
+never seen, the uid is quarantined until no process on the machine has it. A uid that belongs to an account
 in the password database is skipped. Because the uid is the evaluation's own,
 ``RLIMIT_NPROC`` counts that evaluation's processes only.
 """
@@ -47,6 +48,7 @@ class UidLease:
         self.first, self.last = first, last
         self._held: dict[int, int] = {}     # uid -> fd of its lock file
         self._free: list[int] = []
+        self._quarantined: list[int] = []  # held, not free: a process may still run as it
         self._next = first
         self._dir: Path | None = None
 
@@ -56,6 +58,11 @@ class UidLease:
         return tuple(sorted(self._held))
 
     def acquire(self) -> int:
+        if self._quarantined:
+            running = _running_uids()
+            for uid in [u for u in self._quarantined if u not in running]:
+                self._quarantined.remove(uid)
+                self._free.append(uid)
         if self._free:
             return self._free.pop()
         if self._dir is None:
@@ -80,11 +87,33 @@ class UidLease:
         if uid in self._held and uid not in self._free:
             self._free.append(uid)
 
+    def quarantine(self, uid: int) -> None:
+        """An evaluation whose end was not seen: its uid is freed only once no process has it."""
+        if uid in self._held and uid not in self._free and uid not in self._quarantined:
+            self._quarantined.append(uid)
+
     def close(self) -> None:
         for fd in self._held.values():
             os.close(fd)
         self._held.clear()
         self._free.clear()
+        self._quarantined.clear()
+
+
+def _running_uids() -> set[int]:
+    """The real, effective and saved uids of every process on the machine."""
+    uids: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as f:
+                    for line in f:
+                        if line.startswith("Uid:"):
+                            uids.update(int(x) for x in line.split()[1:])
+                            break
+            except (OSError, ValueError):
+                pass
+    return uids
 
 
 def _is_account(uid: int) -> bool:

@@ -4,8 +4,9 @@ One evaluation is one sandbox: the pool server starts each job as the first proc
 (PID 1) of a fresh PID namespace (``fork_into_pid_namespace``), so the candidate can
 signal only its own processes and, when the job ends, the kernel kills everything
 left in the namespace, ``setsid`` or not. In that process ``confine`` applies, in
-order: resource limits; a private mount namespace with its own /tmp, /var/tmp and
-/dev/shm, a read-only view of everything else except the work directory, and a
+order: resource limits; a private mount namespace with its own /tmp, /var/tmp,
+/dev/shm and work directory (one size-limited tmpfs for the four), a read-only view of
+everything else with evaluate.py covered, and a
 /proc that shows only the namespace's processes; no network; and a switch to the
 evaluation's own unprivileged uid (root), or, without root, the capabilities of a
 user namespace dropped. It returns the protections in force: a kernel may refuse
@@ -142,34 +143,92 @@ def _under(path, roots):
     return any(path == r or path.startswith(r + "/") for r in roots)
 
 
-def private_filesystem(workdir, *, readable=(), writable=(), tmp_bytes):
+SLOT_DIRS = (("work", None), ("tmp", "/tmp"), ("var_tmp", "/var/tmp"), ("shm", "/dev/shm"))
+
+
+def _snapshot(workdir):
+    """The work directory's files (the program: a few kilobytes) before it is covered."""
+    info = os.stat(workdir)
+    files = []
+    for entry in os.scandir(workdir):
+        if entry.is_file(follow_symlinks=False):
+            st = entry.stat(follow_symlinks=False)
+            with open(entry.path, "rb") as f:
+                files.append((entry.name, f.read(), st.st_mode & 0o7777, st.st_uid, st.st_gid))
+    return (info.st_mode & 0o7777, info.st_uid, info.st_gid), files
+
+
+def private_filesystem(workdir, *, readable=(), writable=(), disk_bytes, hide=()):
     """In a fresh mount namespace: everything read-only except the work directory and
     private, empty /tmp, /var/tmp and /dev/shm; /proc for this PID namespace only.
 
-    The work directory and the ``readable`` paths (the evaluator's directory, the
-    interpreter's) that lived under one of those come back at their own paths; the
-    ``writable`` directories (``evaluation.writable``) stay writable wherever they are.
+    The work directory, /tmp, /var/tmp and /dev/shm are four directories of ONE tmpfs of
+    ``disk_bytes`` (``evaluation.disk_mb``): all a slot can write, together, is that much,
+    whatever the host disk holds. The work directory's files (the program) are copied in.
+    The ``readable`` paths (the evaluator's directory, the interpreter's) that lived under
+    one of the covered directories come back at their own paths; the ``writable``
+    directories (``evaluation.writable``) stay writable wherever they are. The ``hide``
+    files (evaluate.py) are covered by an empty file nobody but root may open.
     """
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    workdir = os.path.realpath(workdir)
     covered = [p for p in PRIVATE_TMP if os.path.isdir(p)]
-    keep = [(os.path.realpath(workdir), True)] + [
-        (p, False) for p in sorted({os.path.realpath(r) for r in readable if os.path.isdir(r)})]
+    keep = [(p, False) for p in sorted({os.path.realpath(r) for r in readable if os.path.isdir(r)})]
     keep = [(p, w) for p, w in keep if _under(p, covered)] + [
         (os.path.realpath(p), True) for p in writable if os.path.isdir(p)]
     # Outermost only: a bind brings what is under it.
     keep = [(p, w) for p, w in keep if w or not any(q != p and p.startswith(q + "/") for q, _ in keep)]
+    hidden = sorted({os.path.realpath(h) for h in hide if os.path.isfile(h)} | {h for h in hide if os.path.isfile(h)})
+    (mode, uid, gid), files = _snapshot(workdir)
     fds = [(os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC), p, w) for p, w in keep]
+    slot = {}
     try:
         _readonly_everywhere()
-        for path in covered:
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=%d,nr_inodes=16384" % tmp_bytes)
+        # The slot's one budget, mounted (in this namespace only) over the host work directory;
+        # its parts are then bound where they belong, which hides this mount point itself.
+        _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV,
+               "mode=0755,size=%d,nr_inodes=65536" % disk_bytes)
+        for name, _ in SLOT_DIRS:
+            os.mkdir(os.path.join(workdir, name), 0o700 if name == "work" else 0o1777)
+            slot[name] = os.open(os.path.join(workdir, name), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        os.chmod(os.path.join(workdir, "work"), mode)
+        os.chown(os.path.join(workdir, "work"), uid, gid)
+        for name in ("tmp", "var_tmp", "shm"):
+            os.chmod(os.path.join(workdir, name), 0o1777)
+        for name, data, fmode, fuid, fgid in files:
+            path = os.path.join(workdir, "work", name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, data)
+                os.fchown(fd, fuid, fgid)
+                os.fchmod(fd, fmode)
+            finally:
+                os.close(fd)
+        blank = os.path.join(workdir, "hidden")
+        if hidden:
+            os.close(os.open(blank, os.O_WRONLY | os.O_CREAT, 0))
+            os.chmod(blank, 0)
+            os.chown(blank, 0, 0) if os.geteuid() == 0 else None
+            blank_fd = os.open(blank, os.O_PATH | os.O_CLOEXEC)
+        for name, target in SLOT_DIRS:
+            if target in covered:
+                _mount("/proc/self/fd/%d" % slot[name], target, None, MS_BIND)
+        os.makedirs(workdir, exist_ok=True)  # in the new /tmp, if it lived there
+        _mount("/proc/self/fd/%d" % slot["work"], workdir, None, MS_BIND)
         for fd, path, writable in fds:
             os.makedirs(path, exist_ok=True)
             _mount("/proc/self/fd/%d" % fd, path, None, MS_BIND | MS_REC)
             if writable:
                 _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+        if hidden:
+            for path in hidden:
+                _mount("/proc/self/fd/%d" % blank_fd, path, None, MS_BIND)
+                _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            os.close(blank_fd)
     finally:
         for fd, _, _ in fds:
+            os.close(fd)
+        for fd in slot.values():
             os.close(fd)
     if os.getpid() == 1:
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -231,7 +290,7 @@ def python_paths(extra=()):
         p for p in sys.path if p] + list(extra)
 
 
-def confine(limits, *, workdir, expose_paths=(), missing=None):
+def confine(limits, *, workdir, expose_paths=(), hide=(), missing=None, parent_alive=None):
     """Apply ``limits`` to this process; returns the protections in force (and fills
     ``missing`` with why each refused one was refused).
 
@@ -267,7 +326,7 @@ def confine(limits, *, workdir, expose_paths=(), missing=None):
         with open(os.path.join(limits["cgroup"], "cgroup.procs"), "w") as f:
             f.write("0")
         active.append("cgroup_limits")
-    tmp_bytes = int(limits.get("file_bytes") or 256 << 20)
+    disk_bytes = int(limits.get("disk_bytes") or 256 << 20)
     # Counted before /proc shows only this namespace: RLIMIT_NPROC counts machine-wide.
     already = _processes_of(os.geteuid()) if limits.get("processes") and os.geteuid() != 0 else 0
     uid = limits.get("sandbox_uid")
@@ -277,7 +336,8 @@ def confine(limits, *, workdir, expose_paths=(), missing=None):
         if limits.get("no_network"):
             active.append("no_network")
         paths = python_paths(expose_paths)
-        private_filesystem(workdir, readable=paths, writable=limits.get("writable") or (), tmp_bytes=tmp_bytes)
+        private_filesystem(workdir, readable=paths, writable=limits.get("writable") or (), disk_bytes=disk_bytes,
+                           hide=hide)
         expose(paths, os.path.join(workdir, ".jail"))
         active += ["private_filesystem"]
         gid = int(limits.get("sandbox_gid", uid))
@@ -292,7 +352,7 @@ def confine(limits, *, workdir, expose_paths=(), missing=None):
                 active.append("no_network")
             attempt("private_filesystem", lambda: private_filesystem(
                 workdir, readable=python_paths(expose_paths), writable=limits.get("writable") or (),
-                tmp_bytes=tmp_bytes))
+                disk_bytes=disk_bytes, hide=hide))
             attempt("no_capabilities", _drop_capabilities)
         else:
             why = "unshare refused: " + os.strerror(ctypes.get_errno())
@@ -307,6 +367,9 @@ def confine(limits, *, workdir, expose_paths=(), missing=None):
         os.umask(0)
     # Die with the pool server (set after the uid switch, which clears it).
     _c().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent_alive is not None and not parent_alive():
+        # The pool server died before the line above: no signal will ever come.
+        os._exit(71)
     if limits.get("processes") and os.geteuid() != 0:
         # RLIMIT_NPROC counts every process of the real uid. With a uid of its own that
         # is this evaluation's processes; as the invoking user it includes their shell

@@ -3,7 +3,8 @@
 Started by ``PoolEvaluator`` as ``python pool_server.py SOCKET_FD PRELOAD_JSON``. Messages are JSON over a SOCK_SEQPACKET socket; a job
 arrives with three file descriptors (the child's stdout, stderr and report pipe).
 The server answers ``{"id", "pid"}`` when the child is forked, ``{"id", "exit"}``
-when it has been reaped, or ``{"id", "error"}`` when it could not be forked. Each
+when it has been reaped, or ``{"id", "error"}`` when it could not be forked; the
+client's ``{"kill": id}`` kills a job's process group if it has not been reaped yet. Each
 child is the first process of a PID namespace of its own (where the kernel allows)
 and starts from the server's pristine state, so nothing one candidate does reaches
 the next, and nothing it starts outlives it.
@@ -49,6 +50,8 @@ def main():
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    # The lifeline: each job keeps the read end, which reads EOF once this process is gone.
+    life_r, life_w = os.pipe()
     sock.send(json.dumps({"ready": True, "preload_failed": failed, "userns_error": userns_error}).encode())
     jobs = {}
     pid_ns = {"ok": True, "why": ""}
@@ -72,6 +75,12 @@ def main():
             if not message:
                 _shutdown(jobs)
             job = json.loads(message)
+            if "kill" in job:  # the client's timeout: only here is it known the pid is not yet reaped
+                for pid, job_id in jobs.items():
+                    if job_id == job["kill"]:
+                        _kill_group(pid)
+                continue
+            job["lifeline_fd"] = life_r
             try:
                 pid = _fork(pid_ns)
             except OSError as exc:  # not the candidate's doing: the evaluator retries
@@ -80,7 +89,7 @@ def main():
                 sock.send(json.dumps({"id": job["id"], "error": "fork failed: %s" % exc}).encode())
                 continue
             if pid == 0:
-                _child(job, fds, sock, wake_r, wake_w, pid_ns["why"])
+                _child(job, fds, sock, wake_r, wake_w, life_w, pid_ns["why"])
             for fd in fds:
                 os.close(fd)
             jobs[pid] = job["id"]
@@ -99,7 +108,7 @@ def _fork(pid_ns):
     return os.fork()
 
 
-def _child(job, fds, sock, wake_r, wake_w, pid_ns_error):
+def _child(job, fds, sock, wake_r, wake_w, life_w, pid_ns_error):
     """The job's process. Anything raised here is the sandbox failing, never the
     candidate (``worker.start`` turns the evaluator's and the candidate's failures into
     the report): the traceback goes to the report as an infrastructure failure."""
@@ -107,7 +116,7 @@ def _child(job, fds, sock, wake_r, wake_w, pid_ns_error):
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in (sock.fileno(), wake_r, wake_w):
+        for fd in (sock.fileno(), wake_r, wake_w, life_w):
             os.close(fd)
         os.setsid()
         stdout, stderr, report = fds
@@ -129,16 +138,22 @@ def _child(job, fds, sock, wake_r, wake_w, pid_ns_error):
 
 
 def _reap(sock, jobs):
+    """Reap every exited child. A job's group is killed while its leader is still a
+    zombie (looked at with WNOWAIT): until it is reaped its pid, and so its group id,
+    cannot be reused by an unrelated process."""
     while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return
-        if pid == 0:
+        if info is None:
             return
+        pid = info.si_pid
         job_id = jobs.pop(pid, None)
         if job_id is not None:
             _kill_group(pid)
+        _, status = os.waitpid(pid, 0)
+        if job_id is not None:
             sock.send(json.dumps({"id": job_id, "exit": os.waitstatus_to_exitcode(status)}).encode())
 
 

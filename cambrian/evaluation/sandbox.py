@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable
+from typing import Awaitable, Callable
 
 OUTPUT_CAP = 64 * 1024
 REPORT_CAP = 16 * 1024 * 1024
@@ -39,6 +39,7 @@ class Finished:
     stderr: str
     report: bytes
     seconds: float
+    exit_seen: bool = True     # False: the job's end was never reported (its uid may still run)
 
 
 def clean_env(home: Path, allow: tuple[str, ...] = ()) -> dict[str, str]:
@@ -115,9 +116,13 @@ class Pipes:
         self.read_fds = []
 
 
-async def supervise(pipes: Pipes, *, pgid: int, exited: Awaitable[int], timeout: float,
+async def supervise(pipes: Pipes, *, kill: Callable[[], None], exited: Awaitable[int], timeout: float,
                     start: float) -> Finished:
-    """Drain the pipes while waiting for ``exited`` (the exit code), killing the group on timeout."""
+    """Drain the pipes while waiting for ``exited`` (the exit code); on timeout ``kill`` the job.
+
+    ``kill`` is the pool server's: only the process that reaps the job knows its pid is not
+    yet reaped (a process group killed after its leader is reaped may be someone else's).
+    The server kills the group itself, before reaping, when the job ends."""
     loop = asyncio.get_running_loop()
     readers, transports = [], []
     fds, pipes.read_fds = list(pipes.read_fds), []  # owned here now: each closed once, below or by its transport
@@ -147,14 +152,16 @@ async def supervise(pipes: Pipes, *, pgid: int, exited: Awaitable[int], timeout:
     except asyncio.TimeoutError:
         timed_out = True
     finally:
-        # Always: a candidate's background children die with it, timeout or not.
-        kill_group(pgid)
         if not exit_task.done():
+            try:
+                kill()
+            except OSError:
+                pass
             try:
                 await asyncio.wait_for(asyncio.shield(exit_task), 10.0)
             except (asyncio.TimeoutError, Exception):
                 pass
-        kill_group(pgid)
+        exit_seen = exit_task.done() and not exit_task.cancelled() and exit_task.exception() is None
         await asyncio.wait(readers, timeout=2.0)
         for task in readers:
             task.cancel()
@@ -170,4 +177,5 @@ async def supervise(pipes: Pipes, *, pgid: int, exited: Awaitable[int], timeout:
         stderr=err.decode("utf-8", "replace"),
         report=report,
         seconds=time.monotonic() - start,
+        exit_seen=exit_seen,
     )

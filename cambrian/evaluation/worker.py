@@ -57,17 +57,33 @@ def jsonable(value, depth=0):
     return {"__unsupported__": type(value).__name__}
 
 
+def alive(lifeline_fd):
+    """Whether the pool server lives: it holds the write end of the lifeline pipe."""
+    import select
+
+    readable, _, _ = select.select([lifeline_fd], [], [], 0)
+    return not readable  # EOF: every write end is closed
+
+
 def load_evaluator(fd, path):
-    """Execute evaluate.py's source (read from an fd opened before confinement) as a module."""
+    """Execute evaluate.py's source (read from an fd opened before confinement) as a module.
+
+    The path itself is covered in the sandbox (the candidate must not read it), so the
+    source goes to ``linecache`` for tracebacks."""
+    import linecache
+
     chunks = []
     while chunk := os.read(fd, 1 << 16):
         chunks.append(chunk)
     os.close(fd)
+    source = b"".join(chunks)
+    text = source.decode("utf-8", "replace")
+    linecache.cache[path] = (len(text), None, text.splitlines(True), path)
     module = types.ModuleType("evaluate")
     module.__file__ = path
     sys.modules["evaluate"] = module
     sys.path.insert(0, os.path.dirname(path))
-    exec(compile(b"".join(chunks), path, "exec"), module.__dict__)
+    exec(compile(source, path, "exec"), module.__dict__)
     return module
 
 
@@ -179,8 +195,12 @@ def start(job, report_fd):
     if os.getpid() == 1:
         signal.signal(signal.SIGXCPU, _cpu_limit_reached)
     missing = {}
+    lifeline = job.get("lifeline_fd")
     protections = jail.confine(job["limits"], workdir=job["workdir"],
-                               expose_paths=[os.path.dirname(job["evaluator"])], missing=missing)
+                               expose_paths=[os.path.dirname(job["evaluator"])], hide=[job["evaluator"]],
+                               missing=missing, parent_alive=None if lifeline is None else lambda: alive(lifeline))
+    if lifeline is not None:
+        os.close(lifeline)
     if job.get("pid_ns_error"):
         missing["pid_namespace"] = job["pid_ns_error"]
 

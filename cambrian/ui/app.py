@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import os
 import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,7 +29,8 @@ from starlette.staticfiles import StaticFiles
 
 from .. import plots
 from ..errors import StoreError
-from ..runview import RunView, find_runs, run_name
+from ..runview import RunView, find_runs, run_name, with_state
+from ..store import Store
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "cambrian_token"
@@ -41,29 +45,101 @@ SECURITY_HEADERS = {
 
 
 class Runs:
-    """The runs under a root directory, each opened read-only once, found again on demand."""
+    """The runs under a root directory, found again at most every ``rescan`` seconds (or
+    when asked), each opened read-only, with at most ``max_open`` connections open at once
+    (the least recently used is closed, and opened again when next asked)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, rescan: float = 10.0, max_open: int = 16):
         self.root = Path(root)
+        self.rescan = rescan
+        self.max_open = max(1, max_open)
+        self._paths: dict[str, Path] = {}
+        self._found_at: float | None = None
         self._views: dict[str, RunView] = {}
-        self._lock = threading.Lock()
+        self._used: OrderedDict[str, None] = OrderedDict()  # views with an open connection, oldest first
+        self._rows: dict[str, tuple[tuple, dict[str, Any]]] = {}  # name -> (file signature, raw summary)
+        self._lock = threading.RLock()
 
-    def names(self) -> list[str]:
-        return [run_name(self.root, p) for p in find_runs(self.root)]
+    def _discover(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or self._found_at is None or now - self._found_at >= self.rescan:
+            self._paths = {run_name(self.root, p): p for p in find_runs(self.root)}
+            self._found_at = now
+
+    def names(self, refresh: bool = False) -> list[str]:
+        with self._lock:
+            self._discover(refresh)
+            return list(self._paths)
 
     def get(self, name: str) -> RunView | None:
         with self._lock:
             view = self._views.get(name)
             if view is None:
-                match = next((p for p in find_runs(self.root) if run_name(self.root, p) == name), None)
-                if match is None:
+                self._discover()
+                if name not in self._paths and time.monotonic() - (self._found_at or 0) >= 1.0:
+                    self._discover(force=True)  # a run that appeared since: found without waiting
+                path = self._paths.get(name)
+                if path is None:
                     return None
-                view = self._views[name] = RunView(match)
+                view = self._views[name] = RunView(path)
+            self._used[name] = None
+            self._used.move_to_end(name)
+            self._trim()
             return view
 
+    def _trim(self) -> None:
+        while len(self._used) > self.max_open:
+            oldest, _ = self._used.popitem(last=False)
+            view = self._views.get(oldest)
+            if view is not None:
+                view.close()
+
+    def open_connections(self) -> int:
+        return sum(view.is_open for view in self._views.values())
+
+    def summaries(self, refresh: bool = False) -> list[dict[str, Any]]:
+        """Every run's summary row; a run whose store files have not changed since it was last
+        read (size and modification time of the database and its WAL) is not read again."""
+        out = []
+        for name in self.names(refresh):
+            path = self._paths.get(name)
+            signature = _signature(path) if path is not None else None
+            cached = self._rows.get(name)
+            try:
+                if cached is not None and signature is not None and cached[0] == signature:
+                    raw = cached[1]
+                else:
+                    view = self.get(name)
+                    if view is None:
+                        continue
+                    raw = view.raw_summary()
+                    self._rows[name] = (signature, raw)
+                    with self._lock:
+                        self._trim()
+            except Exception as exc:  # a store being created right now, or a broken one
+                out.append({"name": name, "error": str(exc)})
+                continue
+            s = with_state(raw)
+            out.append({"name": name, "problem": s["problem"], "state": s["state"], "candidates": s["candidates"],
+                        "best": (s["best"] or {}).get("score"), "last": s["last"]})
+        return out
+
     def close(self) -> None:
-        for view in self._views.values():
-            view.close()
+        with self._lock:
+            for view in self._views.values():
+                view.close()
+
+
+def _signature(path: Path) -> tuple | None:
+    """What changes when a store is written: size and mtime of its database and WAL files."""
+    parts: list[Any] = []
+    for suffix in ("", "-wal"):
+        try:
+            st = os.stat(str(path / Store.FILE) + suffix)
+            parts += [st.st_size, st.st_mtime_ns]
+        except OSError:
+            parts += [None, None]
+    return tuple(parts)
 
 
 def _int(request: Request, name: str, default: int, low: int = 0, high: int = 10**9) -> int:
@@ -109,8 +185,8 @@ class _Guard(BaseHTTPMiddleware):
 
 
 def create_app(root: Path, *, token: str | None = None, loopback_only: bool = True,
-               host: str | None = None) -> Starlette:
-    runs = Runs(root)
+               host: str | None = None, rescan: float = 10.0, max_open: int = 16) -> Starlette:
+    runs = Runs(root, rescan=rescan, max_open=max_open)
 
     def run_route(fn: Callable[[RunView, Request], Any], *, svg: bool = False) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
@@ -139,18 +215,7 @@ def create_app(root: Path, *, token: str | None = None, loopback_only: bool = Tr
         return FileResponse(STATIC / "index.html", headers={"cache-control": "no-store"})
 
     def list_runs(request: Request) -> Response:
-        out = []
-        for name in runs.names():
-            try:
-                view = runs.get(name)
-                s = view.summary() if view else None
-            except Exception as exc:  # a store being created right now, or a broken one
-                out.append({"name": name, "error": str(exc)})
-                continue
-            if s is not None:
-                out.append({"name": name, "problem": s["problem"], "state": s["state"],
-                            "candidates": s["candidates"], "best": (s["best"] or {}).get("score"),
-                            "last": s["last"]})
+        out = runs.summaries(refresh=request.query_params.get("refresh") not in (None, "", "0"))
         return JSONResponse({"root": str(runs.root), "runs": out}, headers={"cache-control": "no-store"})
 
     def programs(view: RunView, request: Request) -> Any:

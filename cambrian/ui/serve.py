@@ -31,6 +31,23 @@ def check_port(host: str, port: int) -> None:
             raise CambrianError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def display_url(host: str, port: int, token: str | None, hostname: str | None = None) -> tuple[str, str]:
+    """The URL to print, and a note line (or ""). A wildcard address (0.0.0.0, ::) is no
+    address to open: the machine's hostname is shown instead, with a note."""
+    note = ""
+    bare = host.strip("[]")
+    try:
+        wildcard = ipaddress.ip_address(bare).is_unspecified
+    except ValueError:
+        wildcard = False
+    if wildcard:
+        bare = hostname or socket.gethostname() or "localhost"
+        note = (f"  ({host} listens on every interface: if {bare} does not resolve where you are,"
+                f" use this machine's address instead)\n")
+    shown = f"[{bare}]" if ":" in bare else bare
+    return f"http://{shown}:{port}/" + (f"?token={token}" if token else ""), note
+
+
 def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> None:
     try:
         import uvicorn
@@ -53,10 +70,9 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str |
     check_port(host, port)
     app = create_app(root, token=token, loopback_only=loopback, host=host)
     runs = find_runs(root)
-    shown = host if ":" not in host or host.startswith("[") else f"[{host}]"
-    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    url, note = display_url(host, port, token)
     what = (f"{len(runs)} run(s)" if runs else "no run yet (waiting for one)") + f" in {root}"
-    print(f"cambrian ui: {what}\n  open {url}\n  read-only; Ctrl-C stops", file=sys.stderr, flush=True)
+    print(f"cambrian ui: {what}\n  open {url}\n{note}  read-only; Ctrl-C stops", file=sys.stderr, flush=True)
     if not loopback:
         print(f"  listening on {host} (not loopback): the token above is required", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)

@@ -29,6 +29,12 @@ def test_bench_runs_every_system_and_seed_and_writes_tables(tmp_path, capsys):
         assert r["best"] == max(p.score for p in store.programs("ok"))
         reached = r["to_reach"]["0.99"]
         assert reached is None or store.scalar("SELECT MAX(score) FROM programs WHERE seq <= ?", reached) >= 0.99
+    # --resume keeps the finished runs: nothing runs again, the tables come out the same.
+    log = (out / "runs.jsonl").read_text()
+    assert main(["bench", str(problem), "--budget", "12", "--seeds", "2", "--systems", "cambrian,greedy,best_of_n",
+                 "--out", str(out), "--set", "workers=1", "--resume"]) == 0
+    assert (out / "runs.jsonl").read_text() == log
+    assert json.loads((out / "results.json").read_text())["summary"] == data["summary"]
     summary = data["summary"]["quadratic"]["greedy"]
     assert summary["seeds"] == 2 and summary["q1"] <= summary["median"] <= summary["q3"]
     table = (out / "results.md").read_text()

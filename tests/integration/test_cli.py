@@ -88,6 +88,7 @@ def test_init_run_status_best(tmp_path):
     assert "best score:" in run.stdout and "out/best/program.py" in run.stdout
     status = cambrian("status", "out", cwd=tmp_path)
     assert status.returncode == 0 and "lineage depth" in status.stdout and "perturb" in status.stdout
+    assert "coverage), QD-score" in status.stdout and "islands used: " in status.stdout
     best = cambrian("best", "out", "-o", "best.py", cwd=tmp_path)
     assert best.returncode == 0
     assert (tmp_path / "best.py").read_text() == (tmp_path / "out" / "best" / "program.py").read_text()

@@ -99,7 +99,7 @@ def test_target_and_patience_stop_early(quadratic, tmp_path):
 
 
 def test_map_elites_features_and_islands(quadratic, tmp_path):
-    r = cambrian.evolve(quadratic, run_dir=tmp_path / "run", budget=60, islands__count=3,
+    r = cambrian.evolve(quadratic, run_dir=tmp_path / "run", budget=60, islands__count=3, search__policy="islands",
                         islands__migration_interval=10,
                         archive__features=[{"name": "distance", "bins": 5, "min": 0, "max": 20}])
     assert {p.island for p in r.programs()} == {0, 1, 2}

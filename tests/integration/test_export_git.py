@@ -92,6 +92,18 @@ def test_bisect_finds_the_first_program_past_a_score(toy_run, exported, tmp_path
 
 def test_misuse_is_one_line(toy_run, exported, tmp_path):
     busy = cambrian("export-git", toy_run, exported)
-    assert busy.returncode == 2 and "not an empty directory" in busy.stderr and "Traceback" not in busy.stderr
+    assert busy.returncode == 2 and "is a directory that is not empty" in busy.stderr and "Traceback" not in busy.stderr
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me\n")
+    onto_file = cambrian("export-git", toy_run, a_file)
+    assert onto_file.returncode == 2 and "is a file" in onto_file.stderr and "not empty" not in onto_file.stderr
+    assert a_file.read_text() == "keep me\n"
     missing = cambrian("export-git", tmp_path / "nothing", tmp_path / "out")
     assert missing.returncode == 2 and "no store" in missing.stderr
+
+
+def test_a_run_without_a_valid_program_has_no_best(failed_initial_run, tmp_path):
+    done = cambrian("export-git", failed_initial_run, tmp_path / "lineage")
+    assert done.returncode == 0, done.stderr
+    assert "best program" not in done.stdout and "no valid program" in done.stdout, done.stdout
+    assert "(error)" in git(tmp_path / "lineage", "log", "-1", "--format=%s", "main")

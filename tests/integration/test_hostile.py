@@ -4,7 +4,9 @@ no process is left behind and the evaluator keeps working."""
 
 import asyncio
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -286,3 +288,81 @@ def test_protections_are_reported(hostile):
     assert {"no_core_dumps", "memory_limit", "open_files_limit", "file_size_limit", "cpu_limit"} <= set(r.protections)
     if ROOT_JAIL:
         assert {"own_uid", "private_filesystem", "pid_namespace", "no_network", "process_limit"} <= set(r.protections)
+
+
+WRITE_EVERYWHERE = """written, error = 0, ''
+for i in range(40):
+    where = ['.', '/tmp', '/var/tmp', '/dev/shm'][i % 4]
+    try:
+        with open(os.path.join(where, 'f%d' % i), 'wb') as f:
+            f.write(b'x' * (2 << 20))
+        written += 2
+    except OSError as exc:
+        error = exc.strerror
+        break
+return {'combined_score': float(written), 'error': error}"""
+
+
+def test_all_an_evaluation_writes_together_is_bounded_by_disk_mb(hostile):
+    # 2 MB files (under the 8 MB per-file cap) round-robin over the work directory, /tmp,
+    # /var/tmp and /dev/shm: the four share one 16 MB budget, whatever the host disk holds.
+    r = hostile(WRITE_EVERYWHERE, file_mb=8, disk_mb=16)
+    assert r.status == OK, r
+    if "private_filesystem" not in r.protections:
+        pytest.skip("the kernel refused a private mount namespace: no disk budget")
+    assert r.score <= 16 and r.feedback["error"] == "No space left on device", r
+
+
+def test_the_work_directory_is_the_budget_and_holds_the_program(hostile):
+    r = hostile("import shutil\nreturn {'combined_score': float(open('program.py').read().count('def run')),\n"
+                "        'size_mb': shutil.disk_usage('.').total / 2**20,\n"
+                "        'tmp_mb': shutil.disk_usage('/tmp').total / 2**20}", disk_mb=32)
+    assert r.status == OK and r.score >= 1.0, r
+    if "private_filesystem" in r.protections:
+        assert r.metrics["size_mb"] == 32 and r.metrics["tmp_mb"] == 32, r
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory every user may traverse, outside /tmp (pytest's own is 0700, which
+    would hide any file in it from a sandbox uid whatever the sandbox does)."""
+    here = Path(__file__).resolve().parents[2]
+    if any(not p.stat().st_mode & 0o001 for p in (here, *here.parents)):
+        pytest.skip(f"{here} is not reachable by other users anyway")
+    path = Path(tempfile.mkdtemp(prefix=".test-shared-", dir=here))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="the file is hidden from a sandbox uid; see the README")
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_candidate_cannot_read_evaluate_py(shared_dir, kind):
+    path = shared_dir / "evaluate.py"
+    path.write_text(EVALUATOR)
+    path.chmod(0o644)
+    sibling = shared_dir / "data.txt"
+    sibling.write_text("shared data")
+    sibling.chmod(0o644)
+    body = (f"try:\n    open({str(path)!r}).read()\n    hidden = 0.0\nexcept PermissionError:\n    hidden = 1.0\n"
+            f"return {{'combined_score': hidden, 'sibling': float(open({str(sibling)!r}).read() == 'shared data')}}")
+
+    async def go():
+        ev = KINDS[kind](Spec(path, timeout=20, limits=Limits(cpu_seconds=5)))
+        try:
+            return await ev.evaluate(candidate(body))
+        finally:
+            await ev.close()
+
+    r = asyncio.run(go())
+    assert r.status == OK and r.metrics["sibling"] == 1.0, r
+    assert r.score == 1.0, "the candidate read evaluate.py"
+
+
+def test_an_evaluators_traceback_still_shows_its_source(hostile):
+    # evaluate.py is covered in the sandbox; the evaluator keeps its source for tracebacks.
+    evaluator = EVALUATOR.replace("def evaluate(path):", "def evaluate(path):\n"
+                                  "    if 'boom' in open(path).read():\n        raise ValueError('marker-line')")
+    r = hostile("return {'combined_score': 1.0}  # boom", evaluator=evaluator,
+                benign="def run():\n    return {'combined_score': 1.0}\n", raw=False)
+    assert r.status == ERROR and "raise ValueError('marker-line')" in r.feedback["traceback"], r

@@ -2,7 +2,11 @@
 reason, the run finishes its budget, the store stays intact, nothing is left running."""
 
 import asyncio
+import json
+import shutil
 import sqlite3
+import tempfile
+from pathlib import Path
 
 from cambrian.operators import Candidate
 from cambrian.session import build_runner, prepare
@@ -75,3 +79,51 @@ def test_a_run_of_hostile_candidates(tmp_path):
     assert stats.best_score == 2.0
     conn = sqlite3.connect(run_path / "cambrian.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_candidate_cannot_read_the_runs_database(tmp_path):
+    """Through ``cambrian run``: the run directory is 0700 and the store 0600, so the
+    candidate (another uid) finds every other candidate's code and score out of reach."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("without root the candidate runs as the invoking user, who owns the run")
+    # Not under /tmp, which is private in the sandbox: a run directory the candidate's view shares.
+    here = Path(__file__).resolve().parents[2]
+    if any(not p.stat().st_mode & 0o001 for p in here.parents) or not here.stat().st_mode & 0o001:
+        pytest.skip(f"{here} is not reachable by other users anyway")
+    base = Path(tempfile.mkdtemp(prefix=".test-run-", dir=here))
+    base.chmod(0o755)
+    try:
+        _unreadable_run_db(tmp_path, base / "run")
+    finally:
+        shutil.rmtree(base)
+
+
+def _unreadable_run_db(tmp_path, run):
+    import subprocess
+    import sys
+
+    program = f"""
+def run():
+    # EVOLVE-BLOCK-START
+    try:
+        open({str(run / 'cambrian.db')!r}, 'rb').read(16)
+        return {{"combined_score": 1.0, "denied": 0.0}}
+    except PermissionError:
+        return {{"combined_score": 1.0, "denied": 1.0}}
+    # EVOLVE-BLOCK-END
+"""
+    problem = write_problem(tmp_path / "p", program, EVALUATOR)
+    done = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir", str(run),
+                           "--budget", "1", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert oct(run.stat().st_mode & 0o777) == "0o700"
+    assert all(oct(f.stat().st_mode & 0o777) == "0o600" for f in run.glob("cambrian.db*"))
+    conn = sqlite3.connect(run / "cambrian.db")
+    (seed,) = conn.execute("SELECT metrics FROM programs ORDER BY seq LIMIT 1").fetchone()
+    assert json.loads(seed)["denied"] == 1.0, seed

@@ -264,11 +264,14 @@ def run():
         open(HERE + '/planted', 'w').write('x')
     except OSError:
         pass
-    return {'combined_score': 1.0, 'processes': len([e for e in os.listdir('/proc') if e.isdigit()])}
+    import shutil
+    return {'combined_score': 1.0, 'processes': len([e for e in os.listdir('/proc') if e.isdigit()]),
+            'work_mb': shutil.disk_usage('.').total / 2**20, 'tmp_mb': shutil.disk_usage('/tmp').total / 2**20}
 '''.replace("HERE", repr(str(here))).replace("MARKER", sys.argv[2])
 
 async def go():
-    ev = PoolEvaluator(Spec(here / "evaluate.py", limits=Limits(cpu_seconds=10), allow_env=("PYTHONPATH",)))
+    ev = PoolEvaluator(Spec(here / "evaluate.py", limits=Limits(cpu_seconds=10, disk_mb=24),
+                            allow_env=("PYTHONPATH",)))
     try:
         r = await ev.evaluate(program)
         return {"status": r.status, "reason": r.reason, "metrics": r.metrics, "protections": r.protections,
@@ -283,7 +286,8 @@ print(json.dumps(asyncio.run(go())))
 def test_without_root_each_evaluation_still_gets_its_own_namespaces(tmp_path):
     """As an unprivileged user (where the kernel allows user namespaces): PID namespace,
     private filesystem and no capabilities; a setsid daemon dies with the evaluation and
-    a file written to /tmp lands in the evaluation's private /tmp, not the machine's."""
+    a file written to /tmp lands in the evaluation's private /tmp, not the machine's; the work
+    directory and /tmp are the one disk_mb budget."""
     import shutil
     import subprocess
     import tempfile
@@ -312,6 +316,7 @@ def test_without_root_each_evaluation_still_gets_its_own_namespaces(tmp_path):
         assert result["status"] == OK, result
         assert {"pid_namespace", "private_filesystem", "no_capabilities", "no_network"} <= set(result["protections"])
         assert result["metrics"]["processes"] <= 4
+        assert result["metrics"]["work_mb"] == 24 and result["metrics"]["tmp_mb"] == 24, result  # one budget
         assert not (here / "planted").exists()
         deadline = time.monotonic() + 10
         while marked(marker) and time.monotonic() < deadline:
@@ -373,3 +378,96 @@ def test_uid_locks_are_never_taken_through_a_symlink(tmp_path, monkeypatch):
     private = tmp_path / "private"
     monkeypatch.setattr(identity, "FALLBACK_LOCK_DIR", private)
     assert identity._lock_dir() == private
+
+
+@pytest.mark.skipif(not ROOT_JAIL, reason="sandbox uids are root's")
+def test_a_uid_whose_evaluation_end_was_not_seen_stays_out_of_use(tmp_path):
+    """If the job's exit never arrived, its uid may still run something: it is not handed
+    to the next evaluation until no process on the machine has it."""
+    import subprocess
+
+    from cambrian.evaluation import sandbox
+
+    path = tmp_path / "evaluate.py"
+    path.write_text(EVALUATOR)
+    uid = 2_099_998_000 + os.getpid() % 997
+    straggler = []
+
+    class Unseen(PoolEvaluator):
+        async def _launch(self, job, pipes, workdir):
+            uid_ = job["limits"]["sandbox_uid"]
+            # What a lost job looks like: a process of its uid still runs, the exit never came.
+            straggler.append(subprocess.Popen(["sleep", "600"], user=uid_, group=uid_))
+            return sandbox.Finished(None, True, "", "", b"", 0.0, exit_seen=False)
+
+    async def go():
+        ev = Unseen(Spec(path, limits=Limits(sandbox_uids=(uid, uid))))
+        try:
+            first = await ev.evaluate(candidate("return {'combined_score': 1.0}"))
+            with pytest.raises(OSError, match="in use"):
+                ev.lease.acquire()  # the only uid is quarantined while the straggler lives
+            straggler[0].kill()
+            straggler[0].wait()
+            return first, ev.lease.acquire()
+        finally:
+            await ev.close()
+
+    try:
+        first, again = asyncio.run(go())
+    finally:
+        for p in straggler:
+            p.kill()
+            p.wait()
+    assert first.status == "timeout" and again == uid
+
+
+def test_supervise_never_kills_a_group_once_the_job_has_ended():
+    """The job's pid is reaped (and reusable) once its exit is reported: supervise must not
+    kill that process group afterwards. Here an unrelated process holds that group."""
+    import subprocess
+    import time
+
+    from cambrian.evaluation import sandbox
+
+    bystander = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    killed = []
+
+    async def go():
+        pipes = sandbox.Pipes()
+        pipes.close_write_ends()
+        exited = asyncio.get_running_loop().create_future()
+        exited.set_result(0)
+        return await sandbox.supervise(pipes, kill=lambda: killed.append(True), exited=exited, timeout=5,
+                                       start=time.monotonic())
+
+    try:
+        done = asyncio.run(go())
+        assert done.returncode == 0 and done.exit_seen and not killed
+        assert bystander.poll() is None, "a process group was killed after its leader was gone"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_a_job_whose_pool_server_died_before_its_death_signal_exits(tmp_path):
+    """PDEATHSIG set after the parent died never fires: confine checks the lifeline."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys\n"
+        "sys.path.insert(0, %r)\n"
+        "import jail, worker\n"
+        "r, w = os.pipe()\n"
+        "os.close(w)  # the pool server is gone: nobody holds the write end\n"
+        "jail.confine({}, workdir=%r, parent_alive=lambda: worker.alive(r))\n"
+        "print('still running')\n"
+    ) % (str(Path(sandbox_module_dir())), str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 71 and "still running" not in done.stdout, (done.returncode, done.stderr)
+
+
+def sandbox_module_dir():
+    from cambrian.evaluation import jail
+
+    return os.path.dirname(jail.__file__)

@@ -4,6 +4,7 @@ and once through a real uvicorn server on 127.0.0.1."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import socket
 import sqlite3
@@ -327,3 +328,58 @@ def test_plots_and_report_of_a_hostile_run_carry_no_markup(tmp_path):
         r = c.get(f"/api/runs/h/{path}")
         assert r.status_code == 200 and "<img" not in r.text and "</script>" not in r.text, path
     assert "&lt;img" in c.get("/api/runs/h/plot/tree.svg").text  # the model name is there, escaped
+
+
+def test_a_run_whose_initial_program_failed_says_so(failed_initial_run):
+    c = client(failed_initial_run)
+    s = c.get("/api/runs/run/summary").json()
+    assert s["state"].startswith("initial program failed: ") and "ZeroDivisionError" in s["state"], s["state"]
+    assert s["candidates"] == 0 and s["best"] is None
+    listed = c.get("/api/runs").json()["runs"]
+    assert listed[0]["state"] == s["state"]
+    # Failures are candidates' failures, shared over the candidates: the initial program is not one of them.
+    failures = c.get("/api/runs/run/failures").json()
+    assert all(0.0 <= f["share"] <= 1.0 for f in failures) and sum(f["count"] for f in failures) == 0
+
+
+def test_failure_shares_add_up_over_the_candidates(big_run):
+    failures = client(big_run).get("/api/runs/big/failures").json()
+    s = RunView(big_run).summary()
+    failed = s["candidates"] - s["valid"] - s["duplicates"]
+    assert sum(f["count"] for f in failures) == failed
+    assert abs(sum(f["share"] for f in failures) - failed / s["candidates"]) < 1e-9
+
+
+def test_a_feature_name_with_quotes_is_data_not_sql(tmp_path):
+    from tests.runs import synthetic_run
+
+    features = [{"name": "it's \"odd\"", "bins": 4, "min": 0.0, "max": 1.0},
+                {"name": "code_length", "bins": 4, "min": 0, "max": 200}]
+    run = synthetic_run(tmp_path / "quotes", 50, features=features)
+    # synthetic_run stores the metric as "x": give it the odd name too.
+    conn = sqlite3.connect(run / "cambrian.db")
+    for pid, metrics in conn.execute("SELECT id, metrics FROM programs WHERE status = 'ok'").fetchall():
+        conn.execute("UPDATE programs SET metrics = ? WHERE id = ?",
+                     (json.dumps({**json.loads(metrics), features[0]["name"]: 0.6}), pid))
+    conn.commit()
+    conn.close()
+    c = client(run)
+    grid = c.get("/api/runs/quotes/grid").json()
+    assert grid["axes"][0]["name"] == features[0]["name"]
+    assert sum(cell["count"] for cell in grid["cells"]) > 0
+    assert all(cell["cell"][0] == 2 for cell in grid["cells"])  # 0.6 of [0, 1) in 4 bins
+    assert c.get("/api/runs/quotes/plot/grid.svg").status_code == 200
+    from cambrian.html_report import render
+
+    assert "<html" in render(RunView(run)).lower()
+
+
+def test_a_wildcard_address_prints_a_url_that_can_be_opened():
+    from cambrian.ui.serve import display_url
+
+    url, note = display_url("0.0.0.0", 8765, "tok", hostname="box.example")
+    assert url == "http://box.example:8765/?token=tok" and "0.0.0.0" in note and "address" in note
+    url, note = display_url("::", 9000, None, hostname="box")
+    assert url == "http://box:9000/" and note
+    assert display_url("192.0.2.7", 1, None) == ("http://192.0.2.7:1/", "")
+    assert display_url("::1", 1, None) == ("http://[::1]:1/", "")

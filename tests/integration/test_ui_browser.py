@@ -195,3 +195,29 @@ def test_report_opens_with_no_network(browser, toy_run, tmp_path):
     box = page.locator("svg").first.bounding_box()
     assert box["width"] > 300 and box["height"] > 100  # drawn, not an empty box
     context.close()
+
+
+def test_failure_examples_wrap_instead_of_being_cut(browser, tmp_path, ui_of):
+    """The failures table's "first example" shows its whole first line, wrapped, at 1400 px."""
+    import json as _json
+
+    from tests.runs import synthetic_run
+
+    run = synthetic_run(tmp_path / "long-reasons", 200)
+    long = ("evaluate() raised CandidateError: ValueError: the candidate returned a list of 37 values where the"
+            " evaluator expects exactly 36, one per test case, in the order given by cases.json")
+    conn = sqlite3.connect(run / "cambrian.db")
+    conn.execute("UPDATE programs SET reason = ? WHERE status = 'error'", (long,))
+    conn.commit()
+    conn.close()
+    ui = ui_of(run)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(ui.url)
+    page.wait_for_selector("#failures td.wrap", timeout=WAIT)
+    cells = page.eval_on_selector_all(
+        "#failures td.wrap", "els => els.map(e => [e.textContent, e.scrollWidth > e.clientWidth,"
+                             " e.getBoundingClientRect().right])")
+    assert long in [text for text, _, _ in cells]
+    assert not any(cut for _, cut, _ in cells)
+    assert all(right <= 1400 for _, _, right in cells), _json.dumps(cells)
+    page.screenshot(path=str(tmp_path / "failures.png"), full_page=True)

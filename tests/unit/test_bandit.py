@@ -1,6 +1,7 @@
 import numpy as np
 
-from cambrian.bandit import Bandit, ucb_index
+from cambrian.archive import AddStatus
+from cambrian.bandit import Bandit, reward, ucb_index
 
 
 def test_unexplored_arms_first_then_the_best():
@@ -10,18 +11,37 @@ def test_unexplored_arms_first_then_the_best():
     for _ in range(3):
         arm = b.choose(rng)
         pulled.append(arm)
-        b.update(arm, gain=1.0 if arm == "b" else None, cost=0.0)
+        b.update(arm, reward=1.0 if arm == "b" else 0.0, cost=0.0)
     assert sorted(pulled) == ["a", "b", "c"]  # each arm once before any exploitation
     assert b.choose(rng) == "b"
 
 
-def test_rewards_are_asymmetric_and_scaled():
-    b = Bandit(("a",))
-    b.update("a", gain=-5.0, cost=0.0)
-    assert b.stats["a"].reward == 0.0 and b.stats["a"].pulls == 1
-    b.update("a", gain=2.0, cost=0.0)
-    b.update("a", gain=1.0, cost=0.0)
-    assert b.stats["a"].reward == 1.5  # 2/2 + 1/2
+def test_rewards_come_from_what_the_archive_did_and_never_from_arrival_order():
+    assert reward(AddStatus.IMPROVED, improved_island=True) == 1.0
+    assert reward(AddStatus.NEW_CELL, improved_island=False) == 0.5
+    assert reward(AddStatus.IMPROVED, improved_island=False) == 0.3
+    assert reward(AddStatus.NOT_ADDED, improved_island=False) == 0.0
+    assert reward(None, improved_island=False) == 0.0
+    # The same children told in another order leave the same record.
+    told = [(AddStatus.IMPROVED, True), (AddStatus.NEW_CELL, False), (None, False), (AddStatus.ADDED, False)]
+    a, b = Bandit(("x",)), Bandit(("x",))
+    for status, best in told:
+        a.update("x", reward=reward(status, improved_island=best), cost=0.01)
+    for status, best in reversed(told):
+        b.update("x", reward=reward(status, improved_island=best), cost=0.01)
+    assert a.stats == b.stats
+
+
+def test_cost_term_is_in_absolute_dollars():
+    # Two arms that both cost little: the cost term barely matters, whatever their ratio.
+    cheap = ucb_index(np.array([0.5, 0.4]), np.array([10.0, 10.0]), np.array([0.0002, 0.00001]),
+                      exploration=1.0, cost_weight=10.0)
+    assert cheap[0] > cheap[1]
+    # A dollar per call costs ten reward units at the default weight.
+    pricey = ucb_index(np.array([0.5, 0.4]), np.array([10.0, 10.0]), np.array([1.0, 0.0]),
+                       exploration=1.0, cost_weight=10.0)
+    assert pricey[1] > pricey[0]
+    assert np.isclose(pricey[1] - pricey[0], 10.0 - 0.1)
 
 
 def test_cost_term_prefers_the_cheaper_of_equal_arms():
@@ -40,7 +60,7 @@ def test_exploration_bonus_shrinks_with_pulls():
 
 def test_unknown_arm_updates_are_ignored_and_allowed_is_respected():
     b = Bandit(("a", "b"))
-    b.update("gone", gain=1.0, cost=1.0)
+    b.update("gone", reward=1.0, cost=1.0)
     assert "gone" not in b.stats
     rng = np.random.default_rng(1)
     assert all(b.choose(rng, ("b",)) == "b" for _ in range(5))
@@ -55,5 +75,5 @@ def test_bandit_finds_the_better_arm_in_a_simulation():
     for _ in range(600):
         arm = b.choose(rng)
         pulls[arm] += 1
-        b.update(arm, gain=1.0 if rng.random() < rates[arm] else None, cost=costs[arm])
+        b.update(arm, reward=1.0 if rng.random() < rates[arm] else 0.0, cost=costs[arm])
     assert pulls["good"] > pulls["pricey"] > 0 and pulls["good"] > pulls["bad"]

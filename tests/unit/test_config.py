@@ -53,8 +53,15 @@ def test_bad_yaml_is_one_line(tmp_path):
         config.load(path)
 
 
-def test_auto_islands_scale_with_budget():
-    assert config.build({"budget": 100}).island_count == 1
-    assert config.build({"budget": 1000}).island_count == 4
-    assert config.build({"budget": 100000}).island_count == 5
-    assert config.build({"islands": {"count": 3}}).island_count == 3
+def test_auto_islands_scale_with_budget_for_the_fixed_island_search():
+    fixed = {"search": {"policy": "islands"}}
+    assert config.build({"budget": 100, **fixed}).island_count == 1
+    assert config.build({"budget": 1000, **fixed}).island_count == 4
+    assert config.build({"budget": 100000, **fixed}).island_count == 5
+    assert config.build({"islands": {"count": 3}, **fixed}).island_count == 3
+
+
+def test_the_adaptive_search_caps_islands_whatever_the_budget():
+    assert config.build({"budget": 100}).island_count == 4
+    assert config.build({"budget": 100000}).island_count == 4
+    assert config.build({"islands": {"count": 2}}).island_count == 2

@@ -76,17 +76,18 @@ def test_crossover_not_asked_without_a_mate():
 
 
 def test_islands_round_robin_and_migration():
-    strategy, asked = _run(0, steps=10, islands={"count": 2, "migration_interval": 5})
+    strategy, asked = _run(0, steps=10, islands={"count": 2, "migration_interval": 5},
+                           search={"policy": "islands"})
     assert [p.island for p in asked[:4]] == [1, 0, 1, 0]
     # After migration, island 0 holds island 1's best and vice versa.
-    best = {g.best()[0].program_id for g in strategy.islands.grids}
+    best = {g.best()[0].program_id for g in strategy.policy.islands.grids}
     assert len(best) == 1
 
 
 def test_failed_outcome_counts_as_a_child_but_not_an_elite():
-    strategy = Strategy(config.build({}))
+    strategy = Strategy(config.build({"search": {"policy": "islands"}}))
     strategy.seed("p0", 1.0, {})
     proposal = strategy.ask(1)
     strategy.tell(proposal, Outcome(None, None))
     assert strategy.children["p0"] == 1
-    assert len(strategy.islands.grids[0]) == 1
+    assert len(strategy.policy.islands.grids[0]) == 1

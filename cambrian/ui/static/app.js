@@ -50,8 +50,10 @@ function setSvg(el, svg) {
 // -- summary ------------------------------------------------------------------
 function renderSummary(s) {
   const state = $("state");
-  state.textContent = s.state + (s.stop_reason ? ": " + s.stop_reason : "");
-  state.className = "badge " + ({ running: "running", stopped: "stopped", "no activity": "idle" }[s.state] || "");
+  state.textContent = s.state + (s.stop_reason && s.state === "stopped" ? ": " + s.stop_reason : "");
+  state.title = state.textContent;
+  state.className = "badge " + ({ running: "running", stopped: "stopped", "no activity": "idle" }[s.state]
+                                || (s.state.startsWith("initial program failed") ? "failed" : ""));
   $("title").textContent = `${s.problem} · ${s.run}`;
   document.title = `${s.state === "running" ? "▶ " : ""}${num(s.best && s.best.score)} · ${s.run} · Cambrian`;
   const best = s.best ? s.best.score : null;
@@ -114,12 +116,12 @@ function renderArms(arms, models) {
 
 async function renderFailures(failures) {
   const box = $("failures");
-  if (!failures.length) { box.replaceChildren(h("p", { cls: "muted" }, "None: every candidate gave a valid program.")); return; }
+  if (!failures.length) { box.replaceChildren(h("p", { cls: "muted" }, "None: no candidate failed.")); return; }
   const plot = h("div", { cls: "plot" });
   setSvg(plot, await api("plot/failures.svg", "text"));
   box.replaceChildren(plot, table(["kind", "count", "share", "first example"], failures.map((f) => ({
-    cells: [f.kind, num(f.count), pct(f.share), (f.example || "").split("\n")[0].slice(0, 60)],
-    cls: { 3: "reason" }, titles: { 3: f.example || "" },
+    cells: [f.kind, num(f.count), pct(f.share), (f.example || "").split("\n")[0].slice(0, 400)],
+    cls: { 3: "wrap" }, titles: { 3: f.example || "" },
     onclick: f.example_id ? () => select(f.example_id) : null,
   }))));
 }

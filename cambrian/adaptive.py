@@ -1,0 +1,181 @@
+"""The default search (``search.policy: adaptive``): exploit while it pays, split when it stalls.
+
+A run starts with one island, and that island is a climber: its parent is always its
+best program (an equal-scoring child takes its place, so it drifts across plateaus),
+and it gets every call while it improves. How long counts as "stalled" is learnt from
+the island itself: ``patience`` times its mean gap between improvements, at least
+``min_patience`` candidates; so an island that improves every few calls is declared
+stuck sooner than one that improves rarely but steadily.
+
+When the island holding the best program (the *leader*) stalls, the search splits:
+a new island starts from the initial program and from then on takes ``explore_share``
+of the calls while the leader stays stuck (the leader keeps the rest and all of them
+again once it improves). Islands never exchange programs, so each keeps its own
+basin; but each prompt shows the current best of the other islands beside the
+parent, labelled by island, so the model can copy what another lineage found. Among
+the explorers, the one least stalled (relative to its own patience) gets the call:
+a new island is exploited hard while it improves. When every explorer is stalled
+too, another island is opened, up to ``max_islands``; past that, the explorer stuck
+longest is restarted from the initial program (FunSearch resets the weaker half of
+its islands on a clock; here a reset is triggered by an island's own stagnation).
+An explorer that overtakes the leader becomes the leader.
+
+The island count is therefore a consequence of the run's progress, not of its
+budget. Everything changes in ``tell`` only and depends only on what was told, so
+replaying a run's tells (resume) rebuilds the same islands. ``ask`` does a constant
+amount of work: a few comparisons over at most ``max_islands`` islands.
+
+Ablations (``search.adapt``, ``search.cross_inspirations``, ``search.resets``): all
+islands from the start taking turns; inspirations from the parent's own island only;
+no restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from .archive import AddStatus, Elite, Feature, Grid
+from .config import Config
+from .resume import RunShape
+
+Pick = tuple[int, str, tuple[str, ...], tuple[int, ...]]
+
+
+@dataclass
+class Island:
+    grid: Grid
+    current: Elite          # the program this island changes next: its best (drifting on ties)
+    tells: int = 0
+    improvements: int = 0
+    since: int = 0          # tells since its best last improved
+
+    def stall(self, *, factor: float, floor: int) -> float:
+        """How stuck, in units of its own patience: >= 1 is stalled."""
+        gap = (self.tells - self.since + 1) / (self.improvements + 1)  # up to its last improvement
+        return self.since / max(float(floor), factor * gap)
+
+
+class Adaptive:
+    def __init__(self, config: Config, shape: RunShape):
+        """``shape``: the run's saved layout; its island count is the most this search opens."""
+        self.config = config
+        s = config.search
+        self.max_islands = shape.islands
+        self.factor, self.floor = s.patience, s.min_patience
+        self.explore_share = s.explore_share
+        self.features = [Feature(f["name"], f["bins"], f["min"], f["max"]) for f in shape.features]
+        self.capacity = shape.capacity
+        self.islands: list[Island] = []
+        self.leader = 0
+        self.resets = 0
+
+    @property
+    def island_count(self) -> int:
+        return len(self.islands)
+
+    def island_bests(self) -> tuple[tuple[int, str], ...]:
+        return tuple((i, isle.current.program_id) for i, isle in enumerate(self.islands))
+
+    def elites(self) -> list[list[str]]:
+        return [[e.program_id for e in isle.grid.elites()] for isle in self.islands]
+
+    # -- state changes: seed and tell ------------------------------------------
+    def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
+        self.initial = (Elite(program_id, fitness), dict(features))
+        for _ in range(1 if self.config.search.adapt else self.max_islands):
+            self._open()
+
+    def _fresh(self) -> Island:
+        grid = Grid(self.features, self.capacity, replace_equal=self.config.archive.replace_equal)
+        elite, values = self.initial
+        grid.add(elite, values)
+        return Island(grid, elite)
+
+    def _open(self) -> None:
+        self.islands.append(self._fresh())
+
+    def tell(self, island: int, program_id: str | None, fitness: float | None,
+             features: Mapping[str, float]) -> tuple[AddStatus | None, bool]:
+        isle = self.islands[island]
+        isle.tells += 1
+        isle.since += 1
+        status, improved = None, False
+        if program_id is not None and fitness is not None:
+            status = isle.grid.add(Elite(program_id, fitness), features)
+            if fitness > isle.current.fitness:
+                isle.current, improved = Elite(program_id, fitness), True
+                isle.improvements += 1
+                isle.since = 0
+            elif fitness == isle.current.fitness and self.config.archive.replace_equal \
+                    and status not in (AddStatus.NOT_ADDED, AddStatus.PRESENT):
+                isle.current = Elite(program_id, fitness)  # drift: not progress
+            if improved and fitness > self.islands[self.leader].current.fitness:
+                self.leader = island
+        self._split_or_reset()
+        return status, improved
+
+    def _stalled(self, index: int) -> float:
+        return self.islands[index].stall(factor=self.factor, floor=self.floor)
+
+    def _split_or_reset(self) -> None:
+        if not self.config.search.adapt and not self.config.search.resets:
+            return
+        if self._stalled(self.leader) < 1:
+            return
+        others = [i for i in range(len(self.islands)) if i != self.leader]
+        if any(self._stalled(i) < 1 for i in others):
+            return
+        if self.config.search.adapt and len(self.islands) < self.max_islands:
+            self._open()
+        elif self.config.search.resets and others:
+            # The explorer stuck longest, once it has been stuck for twice its patience.
+            worst = max(others, key=lambda i: (self._stalled(i), -i))
+            if self._stalled(worst) >= 2:
+                self.islands[worst] = self._fresh()
+                self.resets += 1
+
+    # -- ask: read only --------------------------------------------------------
+    def select(self, seq: int, rng: np.random.Generator) -> Pick:
+        island = self._island(seq, rng)
+        isle = self.islands[island]
+        parent = isle.current
+        if len(isle.grid.occupied) > 1 and self._stalled(island) >= 1 and rng.random() < 0.5:
+            # A stalled island also explores its MAP-Elites cells, uniformly over occupied cells.
+            cell = isle.grid.occupied[int(rng.integers(len(isle.grid.occupied)))]
+            parent = isle.grid.best_of_cell(cell)
+        if self._stalled(island) < 1:  # an island that still improves on its own is kept apart
+            return island, parent.program_id, (), ()
+        ids, where = self._inspirations(island, parent.program_id)
+        return island, parent.program_id, ids, where
+
+    def _island(self, seq: int, rng: np.random.Generator) -> int:
+        count = len(self.islands)
+        if count == 1:
+            return 0
+        if not self.config.search.adapt:
+            return seq % count
+        if self._stalled(self.leader) < 1 or rng.random() >= self.explore_share:
+            return self.leader
+        return min((i for i in range(count) if i != self.leader), key=lambda i: (self._stalled(i), i))
+
+    def _inspirations(self, island: int, parent: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        wanted = self.config.selection.inspirations
+        if wanted == 0:
+            return (), ()
+        if self.config.search.cross_inspirations:
+            others = sorted((i for i in range(len(self.islands)) if i != island),
+                            key=lambda i: (-self.islands[i].current.fitness, i))
+            chosen: list[tuple[str, int]] = []
+            for i in others:
+                pid = self.islands[i].current.program_id
+                if pid != parent and all(pid != c for c, _ in chosen):
+                    chosen.append((pid, i))
+                if len(chosen) == wanted:
+                    break
+        else:
+            chosen = [(e.program_id, island) for e in self.islands[island].grid.best(wanted + 1)
+                      if e.program_id != parent][:wanted]
+        return tuple(c for c, _ in chosen), tuple(i for _, i in chosen)

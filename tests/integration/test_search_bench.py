@@ -1,0 +1,88 @@
+"""The search benchmark's parts: the weak scripted model, the landscapes, and a smoke run."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "search"
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH / "landscapes"))
+
+import weak_llm  # noqa: E402
+from _functions import score  # noqa: E402
+
+from cambrian.edits import apply_rewrite, apply_search_replace  # noqa: E402
+from cambrian.program import Program  # noqa: E402
+from cambrian.prompt import build_messages, load_templates  # noqa: E402
+
+LANDSCAPES = ("smooth", "rugged", "rotated", "trap", "plateau", "needle", "mixed", "noisy")
+
+
+def _request(kind, others=(), seed=0):
+    code = (BENCH / "landscapes" / "trap" / "initial_program.py").read_text()
+    parent = Program("p", code, None, "initial", 0, 0, "ok", score=0.2)
+    shown = [Program(f"o{i}", other, None, "x", 0, 1, "ok", score=0.3) for i, other in enumerate(others)]
+    messages = build_messages(kind, templates=load_templates(), task="", objective="combined_score",
+                              direction="maximize", parent=parent, inspirations=shown)
+    return code, {"messages": messages, "seed": seed}
+
+
+def test_weak_model_is_deterministic_and_answers_in_the_format_asked():
+    code, request = _request("diff")
+    assert weak_llm.reply(request) == weak_llm.reply(request)
+    applied = 0
+    for seed in range(60):
+        _, request = _request("diff", seed=seed)
+        child = apply_search_replace(code, weak_llm.reply(request))
+        applied += isinstance(child, str) and child != code
+        _, request = _request("rewrite", seed=seed)
+        child = apply_rewrite(code, weak_llm.reply(request))
+        applied += isinstance(child, str) and child != code
+    assert 80 <= applied < 120  # mostly usable edits, and some that are not
+
+
+def test_weak_model_copies_values_from_programs_shown():
+    code, _ = _request("diff")
+    other = code.replace("c = 0.500", "c = 0.917").replace("d = 0.500", "d = 0.883")
+    copied = 0
+    for seed in range(60):
+        _, request = _request("rewrite", others=[other], seed=seed)
+        text = weak_llm.reply(request)
+        copied += "0.917" in text or "0.883" in text
+    assert copied >= 10
+
+
+def test_weak_model_serves_openai_chat_over_http():
+    import openai
+
+    with weak_llm.WeakLLM() as model:
+        client = openai.OpenAI(base_url=model.url, api_key="unused")
+        _, request = _request("diff")
+        out = client.chat.completions.create(model="weak", messages=request["messages"], seed=0)
+        assert out.choices[0].message.content == weak_llm.reply(request)
+        assert model.calls == 1
+
+
+@pytest.mark.parametrize("name", LANDSCAPES)
+def test_landscapes_score_in_range_with_an_optimum_of_one(name):
+    start = [2.0] + [0.5] * 7 if name == "mixed" else [0.5] * 8
+    observed, true = score(name, start, "text")
+    assert 0 <= true < 0.5
+    if name == "noisy":
+        assert observed != true and score(name, start, "text") == (observed, true)
+
+
+def test_smoke_run_of_the_search_bench(tmp_path):
+    sys.path.insert(0, str(BENCH))
+    import run
+
+    out = tmp_path / "bench"
+    assert run.main(["--seeds", "2", "--budget", "10", "--landscapes", "trap", "--systems", "cambrian,greedy",
+                     "--jobs", "1", "--out", str(out)]) == 0
+    data = json.loads((out / "results.json").read_text())
+    assert len(data["runs"]) == 4
+    for r in data["runs"]:
+        assert r["calls"] <= 10 and r["candidates"] >= 1 and r["best"] > 0.2
+    assert "| trap |" in (out / "results.md").read_text()

@@ -1,0 +1,150 @@
+"""The default search policy: exploit one island while it improves, split when it stalls."""
+
+from cambrian import config
+from cambrian.archive import AddStatus
+from cambrian.strategy import Outcome, Strategy
+
+
+def _strategy(**search) -> Strategy:
+    strategy = Strategy(config.build({"seed": 3, "search": {"min_patience": 5, "patience": 3.0, **search}}))
+    strategy.seed("p0", 1.0, {})
+    return strategy
+
+
+def _tell(strategy, seq, score, pid=None):
+    proposal = strategy.ask(seq)
+    strategy.tell(proposal, Outcome(pid or f"p{seq}", score))
+    return proposal
+
+
+def test_one_island_exploited_while_it_improves():
+    strategy = _strategy()
+    for seq in range(1, 30):
+        proposal = _tell(strategy, seq, 1.0 + seq)  # every child improves
+        assert proposal.island == 0 and proposal.parent_id == f"p{seq - 1}"
+        assert proposal.inspiration_ids == ()
+    assert strategy.island_count == 1
+
+
+def test_a_stalled_leader_splits_off_an_island_from_the_initial_program():
+    strategy = _strategy()
+    for seq in range(1, 4):
+        _tell(strategy, seq, 1.0 + seq)
+    seq = 4
+    while strategy.island_count == 1:
+        _tell(strategy, seq, 0.5)  # worse children: the leader stalls
+        seq += 1
+    assert seq - 4 == 5  # min_patience (the mean gap, 1, times 3 is less)
+    asked = [strategy.ask(s) for s in range(seq, seq + 40)]
+    explorer = [p for p in asked if p.island == 1]
+    leader = [p for p in asked if p.island == 0]
+    assert explorer and leader  # the leader keeps a share while stalled
+    assert all(p.parent_id == "p0" for p in explorer)  # the new island starts from the initial program
+    # The stalled leader is shown the other island's best, labelled with its island.
+    assert all(p.inspiration_ids == ("p0",) and p.inspiration_islands == (1,) for p in leader)
+    # A young island that has not stalled is kept apart: no inspirations.
+    assert all(p.inspiration_ids == () for p in explorer)
+
+
+def test_the_leader_gets_every_call_again_once_it_improves():
+    strategy = _strategy()
+    seq = 1
+    while strategy.island_count == 1:
+        _tell(strategy, seq, 0.5)
+        seq += 1
+    while True:
+        proposal = strategy.ask(seq)
+        if proposal.island == 0:
+            strategy.tell(proposal, Outcome(f"p{seq}", 9.0))
+            break
+        strategy.tell(proposal, Outcome(None, None))
+        seq += 1
+    assert all(strategy.ask(s).island == 0 for s in range(seq + 1, seq + 30))
+
+
+def test_explorers_that_stay_stuck_are_restarted_past_the_island_cap():
+    strategy = _strategy(max_islands=2)
+    for seq in range(1, 300):
+        _tell(strategy, seq, 0.5)
+    assert strategy.island_count == 2
+    assert strategy.policy.resets > 0
+    no_resets = _strategy(max_islands=2, resets=False)
+    for seq in range(1, 300):
+        _tell(no_resets, seq, 0.5)
+    assert no_resets.policy.resets == 0
+
+
+def test_an_overtaking_explorer_becomes_the_leader():
+    strategy = _strategy()
+    seq = 1
+    while strategy.island_count == 1:
+        _tell(strategy, seq, 0.5)
+        seq += 1
+    while True:
+        proposal = strategy.ask(seq)
+        strategy.tell(proposal, Outcome(f"p{seq}", 5.0 if proposal.island == 1 else 0.5))
+        seq += 1
+        if proposal.island == 1:
+            break
+    assert strategy.policy.leader == 1 and strategy.best_id == f"p{seq - 1}"
+
+
+def test_an_equal_scoring_child_becomes_the_parent_drift():
+    strategy = _strategy()
+    _tell(strategy, 1, 1.0)
+    assert strategy.ask(2).parent_id == "p1"
+    off = Strategy(config.build({"archive": {"replace_equal": False}}))
+    off.seed("p0", 1.0, {})
+    off.tell(off.ask(1), Outcome("p1", 1.0))
+    assert off.ask(2).parent_id == "p0"
+
+
+def test_without_adaptation_every_island_is_open_and_they_take_turns():
+    strategy = _strategy(adapt=False, max_islands=3)
+    assert strategy.island_count == 3
+    assert [strategy.ask(s).island for s in range(1, 7)] == [1, 2, 0, 1, 2, 0]
+
+
+def test_stalled_island_draws_parents_uniformly_over_map_elites_cells():
+    cfg = config.build({"search": {"min_patience": 2}, "archive": {"features": [
+        {"name": "x", "bins": 4, "min": 0, "max": 4}]}})
+    strategy = Strategy(cfg)
+    strategy.seed("p0", 1.0, {"x": 0.5})
+    for seq, x in zip(range(1, 5), (1.5, 2.5, 3.5, 0.2)):
+        strategy.tell(strategy.ask(seq), Outcome(f"p{seq}", 0.5, {"x": x}))
+    grid = strategy.policy.islands[0].grid
+    assert len(grid.occupied) == 4
+    parents = {strategy.ask(s).parent_id for s in range(5, 200)}
+    assert {"p1", "p2", "p3"} <= parents  # each occupied cell's best, not only the island's best
+
+
+def test_replay_rebuilds_the_same_islands_and_proposals():
+    def run():
+        strategy = _strategy()
+        asked = []
+        for seq in range(1, 200):
+            proposal = strategy.ask(seq)
+            asked.append(proposal)
+            strategy.tell(proposal, Outcome(f"p{seq}", float((seq * 37) % 101) / 10 if seq % 3 else None))
+        return asked, strategy.island_count, strategy.policy.resets
+
+    assert run() == run()
+
+
+def test_tell_reports_what_the_archive_did():
+    strategy = _strategy()
+    policy = strategy.policy
+    assert policy.tell(0, "a", 2.0, {}) == (AddStatus.ADDED, True)
+    assert policy.tell(0, "b", 1.5, {}) == (AddStatus.ADDED, False)
+    assert policy.tell(0, None, None, {}) == (None, False)
+
+
+def test_coverage_and_qd_score_of_a_run():
+    from cambrian.report import archive_summary
+
+    features = [{"name": "x", "bins": 4, "min": 0, "max": 4}]
+    rows = [(1.0, {"x": 0.5}), (3.0, {"x": 0.7}), (2.0, {"x": 2.5}), (0.5, {"x": 9})]
+    assert archive_summary(rows, features, maximize=True) == (3, 4, (3.0 - 0.5) + (2.0 - 0.5) + 0.0)
+    assert archive_summary(rows, features, maximize=False) == (3, 4, (3.0 - 1.0) + (3.0 - 2.0) + (3.0 - 0.5))
+    assert archive_summary([], features, maximize=True) == (0, 4, 0.0)
+    assert archive_summary(rows, [], maximize=True) == (1, 1, 2.5)
