@@ -23,7 +23,7 @@ from .operators.seeds import SEED, SEEDS_KEY, Seeds
 from .prompt import load_templates
 from .problem import Problem
 from .program import Program, program_id
-from .resume import SHAPE_KEY, RunShape, check_resume, file_digest, instead, shape_for
+from .resume import SHAPE_KEY, RunShape, changed_files, check_resume, evaluator_digests, instead, shape_for
 from .runner import Runner, Stats
 from .store import Store
 from .strategy import Strategy
@@ -90,7 +90,7 @@ def prepare(
 def _fixed_meta(problem: Problem, config: Config, shape: RunShape | None = None) -> dict[str, Any]:
     return {"config": config.to_dict(), "config_digest": config.digest(),
             SHAPE_KEY: (shape or shape_for(config)).to_dict(),
-            "evaluator_digest": file_digest(problem.evaluator_path)}
+            "evaluator_digest": evaluator_digests(problem.root)}
 
 
 def _candidates_done(store: Store) -> int:
@@ -143,9 +143,10 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     shape = RunShape.from_dict(stored_shape) if stored_shape else shape_for(config_mod.build(saved))
     check_resume(saved, config, shape, run_dir=run_path)
     evaluator = store.meta("evaluator_digest")
-    if evaluator is not None and evaluator != file_digest(problem.evaluator_path):
-        raise ConfigError(f"cannot resume: {problem.evaluator_path} changed since this run started, so old and "
-                          f"new scores would mix; {instead(run_path)}")
+    changed = changed_files(evaluator, problem.root, problem.evaluator_path) if evaluator is not None else []
+    if changed:
+        raise ConfigError(f"cannot resume: {', '.join(changed)} changed since this run started (in {problem.root}),"
+                          f" so old and new scores would mix; {instead(run_path)}")
     initial = store.attempt(0)
     if initial is not None and initial.program_id != program_id(problem.initial_code):
         raise ConfigError(f"cannot resume: {problem.program_path} changed since this run started; "

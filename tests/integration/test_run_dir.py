@@ -102,6 +102,7 @@ def _copy_of(base, tmp_path):
     (["--set", "evaluation.fingerprint={function: solve, inputs: [[]]}"], "evaluation.fingerprint changed"),
     (["--set", "search.policy=greedy"], "search.policy changed"),
     ("evaluator", "evaluate.py changed"),
+    ("helper", "helper.py changed"),
     ("program", "initial_program.py changed"),
     (["--budget", "10"], "below the 20 candidates"),
 ])
@@ -111,6 +112,8 @@ def test_refused_resume_names_the_setting_and_changes_nothing(tmp_path, base_run
     args = ["--budget", "40"]
     if change == "evaluator":
         (problem / "evaluate.py").write_text(QUADRATIC_EVALUATOR.replace("3.0", "4.0"))
+    elif change == "helper":  # a module the evaluator could import: it changes scores as surely
+        (problem / "helper.py").write_text("SCALE = 100\n")
     elif change == "program":
         (problem / "initial_program.py").write_text(QUADRATIC_PROGRAM.replace("1.0", "1.5"))
     else:
