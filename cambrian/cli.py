@@ -144,6 +144,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CambrianError("give a problem directory, or --resume RUN_DIR, or --from RUN_DIR")
     if args.resume is not None and args.source is not None:
         raise CambrianError("--resume continues a run and --from starts a new one: give one of them")
+    if args.resume is not None and args.config is not None:
+        raise CambrianError("--config is for a new run: a resume keeps the run's saved config; change a setting "
+                            "with --set KEY=VALUE, or start a new run with --from RUN_DIR --config FILE")
     note = _note(args.quiet)
     source = problem_dir = base_config = None
     problem_dir = args.problem

@@ -12,6 +12,7 @@ weights, ...) may change on resume.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -99,6 +100,37 @@ def _show(value: Any) -> str:
 
 def file_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+# Files of a problem directory that do not take part in scoring: the program (checked on
+# its own), the config (checked setting by setting) and prose.
+_NOT_SCORING = {"initial_program.py", "cambrian.yaml", "task.md", "benchmark.yaml"}
+
+
+def evaluator_digests(root: Path) -> dict[str, str]:
+    """Digest of every file that can change a score: evaluate.py and what lies beside it
+    (helper modules, data files), so a resume cannot mix old and new scores. Run
+    directories (a run started from inside the problem directory) are not the problem's."""
+    root = Path(root)
+    digests = {}
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d != "__pycache__"
+                            and not (Path(directory, d) / "cambrian.db").exists())
+        for name in sorted(files):
+            rel = (Path(directory) / name).relative_to(root).as_posix()
+            if rel in _NOT_SCORING or name.startswith(".") or name.lower().startswith("readme"):
+                continue
+            digests[rel] = file_digest(root / rel)
+    return digests
+
+
+def changed_files(stored: Any, root: Path, evaluator: Path) -> list[str]:
+    """Files whose content differs from the run's record (a record from before directory
+    digests names evaluate.py only)."""
+    if isinstance(stored, str):
+        return [evaluator.name] if stored != file_digest(evaluator) else []
+    now = evaluator_digests(root)
+    return sorted(name for name in set(stored) | set(now) if stored.get(name) != now.get(name))
 
 
 def missing_features(shape: RunShape, metrics: Mapping[str, Any]) -> list[str]:

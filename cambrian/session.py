@@ -23,7 +23,7 @@ from .operators.seeds import SEED, SEEDS_KEY, Seeds
 from .prompt import load_templates
 from .problem import Problem
 from .program import Program, program_id
-from .resume import SHAPE_KEY, RunShape, check_resume, file_digest, instead, shape_for
+from .resume import SHAPE_KEY, RunShape, changed_files, check_resume, evaluator_digests, instead, shape_for
 from .runner import Runner, Stats
 from .store import Store
 from .strategy import Strategy
@@ -82,7 +82,7 @@ def prepare(
     if (run_path / Store.FILE).exists() and _never_started(run_path):
         note(f"{run_path} holds a run that never got past its initial program: starting it again")
         _remove_run(run_path)
-    store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), **_fixed_meta(problem, config)})
+    store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), **_fixed_meta(problem, config)}).claim()
     _write_resolved(run_path, config)
     return problem, config, store, run_path
 
@@ -90,7 +90,7 @@ def prepare(
 def _fixed_meta(problem: Problem, config: Config, shape: RunShape | None = None) -> dict[str, Any]:
     return {"config": config.to_dict(), "config_digest": config.digest(),
             SHAPE_KEY: (shape or shape_for(config)).to_dict(),
-            "evaluator_digest": file_digest(problem.evaluator_path)}
+            "evaluator_digest": evaluator_digests(problem.root)}
 
 
 def _candidates_done(store: Store) -> int:
@@ -104,7 +104,10 @@ def _never_started(run_path: Path) -> bool:
     except StoreError:
         return False
     try:
-        return _candidates_done(store) == 0
+        if _candidates_done(store) != 0:
+            return False
+        store.claim()  # a run still evaluating its initial program is not removed under it
+        return True
     finally:
         store.close()
 
@@ -119,7 +122,7 @@ def _remove_run(run_path: Path) -> None:
 
 def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: dict[str, Any] | None,
                     note: Callable[[str], None]) -> tuple[Problem, Config, Store, Path]:
-    store = Store.open(run_path / Store.FILE if run_path.is_dir() else run_path)
+    store = Store.open(run_path / Store.FILE if run_path.is_dir() else run_path).claim()
     run_path = store.path.parent
     saved = store.meta("config")
     if not isinstance(saved, dict):
@@ -140,9 +143,10 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     shape = RunShape.from_dict(stored_shape) if stored_shape else shape_for(config_mod.build(saved))
     check_resume(saved, config, shape, run_dir=run_path)
     evaluator = store.meta("evaluator_digest")
-    if evaluator is not None and evaluator != file_digest(problem.evaluator_path):
-        raise ConfigError(f"cannot resume: {problem.evaluator_path} changed since this run started, so old and "
-                          f"new scores would mix; {instead(run_path)}")
+    changed = changed_files(evaluator, problem.root, problem.evaluator_path) if evaluator is not None else []
+    if changed:
+        raise ConfigError(f"cannot resume: {', '.join(changed)} changed since this run started (in {problem.root}),"
+                          f" so old and new scores would mix; {instead(run_path)}")
     initial = store.attempt(0)
     if initial is not None and initial.program_id != program_id(problem.initial_code):
         raise ConfigError(f"cannot resume: {problem.program_path} changed since this run started; "
@@ -150,7 +154,8 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     if config.budget < done:
         raise ConfigError(f"budget {config.budget} is below the {done} candidates this run has done; nothing "
                           f"changed (resume with --budget above {done})")
-    if config.budget == done:
+    stored = store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0")
+    if config.budget == done and stored == done:  # a candidate cancelled in flight leaves a gap: it is run
         raise NothingToDo(f"{run_path} has done its budget of {done} candidates; nothing changed "
                           f"(resume with --budget above {done} to go on)")
     store.set_meta("config", config.to_dict())
@@ -342,7 +347,7 @@ def write_best(run_path: Path, best: Program) -> None:
     metrics = json.dumps({"id": best.id, "score": best.score, "metrics": best.metrics,
                           "generation": best.generation, "operator": best.operator}, indent=2)
     for name, text in (("program.py", best.code), ("metrics.json", metrics)):
-        tmp = out / f".{name}.tmp"
+        tmp = out / f".{name}.{os.getpid()}.tmp"  # a name of its own: no other writer opens it
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()

@@ -43,6 +43,8 @@ def failure_kind(status: str, reason: str, width: int = 80) -> str:
     """A short, groupable label for a failure: the status and the reason's head (the text
     before the first colon, line numbers dropped), cut at a word boundary."""
     head = re.sub(r" on line \d+", "", reason.split(":", 1)[0]).strip()
+    if head.count("(") > head.count(")"):  # a colon inside parentheses: "... (keys: a, b)"
+        head = head[:head.rfind("(")].rstrip()
     label = f"{status}: {head}" if head else status
     if len(label) <= width:
         return label

@@ -191,8 +191,27 @@ class Store:
             raise StoreError(f"{path}: the store is damaged: table {', '.join(missing)} is missing")
         return cls(conn, path)
 
+    def claim(self) -> "Store":
+        """Take the run for this process (an exclusive flock on the store file, held until exit):
+        a second session on the same run is refused in one line, never run against the first."""
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(f"{self.path.parent} is in use by another cambrian run; wait for it to stop "
+                             f"(or stop it with Ctrl-C), then try again") from None
+        self._claim = fd
+        return self
+
     def close(self) -> None:
         self.conn.close()
+        fd = getattr(self, "_claim", None)
+        if fd is not None:
+            os.close(fd)
+            self._claim = None
 
     # -- meta ----------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:

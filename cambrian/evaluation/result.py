@@ -58,7 +58,12 @@ def validate(raw: Any, *, objective: str, seconds: float = 0.0,
         elif key != objective:
             feedback[key] = value
     if objective not in raw:
-        reason = f"objective '{objective}' missing from evaluate() result (keys: {', '.join(sorted(raw)) or 'none'})"
+        said = raw.get("invalid")
+        if isinstance(said, str) and said.strip():  # the documented invalid form (cambrian.certify.invalid)
+            reason = f"invalid construction: {said.strip()}"
+        else:
+            reason = (f"objective '{objective}' missing from evaluate() result "
+                      f"(keys: {', '.join(sorted(raw)) or 'none'})")
         return EvalResult(INVALID, reason, metrics=metrics, feedback=feedback, seconds=seconds)
     value = raw[objective]
     if not is_real(value):

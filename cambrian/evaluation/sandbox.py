@@ -125,13 +125,24 @@ async def supervise(pipes: Pipes, *, kill: Callable[[], None], exited: Awaitable
     The server kills the group itself, before reaping, when the job ends."""
     loop = asyncio.get_running_loop()
     readers, transports = [], []
-    for fd, cap in zip(pipes.read_fds, (OUTPUT_CAP, OUTPUT_CAP, REPORT_CAP)):
-        reader = asyncio.StreamReader()
-        transport, _ = await loop.connect_read_pipe(
-            lambda r=reader: asyncio.StreamReaderProtocol(r), os.fdopen(fd, "rb", 0))
-        transports.append(transport)
-        readers.append(asyncio.ensure_future(_drain(reader, cap)))
-    pipes.read_fds = []  # owned by the transports now
+    fds, pipes.read_fds = list(pipes.read_fds), []  # owned here now: each closed once, below or by its transport
+    caps = [OUTPUT_CAP, OUTPUT_CAP, REPORT_CAP]
+    try:
+        while fds:
+            reader = asyncio.StreamReader()
+            pipe = os.fdopen(fds.pop(0), "rb", 0)
+            # A cancel while connecting: connect_read_pipe closes the transport it made, and so ``pipe``.
+            transport, _ = await loop.connect_read_pipe(lambda r=reader: asyncio.StreamReaderProtocol(r), pipe)
+            transports.append(transport)
+            readers.append(asyncio.ensure_future(_drain(reader, caps.pop(0))))
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        for task in readers:
+            task.cancel()
+        for transport in transports:
+            transport.close()
+        raise
     exit_task = asyncio.ensure_future(exited)
     timed_out = False
     returncode: int | None = None

@@ -96,7 +96,13 @@ def _copy_of(base, tmp_path):
     (["--set", "archive.features=[{name: distance, bins: 4, min: 0, max: 10}]"], "archive.features changed"),
     (["--islands", "3"], "islands.count 3"),
     (["--seed", "9"], "seed changed"),
+    (["--set", "archive.population_size=10"], "archive.population_size changed"),
+    (["--set", "archive.cell_size=2"], "archive.cell_size changed"),
+    (["--set", "evaluation.objective_range=[0, 2]"], "evaluation.objective_range changed"),
+    (["--set", "evaluation.fingerprint={function: solve, inputs: [[]]}"], "evaluation.fingerprint changed"),
+    (["--set", "search.policy=greedy"], "search.policy changed"),
     ("evaluator", "evaluate.py changed"),
+    ("helper", "helper.py changed"),
     ("program", "initial_program.py changed"),
     (["--budget", "10"], "below the 20 candidates"),
 ])
@@ -106,6 +112,8 @@ def test_refused_resume_names_the_setting_and_changes_nothing(tmp_path, base_run
     args = ["--budget", "40"]
     if change == "evaluator":
         (problem / "evaluate.py").write_text(QUADRATIC_EVALUATOR.replace("3.0", "4.0"))
+    elif change == "helper":  # a module the evaluator could import: it changes scores as surely
+        (problem / "helper.py").write_text("SCALE = 100\n")
     elif change == "program":
         (problem / "initial_program.py").write_text(QUADRATIC_PROGRAM.replace("1.0", "1.5"))
     else:
@@ -115,6 +123,16 @@ def test_refused_resume_names_the_setting_and_changes_nothing(tmp_path, base_run
     if fragment != "below the 20 candidates":
         assert "cambrian run --from" in refused.stderr
     assert _state(run) == before, "a refused resume changed the run"
+
+
+def test_config_file_on_resume_is_refused_not_ignored(tmp_path, base_run):
+    """`--resume RUN --config FILE` ignored FILE without a word (its objective, its budget)."""
+    problem, run = _copy_of(base_run, tmp_path)
+    before = _state(run)
+    (tmp_path / "other.yaml").write_text("budget: 40\nobjective: distance\n")
+    refused = cambrian("run", "--resume", run, "--config", tmp_path / "other.yaml")
+    _one_line_error(refused, "--config is for a new run")
+    assert _state(run) == before
 
 
 def test_the_run_resumes_after_a_refused_resume(tmp_path, base_run):
@@ -132,6 +150,21 @@ def test_budget_at_the_work_done_says_so_and_changes_nothing(tmp_path, base_run)
     assert same.returncode == 0 and "Traceback" not in same.stderr
     assert "has done its budget of 20 candidates" in same.stderr
     assert _state(run) == before
+
+
+def test_budget_at_the_last_candidate_still_runs_one_cancelled_in_flight(tmp_path, base_run):
+    """Results are stored as they finish, so a stop that cancels in-flight candidates can
+    leave a gap (candidate 15 cancelled, 16 stored). `--budget 16` said "has done its budget
+    of 16 candidates; nothing changed", and candidate 15 was never run."""
+    problem, run = _copy_of(base_run, tmp_path)
+    conn = sqlite3.connect(run / "cambrian.db")
+    with conn:
+        conn.execute("DELETE FROM attempts WHERE seq = 15")
+    conn.close()
+    resumed = cambrian("run", "--resume", run, "--budget", 20, "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "nothing changed" not in resumed.stderr
+    assert _rows(run, "SELECT COUNT(*), MAX(seq) FROM attempts") == [(21, 20)]
 
 
 def test_from_seeds_a_new_run_with_the_old_programs_re_evaluated(tmp_path, quadratic):
@@ -416,3 +449,82 @@ def test_progress_says_what_is_being_set_up_then_time_and_eta(tmp_path, quadrati
     assert "ETA 0s (budget)" in progress[-1]
     resumed = cambrian("run", "--resume", run, "--budget", 40, "--max-time", 600)
     assert f"cambrian: resuming {run} at candidate 31 of 40" in resumed.stderr
+
+
+# -- one session per run ----------------------------------------------------------------
+SLOW_EVALUATOR = "import time\n" + QUADRATIC_EVALUATOR.replace(  # the initial program (x = 1.0) takes 4 s
+    "    x, y = load(path).solve()\n", "    x, y = load(path).solve()\n    time.sleep(4 if x == 1.0 else 1.0)\n")
+
+
+def _wait_for(predicate, seconds=60):
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_a_second_session_on_a_live_run_is_refused_and_harms_nothing(tmp_path):
+    """Two resumes of one run at once interleaved their candidates, and both rewrote best/
+    through one temporary name: one of them (the live run, as often as not) died with
+    'No such file or directory: RUN/best/.program.py.tmp'. A second `cambrian run` on a
+    run directory whose initial program was still being evaluated removed the store."""
+    problem = write_problem(tmp_path / "slow", QUADRATIC_PROGRAM, SLOW_EVALUATOR)
+    run = tmp_path / "r"
+    first = subprocess.Popen([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir", str(run),
+                              "--budget", "12", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: (run / "cambrian.db").exists())
+        again = cambrian("run", problem, "--run-dir", run, "--budget", 12, "--quiet")  # during its initial program
+        _one_line_error(again, "in use by another cambrian run")
+        _wait_for(lambda: (run / "best" / "program.py").exists())
+        resumed = cambrian("run", "--resume", run, "--budget", 40, "--quiet")
+        _one_line_error(resumed, "in use by another cambrian run")
+        out, err = first.communicate(timeout=120)
+    finally:
+        first.kill()
+    assert first.returncode == 0, err
+    assert "Traceback" not in err
+    assert _rows(run, "SELECT COUNT(*), MAX(seq) FROM attempts") == [(13, 12)]
+    assert _meta(run, "config")["budget"] == 12
+    assert sorted(p.name for p in (run / "best").iterdir()) == ["metrics.json", "program.py"]
+    assert cambrian("run", "--resume", run, "--budget", 15, "--quiet").returncode == 0  # once it has stopped
+
+
+def test_best_dir_follows_the_run_so_a_killed_run_leaves_a_current_copy(tmp_path):
+    """The README: best/ is rewritten whenever the best changes during the run. No test
+    failed with that writer switched off (best/ was written only at the end)."""
+    import signal
+    import time
+
+    evaluator = "import time\n" + QUADRATIC_EVALUATOR.replace(
+        "    x, y = load(path).solve()\n", "    x, y = load(path).solve()\n    time.sleep(0.1)\n")
+    problem = write_problem(tmp_path / "slowish", QUADRATIC_PROGRAM, evaluator)
+    run = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir", str(run),
+                             "--budget", "2000", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        initial = 1.0 / (1.0 + 4 + 2.5 ** 2)
+        better = f"SELECT COUNT(*) FROM attempts a JOIN programs p ON p.id = a.program_id WHERE p.score > {initial}"
+        def improved():
+            try:
+                return (run / "cambrian.db").exists() and _rows(run, better)[0][0] >= 3
+            except sqlite3.Error:  # not created yet
+                return False
+        _wait_for(improved, seconds=120)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    saved = json.loads((run / "best" / "metrics.json").read_text())
+    assert saved["score"] > initial
+    conn = sqlite3.connect(run / "cambrian.db")
+    try:
+        row = conn.execute("SELECT status, score, code FROM programs WHERE id = ?", (saved["id"],)).fetchone()
+    finally:
+        conn.close()
+    assert row == ("ok", saved["score"], (run / "best" / "program.py").read_text())

@@ -113,6 +113,17 @@ def test_report_and_invalid_forms_validate_as_documented():
     assert ok.status == "ok" and ok.score == 1.5 and ok.metrics["score_raw"] == 1.5
     bad = validate(certify.invalid("circles 1 and 2 overlap"), objective="combined_score")
     assert bad.status == "invalid" and bad.feedback["invalid"] == "circles 1 and 2 overlap"
+    # The reason is the evaluator's, where status, show and the failure groups look (it was
+    # "objective 'combined_score' missing from evaluate() result (keys: invalid)", grouped
+    # as "invalid: objective 'combined_score' missing from evaluate() result (keys").
+    assert bad.reason == "invalid construction: circles 1 and 2 overlap"
+    from cambrian.stats import failure_kind
+
+    assert failure_kind(bad.status, bad.reason) == "invalid: invalid construction"
+    missing = validate({"other": 1.0}, objective="combined_score")
+    assert missing.status == "invalid" and "(keys: other)" in missing.reason
+    assert failure_kind(missing.status, missing.reason) == \
+        "invalid: objective 'combined_score' missing from evaluate() result"
 
 
 def test_unchanged_and_polish_switch(monkeypatch):
