@@ -24,10 +24,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE / "landscapes"))
 
 import yaml  # noqa: E402
-from _functions import score  # noqa: E402
+from cambrian.landscapes import score  # noqa: E402
 from weak_llm import reply  # noqa: E402
 from _machine import header  # noqa: E402
 

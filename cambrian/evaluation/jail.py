@@ -285,9 +285,14 @@ def non_dumpable():
     _c().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
+# Cambrian's own package: an editable install reaches it through an import hook, not
+# sys.path, so a checkout under /tmp would be hidden by the private /tmp without this.
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+
+
 def python_paths(extra=()):
-    return [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))] + [
-        p for p in sys.path if p] + list(extra)
+    return [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+            PACKAGE_DIR] + [p for p in sys.path if p] + list(extra)
 
 
 def confine(limits, *, workdir, expose_paths=(), hide=(), missing=None, parent_alive=None):

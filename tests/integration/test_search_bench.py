@@ -8,10 +8,9 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "search"
 sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(BENCH / "landscapes"))
 
 import weak_llm  # noqa: E402
-from _functions import score  # noqa: E402
+from cambrian.landscapes import score  # noqa: E402
 
 from cambrian.edits import apply_rewrite, apply_search_replace  # noqa: E402
 from cambrian.program import Program  # noqa: E402
