@@ -7,6 +7,12 @@ cambrian.yaml        optional config
 task.md              optional description, for LLM operators
 ```
 
+or, for other languages, several files, or text (``cambrian.tree``): ``initial_program.c``
+(any one file; a text file without markers evolves whole), or an ``initial_program/``
+directory (its files with evolve markers evolve, the others are context); and an
+executable ``evaluate`` / ``evaluate.sh`` / ``evaluate.<ext>`` command that prints JSON
+metrics instead of ``evaluate.py``.
+
 Nothing here imports the user's code: the evaluator is checked statically and only
 ever runs in a separate process.
 """
@@ -14,9 +20,11 @@ ever runs in a separate process.
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import tree
 from .errors import ProblemError
 from .program import Frame, compile_error
 
@@ -36,6 +44,8 @@ class Problem:
     evaluator_path: Path
     config_path: Path | None
     stages: tuple[str, ...]
+    program_file: str = PROGRAM_FILE   # initial_program.py, initial_program.c, initial_program (a tree)
+    command: bool = False              # the evaluator is an executable that prints JSON metrics
 
     @property
     def name(self) -> str:
@@ -43,7 +53,7 @@ class Problem:
 
     @property
     def program_path(self) -> Path:
-        return self.root / PROGRAM_FILE
+        return self.root / self.program_file
 
     def imports(self) -> tuple[str, ...]:
         """Modules the evaluator and the initial program import at top level, minus the
@@ -59,12 +69,13 @@ class Problem:
             raise ProblemError(f"problem directory not found: {directory}")
         if not root.is_dir():
             raise ProblemError(f"not a directory: {directory}")
-        program = root / PROGRAM_FILE
+        program = _find_program(root)
         evaluator = root / EVALUATOR_FILE
-        for path in (program, evaluator):
-            if not path.is_file():
+        command = _find_command(root) if not evaluator.is_file() else None
+        for path in (program, evaluator if command is None else command):
+            if not path.exists():
                 raise ProblemError(f"{root}: missing {path.name}")
-        code = _read(program)
+        code = _read(program) if program.name == PROGRAM_FILE else _read_bundle(program)
         try:
             Frame.parse(code)
         except ProblemError as exc:
@@ -72,10 +83,13 @@ class Problem:
         error = compile_error(code)
         if error is not None:
             raise ProblemError(f"{program}: {error}")
-        names = _top_level_names(evaluator)
-        if "evaluate" not in names:
-            raise ProblemError(f"{evaluator}: defines no evaluate(program_path) function")
-        stages = tuple(sorted((n for n in names if n.startswith("evaluate_stage")), key=_stage_key))
+        if command is not None:
+            evaluator, stages = command, ()
+        else:
+            names = _top_level_names(evaluator)
+            if "evaluate" not in names:
+                raise ProblemError(f"{evaluator}: defines no evaluate(program_path) function")
+            stages = tuple(sorted((n for n in names if n.startswith("evaluate_stage")), key=_stage_key))
         config = root / CONFIG_FILE
         task = root / TASK_FILE
         return cls(
@@ -85,7 +99,37 @@ class Problem:
             evaluator_path=evaluator,
             config_path=config if config.is_file() else None,
             stages=stages,
+            program_file=program.name,
+            command=command is not None,
         )
+
+
+def _find_program(root: Path) -> Path:
+    """initial_program.py; else one initial_program.<ext> file or an initial_program/ tree."""
+    if (root / PROGRAM_FILE).is_file():
+        return root / PROGRAM_FILE
+    found = sorted(p for p in root.glob("initial_program*")
+                   if p.stem == "initial_program" and not p.name.startswith(".") and (p.is_dir() or p.suffix))
+    if len(found) > 1:
+        raise ProblemError(f"{root}: {' and '.join(p.name for p in found)}: keep one initial program")
+    return found[0] if found else root / PROGRAM_FILE
+
+
+def _read_bundle(path: Path) -> str:
+    return tree.load_tree(path) if path.is_dir() else tree.load_single(path)
+
+
+def _find_command(root: Path) -> Path | None:
+    """An executable evaluate or evaluate.<ext> (not .py): the evaluator as a command."""
+    found = sorted(p for p in root.glob("evaluate*") if p.stem == "evaluate" and p.is_file())
+    if not found:
+        return None
+    if len(found) > 1:
+        raise ProblemError(f"{root}: {' and '.join(p.name for p in found)}: keep one evaluator")
+    if not os.access(found[0], os.X_OK):
+        raise ProblemError(f"{found[0]}: an evaluator command must be executable (chmod +x {found[0].name}), "
+                           "start with a #! line and print a JSON object of metrics")
+    return found[0]
 
 
 def _read(path: Path) -> str:

@@ -97,11 +97,12 @@ class Spec:
     probe: dict[str, Any] | None = None                 # {"function": name, "inputs": [[...], ...]}
     objective_range: tuple[float, float] | None = None
     preload: tuple[str, ...] = ()                       # modules the warm server imports once
+    command: bool = False                               # evaluator_path is an executable printing JSON
 
     @property
     def fingerprints(self) -> bool:
         """Whether candidates are fingerprinted: probe inputs, or a fingerprint() hook."""
-        return self.probe is not None or _defines(self.evaluator_path, "fingerprint")
+        return self.probe is not None or (not self.command and _defines(self.evaluator_path, "fingerprint"))
 
 
 class _SandboxedEvaluator:
@@ -129,6 +130,7 @@ class _SandboxedEvaluator:
             "program": str(workdir.program), "workdir": str(workdir.path),
             "limits": s.limits.for_worker(uid, cgroup), "objective": s.objective, "direction": s.direction,
             "stages": [{"name": n, "threshold": t} for n, t in s.stages], "probe": s.probe,
+            "command": s.command,
         }
 
     async def _launch(self, job: dict[str, Any], pipes: sandbox.Pipes, workdir: sandbox.Workdir
@@ -423,6 +425,9 @@ def interpret(done: sandbox.Finished, spec: Spec) -> EvalResult:
         feedback["traceback"] = payload["load_error"]
         return EvalResult(ERROR, payload["load_error"].splitlines()[0][:500], feedback=feedback,
                           seconds=seconds, protections=protections)
+    if payload.get("command_error"):
+        return EvalResult(ERROR, payload["command_error"][:500], feedback=feedback, seconds=seconds,
+                          protections=protections)
     if "exception" in payload:
         feedback["traceback"] = payload.get("traceback", "")
         return EvalResult(ERROR, f"evaluate() raised {payload['exception']}"[:500], feedback=feedback,
