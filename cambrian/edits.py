@@ -450,6 +450,9 @@ def parse_rewrite(reply: str, regions: int, current: list[str] | None = None,
                 return [_between_markers(text)]
             return EditFailure(f"rewrite has broken evolve markers: {exc}")
         if len(frame.regions) != regions:
+            split = _regions_of_each(fences, regions)  # a multi-file program: one block per file
+            if split is not None:
+                return split
             return EditFailure(f"rewrite has {len(frame.regions)} evolve region(s); the program has {regions}")
         return list(frame.regions)
     if regions == 1:
@@ -458,6 +461,18 @@ def parse_rewrite(reply: str, regions: int, current: list[str] | None = None,
         return list(fences)
     return EditFailure(f"rewrite gives {len(fences)} code blocks for {regions} evolve regions "
                        f"(mark them with # {START} / # {END})")
+
+
+def _regions_of_each(fences: list[str], regions: int) -> list[str] | None:
+    """The regions of every block that holds markers, in order, if they add up to ``regions``."""
+    found: list[str] = []
+    for text in fences:
+        if START in text or END in text:
+            try:
+                found += Frame.parse(text).regions
+            except ProblemError:
+                return None
+    return found if len(found) == regions else None
 
 
 def _answer(blocks: list[str], current: str | None) -> str:

@@ -1,17 +1,27 @@
 #!/bin/sh
 # Cambrian runs this as: evaluate.sh PROGRAM_PATH, in a fresh work directory inside the
-# sandbox. It compiles the candidate with the system C compiler, runs it on 2001 points
-# and prints one JSON object of metrics as its last line of output.
+# sandbox. PROGRAM_PATH is the candidate's file (program.c: c_sine) or the directory of
+# its whole tree (program/: multi_file_c, whose evaluate.sh is this file). It compiles
+# the candidate with the system C compiler, runs it on 2001 points and prints one JSON
+# object of metrics as its last line of output.
 set -u
 here=$(dirname "$0")
 program=$1
+if [ -d "$program" ]; then
+    sources=$(ls "$program"/*.c)            # the tree brings its own main()
+    cat "$program"/*.c "$program"/*.h > all.c 2> /dev/null
+else
+    sources="$program $here/harness.c"      # one file: the harness beside this script
+    cp "$program" all.c
+fi
 # Comments stripped first, so that a comment mentioning sin(x) is not a call.
-cc -fpreprocessed -dD -E -P "$program" > stripped 2> /dev/null || cp "$program" stripped
+cc -fpreprocessed -dD -E -P all.c > stripped 2> /dev/null || cp all.c stripped
 if grep -Eq '(^|[^_[:alnum:]])(sin|sinf|sinl|cos|cosf|cosl|tan|tanf|__builtin_[[:alnum:]_]*)[[:space:]]*\(' stripped; then
     echo '{"invalid": "calls a library sine (or a builtin): the task is to compute it with arithmetic"}'
     exit 0
 fi
-if ! cc -O2 -std=c99 -o candidate "$program" "$here/harness.c" -lm 2> compile.log; then
+# shellcheck disable=SC2086
+if ! cc -O2 -std=c99 -o candidate $sources -lm 2> compile.log; then
     # A program that does not compile is invalid, with the compiler's first error as the reason.
     reason=$(grep -m1 "error" compile.log | tr -d '"\\' | cut -c1-200)
     printf '{"invalid": "does not compile: %s"}\n' "$reason"
