@@ -99,9 +99,10 @@ def _format_words(code: str) -> dict[str, str]:
     if not tree.is_bundle(code):
         return {"fence": "python", "start": f"# {START}", "end": f"# {END}"}
     files = [f for f in tree.unpack(code) if f.path in _evolving_paths(code)]
-    marks = [m.group(0).strip() for f in files[:1] for line in f.text.splitlines() if (m := _MARKER.match(line))]
-    start = next((m for m in marks if m.endswith(START)), f"// {START}")
-    end = next((m for m in marks if m.endswith(END)), f"// {END}")
+    marks = [(m.group(1), line.strip()) for f in files[:1] for line in f.text.splitlines()
+             if (m := _MARKER.match(line))]
+    start = next((text for word, text in marks if word == START), f"// {START}")
+    end = next((text for word, text in marks if word == END), f"// {END}")
     return {"fence": files[0].fence if files else "text", "start": start, "end": end}
 
 
