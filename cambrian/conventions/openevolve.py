@@ -139,6 +139,9 @@ def _cascade(t: Translation, evaluator: dict[str, Any], stages: tuple[str, ...])
     if on is False:
         t.set("evaluator.cascade_evaluation", False, "evaluation.cascade_stages")
         return {"evaluator.cascade_evaluation", "evaluator.cascade_thresholds"}
+    if "cascade_evaluation" in evaluator:
+        t.mapped.append((f"evaluator.cascade_evaluation: {on}",
+                         f"{', '.join(stages)} run in turn, the last is the full evaluation"))
     if not isinstance(thresholds, list) or not all(isinstance(x, (int, float)) for x in thresholds):
         t.note("evaluator.cascade_thresholds", thresholds, "not a list of numbers")
         thresholds = []
