@@ -32,11 +32,23 @@ IGNORED = {
     "evo_config.use_text_feedback": "feedback is always shown",
     "db_config.archive_selection_strategy": "each island keeps its elites",
     "db_config.island_selection_strategy": "the search policy chooses islands",
-    "db_config.elite_selection_ratio": "selection.method", "db_config.archive_criteria": "the objective ranks",
+    "db_config.elite_selection_ratio": "selection.method",
     "db_config.migration_rate": "islands.migrants", "db_config.island_elitism": "elites always stay",
     "db_config.enforce_island_separation": "islands only meet at migration",
     "db_config.enable_dynamic_islands": "search.policy adaptive opens islands on stagnation",
     "db_config.stagnation_threshold": "search.patience",
+}
+
+PREFIXES = {
+    "evo_config.prompt_": "prompt evolution is not supported",
+    "evo_config.llm_dynamic_selection_kwargs": "Cambrian's bandit settings are in bandit.*",
+    "evo_config.novelty_llm_kwargs": "no LLM novelty judge",
+    "evo_config.meta_llm_kwargs": "insights use the run's models",
+    "evo_config.proposal_": "proposals in flight follow workers",
+    "evo_config.enable_controlled_oversubscription": "proposals in flight follow workers",
+    "evo_config.task_sys_msg": "not text",
+    "db_config.archive_criteria": "the objective ranks programs",
+    "db_config.island_spawn": "search.policy adaptive opens islands on stagnation",
 }
 
 
@@ -75,6 +87,8 @@ def translate(data: dict[str, Any], *, label: str, root: Path, stages: tuple[str
             t.mapped.append((f"{key}: {value}", "the initial program"))
         elif key in IGNORED:
             t.note(key, value, IGNORED[key])
+        elif any(key.startswith(prefix) for prefix in PREFIXES):
+            t.note(key, value, next(why for prefix, why in PREFIXES.items() if key.startswith(prefix)))
         else:
             t.note(key, value, "unknown to this translation")
     if inspirations:
