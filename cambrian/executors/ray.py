@@ -131,7 +131,7 @@ class RayExecutor:
     @classmethod
     def connect(cls, spec: Spec, *, problem_dir: Path, config: Any, pool: bool = True) -> "RayExecutor":
         """Join the cluster at ``config.address`` with the problem directory as the job's working dir."""
-        options: dict[str, Any] = {"num_cpus": config.cpus, "num_gpus": config.gpus}
+        options: dict[str, Any] = {"num_cpus": config.cpus, "num_gpus": config.gpus, "scheduling_strategy": "SPREAD"}
         if config.memory_mb:
             options["memory"] = config.memory_mb * 1024 * 1024
         root = problem_dir.resolve()
