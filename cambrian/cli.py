@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="start a new run seeded with RUN_DIR's best programs, re-evaluated (any setting may "
                           "change: objective, evaluator, features, ...)")
     _llm_flags(run)
+    run.add_argument("--executor", choices=("local", "ray"), help="where evaluations run (default: local)")
+    run.add_argument("--ray-address", metavar="HOST:PORT", help="the Ray cluster's head (implies --executor ray)")
     run.add_argument("--quiet", action="store_true", help="no progress display")
 
     replay = sub.add_parser("replay", help="re-run a run, answering every LLM request from its record")
@@ -119,6 +121,11 @@ def _overrides(args: argparse.Namespace) -> dict:
         for text in args.model:
             parse_model(text)  # a one-line error for a malformed flag
         out["llm.models"] = [{"model": text} for text in args.model]
+    if getattr(args, "ray_address", None):
+        out["executor.address"] = args.ray_address
+        out["executor.kind"] = "ray"
+    if getattr(args, "executor", None):
+        out["executor.kind"] = args.executor
     if getattr(args, "islands", None) is not None:
         out["islands.count"] = args.islands if args.islands == "auto" else _int(args.islands, "--islands")
     for item in args.set:

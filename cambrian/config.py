@@ -63,6 +63,19 @@ class EvaluationConfig(_Model):
     )
 
 
+class ExecutorConfig(_Model):
+    kind: Literal["local", "ray"] = Field("local", description="where evaluations run: local processes, "
+                                                                 "or Ray tasks on a cluster (the 'ray' extra)")
+    address: str | None = Field(None, description="ray: HOST:PORT of the cluster's head (default: $RAY_ADDRESS)")
+    cpus: float = Field(1.0, gt=0, description="ray: CPUs each evaluation reserves on its node")
+    memory_mb: int | None = Field(None, ge=1, description="ray: memory each evaluation reserves on its node")
+    gpus: float = Field(0.0, ge=0, description="ray: GPUs each evaluation reserves on its node")
+    max_in_flight: int | None = Field(None, ge=1, description="ray: evaluations in flight at most "
+                                                              "(default: what the cluster's nodes can hold)")
+    resubmits: int = Field(3, ge=0, le=20, description="ray: times an evaluation whose node was lost is "
+                                                      "submitted again before it counts as a failure")
+
+
 class IslandsConfig(_Model):
     count: Union[int, Literal["auto"]] = Field(
         "auto", description="policy 'adaptive': an integer caps the islands it opens (auto: search.max_islands); "
@@ -229,6 +242,7 @@ class Config(_Model):
     operator_choice: Literal["auto", "weights", "bandit"] = Field(
         "auto", description="auto: bandit when LLM models are configured, weights otherwise")
     evaluation: EvaluationConfig = EvaluationConfig()
+    executor: ExecutorConfig = ExecutorConfig()
     llm: LLMConfig = LLMConfig()
     bandit: BanditConfig = BanditConfig()
     novelty: NoveltyConfig = NoveltyConfig()

@@ -15,8 +15,8 @@ from .config import Config, EvaluationConfig
 from .conventions import translation
 from .errors import ConfigError, NothingToDo, StoreError
 from .events import EventLog
-from .evaluation import Limits, PoolEvaluator, ProcessEvaluator, Spec
-from .executors import LocalExecutor
+from .evaluation import Limits, Spec
+from .executors import make_executor
 from .llm import CallBudget, LLMClient, ModelSpec, parse_model
 from .operators import Context, Operator, build_operators
 from .operators.llm import LLMOperator
@@ -220,7 +220,8 @@ def check(problem: Problem, config: Config) -> None:
         UidLease(*ev.sandbox_uids)  # a bad range is a one-line error now
 
 
-def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | ProcessEvaluator:
+def build_spec(problem: Problem, config: Config) -> Spec:
+    """What every evaluation of this run runs, whichever executor runs it."""
     ev = config.evaluation
     check(problem, config)
     limits = limits_for(ev)
@@ -232,7 +233,7 @@ def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | Process
         objective_range=ev.objective_range, preload=tuple(dict.fromkeys(ev.preload + problem.imports())),
         convention=problem.convention,
     )
-    return PoolEvaluator(spec) if ev.pool else ProcessEvaluator(spec)
+    return spec
 
 
 def build_arms(config: Config, store: Store, templates: dict[str, Any], *, replay: Store | None = None,
@@ -279,7 +280,7 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
     seeds = store.meta(SEEDS_KEY) or {}
     if seeds.get("codes"):
         operators[SEED] = Seeds(seeds["codes"])
-    evaluator = build_evaluator(problem, config)
+    spec = build_spec(problem, config)
     saved_shape = store.meta(SHAPE_KEY)
     shape = RunShape.from_dict(saved_shape) if saved_shape else shape_for(config)
     use_bandit = config.operator_choice == "bandit" or (config.operator_choice == "auto" and bool(clients))
@@ -293,11 +294,11 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
         cost_bound=cost_bound(config),
         templates=templates,
         calls=calls,
-        executor=LocalExecutor(evaluator, slots=config.evaluation.slots or min(config.workers, os.cpu_count() or 1)),
+        executor=make_executor(spec, config=config, problem_dir=problem.root),
         context=Context(task=problem.task, objective=config.objective, direction=config.direction),
         events=EventLog(store, run_path / "events.jsonl"),
         on_progress=on_progress,
-        fingerprints=evaluator.spec.fingerprints,
+        fingerprints=spec.fingerprints,
         seeds=len(seeds.get("codes") or ()),
         on_note=on_note,
         program_path=problem.program_path,
