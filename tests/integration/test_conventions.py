@@ -271,3 +271,73 @@ def test_shinka_results_files_missing_or_malformed_are_reasons(tmp_path):
         reasons[name] = proc.stderr.strip()
     assert "(invalid): the evaluator says: main() wrote no metrics.json;" in reasons["nothing"]
     assert "(invalid): the evaluator says: correct.json: main() wrote no correct.json;" in reasons["no_correct"]
+
+
+BOTH = textwrap.dedent("""\
+    import json, os
+    import importlib.util
+
+    def _score(path):
+        spec = importlib.util.spec_from_file_location("program", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        x, y = module.solve()
+        return 1.0 / (1.0 + (x - 3.0) ** 2 + (y - 0.5) ** 2)
+
+    def evaluate(path):
+        return {"combined_score": 0.001, "called": "evaluate"}
+
+    def main(program_path, results_dir):
+        json.dump({"combined_score": _score(program_path), "text_feedback": "called main"},
+                  open(os.path.join(results_dir, "metrics.json"), "w"))
+        json.dump({"correct": True, "error": None}, open(os.path.join(results_dir, "correct.json"), "w"))
+    """)
+
+
+def test_convention_forced_by_flag_or_config_key_and_kept_on_resume(tmp_path):
+    root = write(tmp_path / "both", {"initial_program.py": PROGRAM, "initial.py": PROGRAM, "evaluate.py": BOTH})
+    run(root, "--budget", 2, "--run-dir", tmp_path / "auto", "--quiet")
+    assert {p.score for p in programs(tmp_path / "auto") if p.generation == 0} == {0.001}   # detected: Cambrian
+    run(root, "--budget", 2, "--run-dir", tmp_path / "flag", "--quiet", "--convention", "shinka")
+    initial = next(p for p in programs(tmp_path / "flag") if p.generation == 0)
+    assert initial.score == pytest.approx(1 / 11.25) and initial.feedback["text_feedback"] == "called main"
+    run("--resume", tmp_path / "flag", "--budget", 4, "--quiet")         # the saved convention holds
+    assert len(programs(tmp_path / "flag")) > 2
+    assert all(p.score != 0.001 for p in programs(tmp_path / "flag"))
+    (root / "cambrian.yaml").write_text("convention: shinka\nbudget: 2\n")
+    run(root, "--run-dir", tmp_path / "key", "--quiet")
+    assert next(p for p in programs(tmp_path / "key") if p.generation == 0).score == pytest.approx(1 / 11.25)
+
+
+def test_shinka_stand_in_follows_run_shinka_eval_contract(tmp_path, monkeypatch):
+    from cambrian.conventions import SHIMS
+
+    monkeypatch.syspath_prepend(str(SHIMS))
+    from shinka.core import run_shinka_eval
+
+    program = tmp_path / "program.py"
+    program.write_text("def run(seed):\n    return {'x': seed * 1.0}\n")
+    results = tmp_path / "results"
+    metrics, correct, error = run_shinka_eval(
+        str(program), str(results), "run", 3, validate_fn=lambda r: (r["x"] != 2.0, "x is 2"),
+        aggregate_metrics_fn=lambda rs: {"combined_score": sum(r["x"] for r in rs), "extra_data": [1, 2]})
+    assert metrics["combined_score"] == 6.0 and (metrics["num_valid_runs"], metrics["num_invalid_runs"]) == (2, 1)
+    assert correct is False and error == "Validation failed: x is 2"
+    assert json.loads((results / "correct.json").read_text()) == {"correct": False, "error": "Validation failed: x is 2"}
+    assert "extra_data" not in json.loads((results / "metrics.json").read_text())
+    assert (results / "extra.pkl").is_file()
+    metrics, correct, error = run_shinka_eval(str(program), str(results), "missing", 1)
+    assert correct is False and "missing" in error and metrics["combined_score"] == 0.0
+    for name in ("shinka", "shinka.core"):
+        sys.modules.pop(name, None)
+
+
+def test_private_metrics_and_feedback_never_reach_a_prompt():
+    from cambrian.program import Program
+    from cambrian.prompt import describe_program
+
+    p = Program("a" * 16, "x = 1\n", None, "initial", 0, 0, "ok", score=1.0,
+                metrics={"combined_score": 1.0, "private_holdout": 0.5, "shown": 2.0},
+                feedback={"private_note": "secret", "private": {"k": "secret"}, "text_feedback": "visible"})
+    text = describe_program(p, title="t", objective="combined_score")
+    assert "secret" not in text and "private" not in text and "visible" in text and "shown" in text
