@@ -22,7 +22,6 @@ This module imports only the standard library: the sandboxed worker imports it.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,11 +114,3 @@ def forced(root: Path) -> str | None:
     value = data.get("convention") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
 
-
-def defined(path: Path) -> set[str]:
-    """Top-level function names of a Python file (empty if it does not parse)."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return set()
-    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}

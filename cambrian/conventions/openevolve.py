@@ -76,11 +76,7 @@ def translate(data: dict[str, Any], *, label: str, root: Path, stages: tuple[str
             else:
                 t.note(key, value, "Cambrian's default mix of diff, rewrite and crossover")
         elif key == "prompt.system_message" and isinstance(value, str):
-            if (root / "task.md").is_file():
-                t.note(key, "...", "task.md is the task text")
-            else:
-                t.task = value
-                t.mapped.append((f"{key}: {value.strip()[:40]}...", "task text (as task.md would be)"))
+            t.set_task(root, key, value)
         elif key.startswith("prompt."):
             t.note(key, value, "Cambrian's prompt templates (llm.prompts_dir to replace them)")
         elif key in IGNORED:

@@ -82,7 +82,7 @@ def translate(data: dict[str, Any], *, label: str, root: Path, stages: tuple[str
             else:
                 t.note(key, value, "not HH:MM:SS")
         elif key == "evo_config.task_sys_msg" and isinstance(value, str):
-            _task(t, root, key, value)
+            t.set_task(root, key, value)
         elif key == "evo_config.init_program_path" and value in ("initial.py", "./initial.py"):
             t.mapped.append((f"{key}: {value}", "the initial program"))
         elif key in IGNORED:
@@ -97,16 +97,8 @@ def translate(data: dict[str, Any], *, label: str, root: Path, stages: tuple[str
     if t.task is None and not (root / "task.md").is_file():
         found = _task_from_script(root / "run_evo.py")
         if found is not None:
-            _task(t, root, f"run_evo.py {found[0]}", found[1])
+            t.set_task(root, f"run_evo.py {found[0]}", found[1])
     return t
-
-
-def _task(t: Translation, root: Path, key: str, text: str) -> None:
-    if (root / "task.md").is_file():
-        t.note(key, "...", "task.md is the task text")
-        return
-    t.task = text
-    t.mapped.append((f"{key}: {' '.join(text.split())[:40]}...", "task text (as task.md would be)"))
 
 
 def _task_from_script(path: Path) -> tuple[str, str] | None:

@@ -11,7 +11,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlparse
 
 from . import CAMBRIAN, LABELS
@@ -39,6 +39,14 @@ class Translation:
 
     def note(self, source: str, value: Any, why: str) -> None:
         self.ignored.append((f"{source}: {_show(value)}" if value is not None else source, why))
+
+    def set_task(self, root: Path, source: str, text: str) -> None:
+        """The task text, from the peer's files, unless the directory has a task.md."""
+        if (root / "task.md").is_file():
+            self.note(source, "...", "task.md is the task text")
+            return
+        self.task = text
+        self.mapped.append((f"{source}: {' '.join(text.split())[:40]}...", "task text (as task.md would be)"))
 
     def lines(self) -> list[str]:
         """The report, one line each: what was mapped, then what was ignored and why."""
@@ -101,8 +109,6 @@ def env_reference(value: Any) -> str | None:
         return value[2:-1]
     return None
 
-
-Translator = Callable[..., Translation]
 
 
 def translate(convention: str, data: dict[str, Any], *, file: Path | None, root: Path, stages: tuple[str, ...],
