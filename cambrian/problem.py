@@ -13,6 +13,9 @@ directory (its files with evolve markers evolve, the others are context); and an
 executable ``evaluate`` / ``evaluate.sh`` / ``evaluate.<ext>`` command that prints JSON
 metrics instead of ``evaluate.py``.
 
+OpenEvolve's and ShinkaEvolve's directories load too (``conventions``): their file
+names, evaluator contracts and config files.
+
 Nothing here imports the user's code: the evaluator is checked statically and only
 ever runs in a separate process.
 """
@@ -24,7 +27,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import tree
+from . import conventions, tree
 from .errors import ProblemError
 from .program import Frame, compile_error
 
@@ -44,7 +47,8 @@ class Problem:
     evaluator_path: Path
     config_path: Path | None
     stages: tuple[str, ...]
-    program_file: str = PROGRAM_FILE   # initial_program.py, initial_program.c, initial_program (a tree)
+    convention: str = conventions.CAMBRIAN
+    program_file: str = PROGRAM_FILE   # initial_program.py, initial.py, initial_program.c, initial_program (a tree)
     command: bool = False              # the evaluator is an executable that prints JSON metrics
 
     @property
@@ -59,23 +63,26 @@ class Problem:
         """Modules the evaluator and the initial program import at top level, minus the
         problem's own files: what the warm pool may import once for every candidate."""
         return tuple(dict.fromkeys(module_imports(self.evaluator_path) +
-                                   module_imports(self.root / PROGRAM_FILE)))
+                                   module_imports(self.program_path)))
 
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Problem":
+    def load(cls, directory: str | Path, *, convention: str | None = None) -> "Problem":
+        """Load and check a problem directory; ``convention`` None or "auto" detects it."""
         root = Path(directory).expanduser().resolve()
         if not root.exists():
             raise ProblemError(f"problem directory not found: {directory}")
         if not root.is_dir():
             raise ProblemError(f"not a directory: {directory}")
-        program = _find_program(root)
-        evaluator = root / EVALUATOR_FILE
-        command = _find_command(root) if not evaluator.is_file() else None
-        for path in (program, evaluator if command is None else command):
-            if not path.exists():
-                raise ProblemError(f"{root}: missing {path.name}")
-        code = _read(program) if program.name == PROGRAM_FILE else _read_bundle(program)
+        chosen = convention or conventions.forced(root)
+        general = _any_language(root) if chosen in (None, "auto", conventions.CAMBRIAN) else None
+        if general is not None:
+            layout = conventions.LAYOUTS[conventions.CAMBRIAN]
+            program, evaluator, command = general
+        else:
+            layout = conventions.layout(root, chosen)
+            program, evaluator, command = root / layout.program, root / layout.evaluator, False
+        code = _read(program) if program.suffix == ".py" else _read_bundle(program)
         try:
             Frame.parse(code)
         except ProblemError as exc:
@@ -83,25 +90,47 @@ class Problem:
         error = compile_error(code)
         if error is not None:
             raise ProblemError(f"{program}: {error}")
-        if command is not None:
-            evaluator, stages = command, ()
+        if command:
+            stages: tuple[str, ...] = ()
         else:
             names = _top_level_names(evaluator)
-            if "evaluate" not in names:
-                raise ProblemError(f"{evaluator}: defines no evaluate(program_path) function")
             stages = tuple(sorted((n for n in names if n.startswith("evaluate_stage")), key=_stage_key))
-        config = root / CONFIG_FILE
+            if layout.convention == conventions.SHINKA:
+                stages = ()
+            if layout.entry not in names and not (layout.convention == conventions.OPENEVOLVE and stages):
+                signature = "main(program_path, results_dir)" if layout.entry == "main" else "evaluate(program_path)"
+                raise ProblemError(f"{evaluator}: defines no {signature} function")
+        config = conventions.config_file(root, layout)
         task = root / TASK_FILE
         return cls(
             root=root,
             initial_code=code,
             task=_read(task) if task.is_file() else "",
             evaluator_path=evaluator,
-            config_path=config if config.is_file() else None,
+            config_path=config,
             stages=stages,
+            convention=layout.convention,
             program_file=program.name,
-            command=command is not None,
+            command=command,
         )
+
+
+def _any_language(root: Path) -> tuple[Path, Path, bool] | None:
+    """(program, evaluator, is it a command) for Cambrian's directories whose program is not
+    one Python file (initial_program.c, initial_program/) or whose evaluator is a command;
+    None for the directories ``conventions`` knows (or reports as incomplete)."""
+    if conventions.detect(root) is not None:
+        return None
+    program = _find_program(root)
+    command = _find_command(root)
+    if not program.exists():
+        return None
+    if command is None and not (root / EVALUATOR_FILE).is_file():
+        if program.name == PROGRAM_FILE:
+            return None
+        raise ProblemError(f"{root}: missing evaluate.py (or an executable evaluate.sh / evaluate.<ext> "
+                           "command that prints JSON metrics)")
+    return program, command or root / EVALUATOR_FILE, command is not None
 
 
 def _find_program(root: Path) -> Path:
@@ -121,7 +150,8 @@ def _read_bundle(path: Path) -> str:
 
 def _find_command(root: Path) -> Path | None:
     """An executable evaluate or evaluate.<ext> (not .py): the evaluator as a command."""
-    found = sorted(p for p in root.glob("evaluate*") if p.stem == "evaluate" and p.is_file())
+    found = sorted(p for p in root.glob("evaluate*") if p.stem == "evaluate" and p.is_file()
+                   and p.suffix not in (".py", ".pyc", ".md", ".txt", ".json", ".yaml", ".yml"))
     if not found:
         return None
     if len(found) > 1:

@@ -98,6 +98,7 @@ class Spec:
     objective_range: tuple[float, float] | None = None
     preload: tuple[str, ...] = ()                       # modules the warm server imports once
     command: bool = False                               # evaluator_path is an executable printing JSON
+    convention: str = "cambrian"                        # how the evaluator is called (``conventions``)
 
     @property
     def fingerprints(self) -> bool:
@@ -131,6 +132,7 @@ class _SandboxedEvaluator:
             "limits": s.limits.for_worker(uid, cgroup), "objective": s.objective, "direction": s.direction,
             "stages": [{"name": n, "threshold": t} for n, t in s.stages], "probe": s.probe,
             "command": s.command,
+            "convention": s.convention,
         }
 
     async def _launch(self, job: dict[str, Any], pipes: sandbox.Pipes, workdir: sandbox.Workdir
