@@ -45,7 +45,7 @@ def run_command(tmp_path: Path, script: str, code: str = PROGRAM, timeout: float
 
 @pytest.mark.parametrize("script, status, reason", [
     ('. "$1"; echo "log line"; echo "{\\"combined_score\\": $value}"\n', OK, ""),
-    ("echo '{\"invalid\": \"too long\"}'\n", INVALID, "invalid construction: too long"),
+    ("echo '{\"invalid\": \"too long\"}'\n", INVALID, "too long"),
     ("echo '{\"combined_score\": NaN}'\n", INVALID, "non-finite"),
     ("echo 'no metrics here'; exit 3\n", ERROR, "printed no JSON object of metrics (exit code 3)"),
     ("sleep 60\n", TIMEOUT, "timeout"),
