@@ -2,21 +2,21 @@
 the sandbox, C compiled by the system compiler, a multi-file tree edited by a (fake,
 real-HTTP) model, and a prompt scored by a model through the same providers."""
 
-import asyncio
 import json
-import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
 import cambrian
 from cambrian.errors import ProblemError
-from cambrian.evaluation import ERROR, INVALID, OK, TIMEOUT, Limits, PoolEvaluator, Spec
+from cambrian.evaluation import ERROR, INVALID, OK, TIMEOUT, Limits, Spec
 from cambrian.problem import Problem
 from tests.conftest import EXAMPLES
 from tests.fake_llm import FakeLLM
+from tests.integration.test_cascade_and_cache import _evaluate as evaluate_once
 
 needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler on this machine")
 PROGRAM = "=== FILE: initial_program.sh ===\n# EVOLVE-BLOCK-START\nvalue=3\n# EVOLVE-BLOCK-END\n"
@@ -32,15 +32,7 @@ def command(tmp_path: Path, script: str) -> Path:
 
 def run_command(tmp_path: Path, script: str, code: str = PROGRAM, timeout: float = 10.0):
     spec = Spec(command(tmp_path, script), timeout=timeout, limits=Limits(cpu_seconds=timeout), command=True)
-
-    async def go():
-        ev = PoolEvaluator(spec)
-        try:
-            return await ev.evaluate(code)
-        finally:
-            await ev.close()
-
-    return asyncio.run(go())
+    return evaluate_once(spec, code)
 
 
 @pytest.mark.parametrize("script, status, reason", [
@@ -120,6 +112,17 @@ def test_a_multi_file_tree_is_edited_by_a_model_and_evaluated_whole(tmp_path):
     best = tmp_path / "run" / "best" / "program"
     assert "C7" in (best / "coeffs.h").read_text() and "C7" in (best / "sine.c").read_text()
     assert (best / "main.c").read_text() == (EXAMPLES / "multi_file_c" / "initial_program" / "main.c").read_text()
+    # The tree leaves the run whole: cambrian best -o DIR, and export-git's commits.
+    from cambrian.cli import main
+
+    assert main(["best", str(tmp_path / "run"), "-o", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["coeffs.h", "main.c", "sine.c"]
+    assert (tmp_path / "out" / "sine.c").read_text() == (best / "sine.c").read_text()
+    if shutil.which("git"):
+        assert main(["export-git", str(tmp_path / "run"), str(tmp_path / "git")]) == 0
+        listed = subprocess.run(["git", "-C", str(tmp_path / "git"), "ls-tree", "-r", "--name-only", "main"],
+                                capture_output=True, text=True, check=True).stdout.split()
+        assert listed == ["metrics.json", "program/coeffs.h", "program/main.c", "program/sine.c"]
 
 
 def _sentiment_model(request):
@@ -147,7 +150,7 @@ def test_a_prompt_evolves_scored_by_a_model_through_the_same_providers(tmp_path,
         result = cambrian.evolve(EXAMPLES / "prompt_sentiment", run_dir=tmp_path / "run", budget=2, seed=0,
                                  workers=1, llm__models=[{"model": f"openai:writer@{server.url}"}],
                                  llm__formats={"rewrite": 1.0})
-    assert result.stats.initial_score < 1.0 and result.score == 1.0
+    assert result.stats.initial_score == pytest.approx(8 / 12) and result.score == 1.0  # README: 0.67 -> 1.0
     best = (tmp_path / "run" / "best" / "program.txt").read_text()
     assert "sarcasm" in best and "EVOLVE-BLOCK" not in best
     metrics = json.loads((tmp_path / "run" / "best" / "metrics.json").read_text())["metrics"]
