@@ -304,6 +304,9 @@ async def execute(problem: Problem, config: Config, store: Store, run_path: Path
     runner = build_runner(problem, config, store, run_path, best_writer, replay=replay, on_note=on_note)
     if announce and on_note is not None:
         on_note(announce)
+    summary = getattr(runner.executor, "summary", None)
+    if summary is not None and on_note is not None:
+        on_note(summary(config.workers))
     try:
         try:
             stats = await runner.run(problem.initial_code, handle_signals=handle_signals)

@@ -263,6 +263,15 @@ class RayExecutor:
         if not future.cancelled() and future.exception() is None:
             self.late_ignored += 1
 
+    def summary(self, workers: int) -> str:
+        """One line for the start of a run: where evaluations go, and whether ``workers`` uses the room."""
+        res = ", ".join(f"{k} {v:g}" for k, v in self.resources.items() if v)
+        line = (f"evaluating on the Ray cluster at {self.backend.address}: {self._nodes} node(s) alive, room for "
+                f"{self._capacity} evaluation(s) at once ({res} each); {workers} candidate(s) in flight (workers)")
+        if workers < self._capacity:
+            line += f": raise --workers to {self._capacity} or more to use the whole cluster"
+        return line
+
     def describe(self) -> dict[str, Any]:
         return {"kind": "ray", "address": getattr(self.backend, "address", None), "nodes_alive": self._nodes,
                 "nodes_answered": len(self.node_answers), "capacity": self._capacity,

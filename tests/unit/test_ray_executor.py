@@ -193,3 +193,9 @@ def test_a_cluster_nobody_answers_is_one_line_and_exit_2(tmp_path):
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("cambrian: error: executor ray: ")
     assert "no Ray cluster answers at 127.0.0.9:6399" in last or "Ray is not installed" in last
+
+
+def test_the_start_line_says_when_workers_leave_the_cluster_idle():
+    ex = RayExecutor(SPEC, FakeBackend([{"CPU": 4.0}, {"CPU": 4.0}]))
+    assert "2 node(s) alive, room for 8 evaluation(s) at once (cpus 1 each)" in ex.summary(3)
+    assert "raise --workers to 8 or more" in ex.summary(3) and "raise" not in ex.summary(8)
