@@ -15,7 +15,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="evolve a problem directory (or resume a run)")
-    run.add_argument("problem", nargs="?", help="problem directory (initial_program.py, evaluate.py)")
+    run.add_argument("problem", nargs="?", help="problem directory (initial_program.py + evaluate.py; "
+                                                "OpenEvolve's and ShinkaEvolve's directories too)")
+    run.add_argument("--convention", choices=["auto", "cambrian", "openevolve", "shinka"],
+                     help="the problem directory's convention (default: detected from its file names)")
     run.add_argument("--budget", type=int, help="candidates to propose")
     run.add_argument("--max-time", type=float, help="wall-clock seconds for this session")
     run.add_argument("--target", type=float, help="stop when the best score reaches this")
@@ -110,7 +113,7 @@ def _overrides(args: argparse.Namespace) -> dict:
     import yaml
 
     out = {"budget": args.budget, "max_cost": args.max_cost, "max_calls": getattr(args, "max_calls", None)}
-    for name in ("max_time", "target", "patience", "seed", "workers"):
+    for name in ("max_time", "target", "patience", "seed", "workers", "convention"):
         out[name] = getattr(args, name, None)
     if args.model:
         from .llm.models import parse_model

@@ -53,6 +53,8 @@ class EvaluationConfig(_Model):
     cascade: dict[str, float] = Field(
         {}, description="evaluate_stageN -> threshold the objective must reach to go on"
     )
+    cascade_stages: bool = Field(True, description="false: evaluate_stageN functions are not called "
+                                                   "(OpenEvolve's cascade_evaluation: false)")
     fingerprint: ProbeConfig | None = Field(
         None, description="probe inputs for functional-equivalence caching (or define fingerprint() in evaluate.py)"
     )
@@ -246,6 +248,8 @@ class Config(_Model):
     direction: Literal["maximize", "minimize"] = "maximize"
     max_cost: float | None = Field(None, gt=0, description="dollars: stop before spending more")
     max_calls: int | None = Field(None, ge=1, description="LLM requests, retries included: stop before sending more")
+    convention: Literal["auto", "cambrian", "openevolve", "shinka"] = Field(
+        "auto", description="the problem directory's convention (auto: detected from its file names)")
     operator_choice: Literal["auto", "weights", "bandit"] = Field(
         "auto", description="auto: bandit when LLM models are configured, weights otherwise")
     evaluation: EvaluationConfig = EvaluationConfig()

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from . import config as config_mod
 from .config import Config, EvaluationConfig
+from .conventions import translation
 from .errors import ConfigError, NothingToDo, StoreError
 from .events import EventLog
 from .evaluation import Limits, Spec
@@ -30,6 +31,7 @@ from .store import Store
 from .strategy import Strategy
 
 RESOLVED_CONFIG = "config.resolved.yaml"
+TRANSLATION = "config.translation.txt"   # what a peer's config became, key by key
 
 
 @dataclass
@@ -72,12 +74,19 @@ def prepare(
         return _prepare_resume(problem_dir, Path(resume), overrides, note)
     if problem_dir is None:
         raise ConfigError("a problem directory is required (or --resume RUN_DIR)")
-    problem = Problem.load(problem_dir)
+    problem = Problem.load(problem_dir, convention=(overrides or {}).get("convention"))
+    convention = {**(overrides or {}), "convention": problem.convention}
+    translated: list[str] = []
     if base_config is not None:
-        config = config_mod.build(base_config, overrides)
+        config = config_mod.build(base_config, convention)
+        problem = translation.with_task(problem)
     else:
         file = Path(config_file) if config_file is not None else problem.config_path
-        config = config_mod.load(file, overrides)
+        data, task, translated = translation.configure(problem, file)
+        for line in translated:
+            note(line)
+        config = config_mod.build(data, convention)
+        problem = translation.with_task(problem, task)
     check(problem, config)
     run_path = Path(run_dir) if run_dir is not None else default_run_dir(problem)
     if (run_path / Store.FILE).exists() and _never_started(run_path):
@@ -85,6 +94,8 @@ def prepare(
         _remove_run(run_path)
     store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), **_fixed_meta(problem, config)}).claim()
     _write_resolved(run_path, config)
+    if translated:
+        (run_path / TRANSLATION).write_text("\n".join(translated) + "\n")
     return problem, config, store, run_path
 
 
@@ -128,7 +139,9 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     saved = store.meta("config")
     if not isinstance(saved, dict):
         raise StoreError(f"{store.path}: no saved config")
-    problem = Problem.load(problem_dir or store.meta("problem"))
+    problem = Problem.load(problem_dir or store.meta("problem"),
+                           convention=(overrides or {}).get("convention") or saved.get("convention"))
+    problem = translation.with_task(problem)
     config = config_mod.build(saved, overrides)
     check(problem, config)
     done = _candidates_done(store)
@@ -216,9 +229,10 @@ def build_spec(problem: Problem, config: Config) -> Spec:
     spec = Spec(
         evaluator_path=problem.evaluator_path, objective=config.objective, direction=config.direction,
         timeout=ev.timeout, limits=limits, allow_env=ev.pass_env,
-        stages=tuple((name, ev.cascade.get(name)) for name in problem.stages),
+        stages=tuple((name, ev.cascade.get(name)) for name in problem.stages) if ev.cascade_stages else (),
         probe=ev.fingerprint.model_dump() if ev.fingerprint else None,
         objective_range=ev.objective_range, preload=tuple(dict.fromkeys(ev.preload + problem.imports())),
+        convention=problem.convention,
     )
     return spec
 
