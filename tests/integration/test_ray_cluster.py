@@ -16,20 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_problem
+from tests.conftest import QUADRATIC_PROGRAM, write_problem
 from tests.ray_cluster import LoopbackCluster, ray_available
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not ray_available(), reason="Ray is not installed (pip install -e '.[ray]')")]
-
-PROGRAM = """
-def solve():
-    # EVOLVE-BLOCK-START
-    x = 1.0
-    y = -2.0
-    return x, y
-    # EVOLVE-BLOCK-END
-"""
 
 # Slow enough that the worker node always has evaluations in flight when it is killed;
 # reports whether the cluster's secret is visible to it (the sandbox removes it).
@@ -38,7 +29,7 @@ import os, time
 from cambrian.candidate import load
 
 def evaluate(path):
-    time.sleep(0.4)
+    time.sleep(1.0)
     x, y = load(path).solve()
     d = (x - 3.0) ** 2 + (y - 0.5) ** 2
     return {"combined_score": 1.0 / (1.0 + d), "token_visible": float("RAY_AUTH_TOKEN" in os.environ)}
@@ -66,9 +57,9 @@ def _count(db: Path, sql: str) -> int:
 
 
 def test_a_killed_node_loses_no_candidate(cluster, tmp_path):
-    problem = write_problem(tmp_path / "p", PROGRAM, EVALUATOR)
+    problem = write_problem(tmp_path / "p", QUADRATIC_PROGRAM, EVALUATOR)
     run = tmp_path / "run"
-    budget = 36
+    budget = 30
     proc = subprocess.Popen([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir", str(run),
                              "--budget", str(budget), "--workers", "3", "--seed", "3", "--quiet",
                              "--ray-address", cluster.address],
@@ -76,7 +67,7 @@ def test_a_killed_node_loses_no_candidate(cluster, tmp_path):
     try:
         db = run / "cambrian.db"
         end = time.monotonic() + 300
-        while _count(db, "SELECT COUNT(*) FROM attempts WHERE seq > 0") < 8:
+        while _count(db, "SELECT COUNT(*) FROM attempts WHERE seq > 0") < 6:
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < end, "the run stored no candidates"
             time.sleep(0.2)
