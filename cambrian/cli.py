@@ -163,6 +163,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.source is not None:
         from .store import Store
 
+        if args.run_dir is not None and Path(args.run_dir).resolve() == Path(args.source).resolve():
+            raise CambrianError(f"--run-dir {args.run_dir} is the run --from reads: give the new run another directory")
+
         source = Store.open(Path(args.source))
         problem_dir = problem_dir or source.meta("problem")
         base_config = None if args.config else source.meta("config")
