@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     ui.add_argument("--host", default="127.0.0.1",
                     help="interface (default 127.0.0.1); any other requires the token printed at start")
-    ui.add_argument("--token", help="the token to require (default: a random one when not on loopback)")
+    ui.add_argument("--token", help="the token to require (default: $CAMBRIAN_UI_TOKEN, else a random one when not on "
+                         "loopback; the variable keeps it out of the process list)")
 
     rep = sub.add_parser("report", help="write a self-contained HTML report of a run (plots inline, opens offline)")
     rep.add_argument("run_dir", metavar="RUN_DIR")
