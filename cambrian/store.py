@@ -221,6 +221,7 @@ class Store:
     def record(self, attempt: Attempt, program: Program | None = None) -> None:
         """Write one candidate's attempt (and its new program) in one transaction."""
         now = time.time()
+        inspirations = json.dumps(list(attempt.inspirations)) if attempt.inspirations else "[]"
         with self.conn:
             self.conn.execute("BEGIN")
             if program is not None:
@@ -229,15 +230,15 @@ class Store:
                     " island, status, reason, score, metrics, feedback, eval_seconds, fingerprint, model, created)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (program.id, program.seq, program.code, program.parent_id,
-                     json.dumps(list(attempt.inspirations)), program.operator, program.generation,
+                     inspirations, program.operator, program.generation,
                      program.island, program.status, program.reason, program.score,
                      json.dumps(program.metrics), json.dumps(program.feedback),
                      program.eval_seconds, program.fingerprint, attempt.model, now),
                 )
             self.conn.execute(
                 "INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (attempt.seq, attempt.island, attempt.parent_id, json.dumps(list(attempt.inspirations)),
-                 attempt.operator, attempt.program_id, attempt.outcome, attempt.reason,
+                (attempt.seq, attempt.island, attempt.parent_id, inspirations, attempt.operator, attempt.program_id,
+                 attempt.outcome, attempt.reason,
                  attempt.seconds, attempt.cost, attempt.model, now),
             )
 

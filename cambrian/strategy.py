@@ -9,7 +9,10 @@ is replaying its tells.
 
 from __future__ import annotations
 
+import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Mapping, Protocol
 
 import numpy as np
@@ -55,6 +58,28 @@ def rng_for(seed: int, seq: int, stream: int) -> np.random.Generator:
 
 
 STRATEGY_STREAM, OPERATOR_STREAM = 0, 1
+
+
+class Reseeded:
+    """One generator set afresh for each (seed, seq, stream): the same draws as an
+    independent generator per candidate, at a fraction of the cost of building one
+    (``default_rng`` costs ~30 us; hashing the key into a PCG64 state ~5 us). Only for
+    a caller that is done with the draws before it asks for the next key."""
+
+    def __init__(self) -> None:
+        self._bits = np.random.PCG64(0)
+        self.rng = np.random.Generator(self._bits)
+
+    def at(self, seed: int, seq: int, stream: int) -> np.random.Generator:
+        digest = hashlib.blake2b(b"%d,%d,%d" % (seed, seq, stream), digest_size=32).digest()
+        self._bits.state = {"bit_generator": "PCG64", "has_uint32": 0, "uinteger": 0,
+                            "state": {"state": int.from_bytes(digest[:16], "little"),
+                                      "inc": int.from_bytes(digest[16:], "little") | 1}}
+        return self.rng
+
+    def __reduce__(self):
+        """Scratch, not state: every draw is set afresh from its key."""
+        return (Reseeded, ())
 
 
 class Policy(Protocol):
@@ -171,8 +196,13 @@ class Strategy:
         self.sign = 1.0 if config.direction == "maximize" else -1.0
         weights = dict(arms) if arms is not None else config.operators.weights()
         self._operators = [name for name, w in weights.items() if w > 0]
-        self._weights = np.array([weights[n] for n in self._operators], dtype=float)
         self._mate_operators = mate_operators
+        # Cumulative weights, with and without the operators that need a mate: one
+        # uniform draw and a bisection choose the operator.
+        solo = [0.0 if n in mate_operators else weights[n] for n in self._operators]
+        self._cumulative = {True: list(accumulate(weights[n] for n in self._operators)),
+                            False: list(accumulate(solo)) if any(solo) else None}
+        self._draws = Reseeded()
         self.bandit = Bandit(tuple(self._operators), exploration=config.bandit.exploration,
                              cost_weight=config.bandit.cost_weight) if bandit else None
         self.children: dict[str, int] = {}
@@ -200,7 +230,7 @@ class Strategy:
 
     # -- ask ---------------------------------------------------------------
     def ask(self, seq: int) -> Proposal:
-        rng = rng_for(self.config.seed, seq, STRATEGY_STREAM)
+        rng = self._draws.at(self.config.seed, seq, STRATEGY_STREAM)
         island, parent, inspirations, their_islands = self.policy.select(seq, rng)
         operator = self._operator(rng, has_mate=bool(inspirations))
         return Proposal(seq, island, parent, inspirations, operator, their_islands)
@@ -209,12 +239,9 @@ class Strategy:
         if self.bandit is not None:
             allowed = tuple(n for n in self._operators if has_mate or n not in self._mate_operators)
             return self.bandit.choose(rng, allowed or None)
-        weights = self._weights.copy()
-        if not has_mate:
-            mask = np.array([name in self._mate_operators for name in self._operators])
-            if not mask.all():
-                weights[mask] = 0.0
-        return self._operators[int(rng.choice(len(weights), p=weights / weights.sum()))]
+        cumulative = self._cumulative[has_mate] or self._cumulative[True]
+        index = bisect_right(cumulative, rng.random() * cumulative[-1])
+        return self._operators[min(index, len(cumulative) - 1)]
 
     # -- tell --------------------------------------------------------------
     def seed(self, program_id: str, score: float, features: Mapping[str, float]) -> None:
