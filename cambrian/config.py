@@ -53,12 +53,27 @@ class EvaluationConfig(_Model):
     cascade: dict[str, float] = Field(
         {}, description="evaluate_stageN -> threshold the objective must reach to go on"
     )
+    cascade_stages: bool = Field(True, description="false: evaluate_stageN functions are not called "
+                                                   "(OpenEvolve's cascade_evaluation: false)")
     fingerprint: ProbeConfig | None = Field(
         None, description="probe inputs for functional-equivalence caching (or define fingerprint() in evaluate.py)"
     )
     objective_range: tuple[float, float] | None = Field(
         None, description="[low, high]: an objective outside is invalid"
     )
+
+
+class ExecutorConfig(_Model):
+    kind: Literal["local", "ray"] = Field("local", description="where evaluations run: local processes, "
+                                                                 "or Ray tasks on a cluster (the 'ray' extra)")
+    address: str | None = Field(None, description="ray: HOST:PORT of the cluster's head (default: $RAY_ADDRESS)")
+    cpus: float = Field(1.0, gt=0, description="ray: CPUs each evaluation reserves on its node")
+    memory_mb: int | None = Field(None, ge=1, description="ray: memory each evaluation reserves on its node")
+    gpus: float = Field(0.0, ge=0, description="ray: GPUs each evaluation reserves on its node")
+    max_in_flight: int | None = Field(None, ge=1, description="ray: evaluations in flight at most "
+                                                              "(default: what the cluster's nodes can hold)")
+    resubmits: int = Field(3, ge=0, le=20, description="ray: times an evaluation whose node was lost is "
+                                                      "submitted again before it counts as a failure")
 
 
 class IslandsConfig(_Model):
@@ -222,9 +237,12 @@ class Config(_Model):
     direction: Literal["maximize", "minimize"] = "maximize"
     max_cost: float | None = Field(None, gt=0, description="dollars: stop before spending more")
     max_calls: int | None = Field(None, ge=1, description="LLM requests, retries included: stop before sending more")
+    convention: Literal["auto", "cambrian", "openevolve", "shinka"] = Field(
+        "auto", description="the problem directory's convention (auto: detected from its file names)")
     operator_choice: Literal["auto", "weights", "bandit"] = Field(
         "auto", description="auto: bandit when LLM models are configured, weights otherwise")
     evaluation: EvaluationConfig = EvaluationConfig()
+    executor: ExecutorConfig = ExecutorConfig()
     llm: LLMConfig = LLMConfig()
     bandit: BanditConfig = BanditConfig()
     novelty: NoveltyConfig = NoveltyConfig()

@@ -97,6 +97,7 @@ class Spec:
     probe: dict[str, Any] | None = None                 # {"function": name, "inputs": [[...], ...]}
     objective_range: tuple[float, float] | None = None
     preload: tuple[str, ...] = ()                       # modules the warm server imports once
+    convention: str = "cambrian"                        # how the evaluator is called (``conventions``)
 
     @property
     def fingerprints(self) -> bool:
@@ -129,6 +130,7 @@ class _SandboxedEvaluator:
             "program": str(workdir.program), "workdir": str(workdir.path),
             "limits": s.limits.for_worker(uid, cgroup), "objective": s.objective, "direction": s.direction,
             "stages": [{"name": n, "threshold": t} for n, t in s.stages], "probe": s.probe,
+            "convention": s.convention,
         }
 
     async def _launch(self, job: dict[str, Any], pipes: sandbox.Pipes, workdir: sandbox.Workdir
