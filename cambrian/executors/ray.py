@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import socket
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -60,6 +62,19 @@ def fits(resources: dict[str, float], *, cpus: float, memory_mb: int | None, gpu
     return max(0, int(min(counts) + 1e-9))
 
 
+def _reachable(address: str | None, timeout: float = 10.0) -> None:
+    """A HOST:PORT nobody answers on is one line now (Ray itself retries for minutes)."""
+    if not address or "://" in address or address == "auto":
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ExecutorError(f"executor ray: address {address!r}: expected HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ExecutorError(f"executor ray: no Ray cluster answers at {address}: {exc.strerror or exc}") from None
+
+
 class RayBackend:
     """The part that talks to Ray, so the executor's logic runs against a fake in tests."""
 
@@ -69,6 +84,7 @@ class RayBackend:
         except ImportError:
             raise ExecutorError("executor ray: Ray is not installed (pip install 'cambrian[ray]')") from None
         self.ray = ray
+        _reachable(address or os.environ.get("RAY_ADDRESS"))
         self.lost = tuple(getattr(ray.exceptions, name) for name in LOST if hasattr(ray.exceptions, name))
         try:
             info = ray.init(address=address or "auto", namespace="cambrian", log_to_driver=False,
@@ -246,6 +262,15 @@ class RayExecutor:
     def _late(self, future: asyncio.Future) -> None:
         if not future.cancelled() and future.exception() is None:
             self.late_ignored += 1
+
+    def summary(self, workers: int) -> str:
+        """One line for the start of a run: where evaluations go, and whether ``workers`` uses the room."""
+        res = ", ".join(f"{k} {v:g}" for k, v in self.resources.items() if v)
+        line = (f"evaluating on the Ray cluster at {self.backend.address}: {self._nodes} node(s) alive, room for "
+                f"{self._capacity} evaluation(s) at once ({res} each); {workers} candidate(s) in flight (workers)")
+        if workers < self._capacity:
+            line += f": raise --workers to {self._capacity} or more to use the whole cluster"
+        return line
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "ray", "address": getattr(self.backend, "address", None), "nodes_alive": self._nodes,

@@ -182,3 +182,20 @@ def test_executor_flags_reach_the_config():
     from cambrian.cli import _overrides, _parser
     args = _parser().parse_args(["run", "p", "--ray-address", "10.0.0.1:6379"])
     assert _overrides(args)["executor.kind"] == "ray" and _overrides(args)["executor.address"] == "10.0.0.1:6379"
+
+
+def test_a_cluster_nobody_answers_is_one_line_and_exit_2(tmp_path):
+    from tests.runs import TOY
+    out = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", str(TOY), "--run-dir", str(tmp_path / "r"),
+                          "--budget", "2", "--quiet", "--ray-address", "127.0.0.9:6399"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("cambrian: error: executor ray: ")
+    assert "no Ray cluster answers at 127.0.0.9:6399" in last or "Ray is not installed" in last
+
+
+def test_the_start_line_says_when_workers_leave_the_cluster_idle():
+    ex = RayExecutor(SPEC, FakeBackend([{"CPU": 4.0}, {"CPU": 4.0}]))
+    assert "2 node(s) alive, room for 8 evaluation(s) at once (cpus 1 each)" in ex.summary(3)
+    assert "raise --workers to 8 or more" in ex.summary(3) and "raise" not in ex.summary(8)
