@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     ui.add_argument("--host", default="127.0.0.1",
                     help="interface (default 127.0.0.1); any other requires the token printed at start")
-    ui.add_argument("--token", help="the token to require (default: a random one when not on loopback)")
+    ui.add_argument("--token", help="the token to require (default: $CAMBRIAN_UI_TOKEN, else a random one when not on "
+                         "loopback; the variable keeps it out of the process list)")
 
     rep = sub.add_parser("report", help="write a self-contained HTML report of a run (plots inline, opens offline)")
     rep.add_argument("run_dir", metavar="RUN_DIR")
@@ -162,6 +163,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     problem_dir = args.problem
     if args.source is not None:
         from .store import Store
+
+        if args.run_dir is not None and Path(args.run_dir).resolve() == Path(args.source).resolve():
+            raise CambrianError(f"--run-dir {args.run_dir} is the run --from reads: give the new run another directory")
 
         source = Store.open(Path(args.source))
         problem_dir = problem_dir or source.meta("problem")

@@ -76,7 +76,18 @@ class ExecutorConfig(_Model):
                                                       "submitted again before it counts as a failure")
 
 
+class IslandProfile(_Model):
+    models: tuple[str, ...] = Field((), description="the llm.models this island's LLM proposals use "
+                                                     "(PROVIDER:NAME; empty: all of them)")
+    formats: tuple[Literal["diff", "rewrite", "crossover"], ...] = Field(
+        (), description="the edit formats this island uses (empty: all of llm.formats)")
+    builtin: bool = Field(True, description="whether built-in operators propose on this island")
+    instructions: str = Field("", description="text added to the task in this island's prompts")
+
+
 class IslandsConfig(_Model):
+    profiles: tuple[IslandProfile, ...] = Field(
+        (), description="heterogeneous islands: island i proposes with profiles[i % len(profiles)]")
     count: Union[int, Literal["auto"]] = Field(
         "auto", description="policy 'adaptive': an integer caps the islands it opens (auto: search.max_islands); "
                             "policy 'islands': the island count ('auto' = 1 per 250 candidates of budget, 1 to 5)"
@@ -251,6 +262,24 @@ class Config(_Model):
     archive: ArchiveConfig = ArchiveConfig()
     selection: SelectionConfig = SelectionConfig()
     operators: OperatorsConfig = OperatorsConfig()
+
+    @model_validator(mode="after")
+    def _profiles_name_models(self) -> "Config":
+        from .llm.models import parse_model
+
+        known = {parse_model(m.model)["provider"] + ":" + parse_model(m.model)["name"] for m in self.llm.models}
+        for i, profile in enumerate(self.islands.profiles):
+            for text in profile.models:
+                try:
+                    parsed = parse_model(text)
+                except Exception as exc:
+                    raise ValueError(f"islands.profiles[{i}].models: {exc}") from None
+                if f"{parsed['provider']}:{parsed['name']}" not in known:
+                    raise ValueError(f"islands.profiles[{i}].models: {text!r} is not among llm.models "
+                                     f"({', '.join(sorted(known)) or 'none set'})")
+            if not profile.builtin and not profile.models and not self.llm.models:
+                raise ValueError(f"islands.profiles[{i}]: no operator left (builtin: false and no llm.models)")
+        return self
 
     @model_validator(mode="after")
     def _some_operator(self) -> "Config":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from .contributions import BUILTIN, from_store
 from .program import Program
 from .stats import failure_kind
 from .runview import RunView
@@ -60,6 +61,8 @@ class Status:
     initial_failure: Program | None = None   # the initial program, when it did not evaluate
     run_dir: str = "RUN_DIR"
     executor: dict | None = None  # what ran the evaluations, in flight counts (store meta 'executor')
+    by_island: list = ()          # contributions.Contribution per island
+    by_model: list = ()           # ... per model (built-in operators as one)
 
     @property
     def improvements(self) -> int:
@@ -157,6 +160,7 @@ def status(store: Store) -> Status:
         initial_failure=_initial_failure(store),
         run_dir=str(store.path.parent),
         executor=store.meta("executor"),
+        **dict(zip(("by_island", "by_model"), from_store(store, maximize=maximize))),
     )
 
 
@@ -266,6 +270,16 @@ def render(st: Status) -> None:
         rate = 100.0 * row.improved / row.candidates if row.candidates else 0.0
         ops.add_row(row.operator, str(row.candidates), str(row.valid), str(row.improved), f"{rate:.1f}")
     console.print(ops)
+    for title, rows, shown in (("islands", st.by_island, len(st.by_island) > 1),
+                               ("models", st.by_model, any(r.key != BUILTIN for r in st.by_model))):
+        if not shown:
+            continue
+        table = Table(title[:-1], "candidates", "valid", "improved on parent", "new bests", "archive share",
+                      title=f"contribution by {title[:-1]}")
+        for r in rows:
+            table.add_row(r.key, str(r.candidates), str(r.valid), str(r.improved), str(r.new_bests),
+                          f"{100 * r.share:.0f}% ({r.elites})")
+        console.print(table)
     if st.models:
         llm = Table("model", "requests", "failed", "tokens in", "tokens out", "dollars", title="LLM cost")
         for model, calls, failed, tin, tout, cost in st.models:

@@ -28,6 +28,7 @@ from .executors import EXECUTOR_KEY, Executor
 from .llm.budget import CallBudget
 from .novelty import NoveltyIndex
 from .operators import Candidate, Context, Operator, ProposalFailure
+from .profiles import instructions
 from .prompt import load_templates
 from .program import Program, compile_error, outside_change, program_id
 from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
@@ -345,6 +346,9 @@ class Runner:
                           inspiration_islands=proposal.inspiration_islands)
         if not proposal.operator.startswith("llm:"):
             return context
+        note = instructions(self.config.islands.profiles, proposal.island)
+        if note:  # heterogeneous islands: this island's own prompt setting
+            context = replace(context, task=f"{context.task}\n\n{note}")
         horizon = proposal.seq - self.config.workers
         context = replace(context, island_bests=self.strategy.island_bests(), known=partial(self._known, horizon))
         if self.config.llm.history == 0:

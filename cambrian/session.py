@@ -25,6 +25,7 @@ from .operators.llm import LLMOperator
 from .operators.seeds import SEED, SEEDS_KEY, Seeds
 from .prompt import load_templates
 from .problem import Problem
+from .profiles import island_arms
 from .program import Program, program_id
 from .resume import SHAPE_KEY, RunShape, changed_files, check_resume, evaluator_digests, instead, shape_for
 from .runner import Runner, Stats
@@ -290,11 +291,14 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
     saved_shape = store.meta(SHAPE_KEY)
     shape = RunShape.from_dict(saved_shape) if saved_shape else shape_for(config)
     use_bandit = config.operator_choice == "bandit" or (config.operator_choice == "auto" and bool(clients))
+    kinds = {n: (o.client.spec.label, o.fmt) if isinstance(o, LLMOperator) else (None, None)
+             for n, o in operators.items() if weights.get(n, 0) > 0}
+    island_sets = island_arms(config.islands.profiles, kinds) if config.islands.profiles else ()
     return Runner(
         config=config,
         store=store,
         strategy=Strategy(config, mate_operators=frozenset(n for n, o in operators.items() if o.needs_mate),
-                          arms=weights, bandit=use_bandit, shape=shape),
+                          arms=weights, bandit=use_bandit, shape=shape, island_arms=island_sets),
         operators=operators,
         clients=clients,
         cost_bound=cost_bound(config),
@@ -320,6 +324,9 @@ async def execute(problem: Problem, config: Config, store: Store, run_path: Path
     runner = build_runner(problem, config, store, run_path, best_writer, replay=replay, on_note=on_note)
     if announce and on_note is not None:
         on_note(announce)
+    summary = getattr(runner.executor, "summary", None)
+    if summary is not None and on_note is not None:
+        on_note(summary(config.workers))
     try:
         try:
             stats = await runner.run(problem.initial_code, handle_signals=handle_signals)

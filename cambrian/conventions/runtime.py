@@ -63,7 +63,25 @@ def run_job(evaluator, job, jsonable):
     """Evaluate ``job["program"]`` under the job's convention; the worker's payload shape."""
     if job.get("convention") == SHINKA:
         return {"stages": [], "result": shinka(evaluator, job["program"])}
-    return openevolve(evaluator, job, jsonable)
+    payload = openevolve(evaluator, job, jsonable)
+    if job.get("objective", "combined_score") == "combined_score":
+        payload["result"] = fitness(payload["result"])
+    return payload
+
+
+def fitness(result):
+    """OpenEvolve's fitness when an evaluator returns no ``combined_score``: the mean of its
+    numeric metrics (bools excluded), said in the feedback."""
+    if not isinstance(result, dict) or "combined_score" in result or result.get("invalid"):
+        return result
+    values = [v for v in result.values() if _real(v)]
+    if not values:
+        return result
+    out = dict(result)
+    out["combined_score"] = sum(values) / len(values)
+    out["fitness"] = ("combined_score is the mean of the %d numeric metrics (OpenEvolve's rule when an "
+                      "evaluator returns no combined_score)" % len(values))
+    return out
 
 
 def _real(value):

@@ -432,7 +432,8 @@ def interpret(done: sandbox.Finished, spec: Spec) -> EvalResult:
                           protections=protections)
     if "exception" in payload:
         feedback["traceback"] = payload.get("traceback", "")
-        return EvalResult(ERROR, f"evaluate() raised {payload['exception']}"[:500], feedback=feedback,
+        entry = "main()" if spec.convention == "shinka" else "evaluate()"  # the function the user wrote
+        return EvalResult(ERROR, f"{entry} raised {payload['exception']}"[:500], feedback=feedback,
                           seconds=seconds, protections=protections)
     stages = payload.get("stages") or []
     if stages:

@@ -13,13 +13,16 @@ and an answer for a call that has already returned (a late duplicate from a node
 came back, a hedge's loser) is dropped and counted, never returned.
 
 Back-pressure: evaluations in flight stay within what the alive nodes can hold at the
-configured resources per evaluation (CPUs, memory, GPUs), re-read as nodes come and go.
+configured resources per evaluation (CPUs, memory, GPUs) and within what is free on the
+cluster now (another job's tasks leave less room), re-read as nodes come and go.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import socket
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -60,6 +63,19 @@ def fits(resources: dict[str, float], *, cpus: float, memory_mb: int | None, gpu
     return max(0, int(min(counts) + 1e-9))
 
 
+def _reachable(address: str | None, timeout: float = 10.0) -> None:
+    """A HOST:PORT nobody answers on is one line now (Ray itself retries for minutes)."""
+    if not address or "://" in address or address == "auto":
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ExecutorError(f"executor ray: address {address!r}: expected HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ExecutorError(f"executor ray: no Ray cluster answers at {address}: {exc.strerror or exc}") from None
+
+
 class RayBackend:
     """The part that talks to Ray, so the executor's logic runs against a fake in tests."""
 
@@ -69,6 +85,7 @@ class RayBackend:
         except ImportError:
             raise ExecutorError("executor ray: Ray is not installed (pip install 'cambrian[ray]')") from None
         self.ray = ray
+        _reachable(address or os.environ.get("RAY_ADDRESS"))
         self.lost = tuple(getattr(ray.exceptions, name) for name in LOST if hasattr(ray.exceptions, name))
         try:
             info = ray.init(address=address or "auto", namespace="cambrian", log_to_driver=False,
@@ -94,6 +111,10 @@ class RayBackend:
     def nodes(self) -> list[dict[str, Any]]:
         """Alive nodes' total resources."""
         return [dict(n.get("Resources") or {}) for n in self.ray.nodes() if n.get("Alive")]
+
+    def available(self) -> dict[str, float]:
+        """The cluster's free resources now (other jobs' tasks and ours already running excluded)."""
+        return dict(self.ray.available_resources())
 
     def close(self) -> None:
         self.ray.shutdown()
@@ -158,6 +179,9 @@ class RayExecutor:
         nodes = self.backend.nodes()
         self._nodes = len(nodes)
         capacity = sum(fits(n, **self.resources) for n in nodes)
+        # What runs now (ours included) plus what the free resources hold: another job's
+        # tasks on the same cluster leave less room, and ours never queue behind them.
+        capacity = min(capacity, self.in_flight.now + fits(self.backend.available(), **self.resources))
         if self.max_in_flight is not None:
             capacity = min(capacity, self.max_in_flight)
         self._capacity = capacity
@@ -169,6 +193,8 @@ class RayExecutor:
                 self._refresh()
                 if self.in_flight.now < self.slots:
                     self.in_flight.enter()
+                    if self.in_flight.now < self.slots:
+                        self._changed.notify()  # room grew (a node joined, a job ended): the next one too
                     return
                 try:
                     await asyncio.wait_for(self._changed.wait(), REFRESH)
@@ -246,6 +272,15 @@ class RayExecutor:
     def _late(self, future: asyncio.Future) -> None:
         if not future.cancelled() and future.exception() is None:
             self.late_ignored += 1
+
+    def summary(self, workers: int) -> str:
+        """One line for the start of a run: where evaluations go, and whether ``workers`` uses the room."""
+        res = ", ".join(f"{k} {v:g}" for k, v in self.resources.items() if v)
+        line = (f"evaluating on the Ray cluster at {self.backend.address}: {self._nodes} node(s) alive, room for "
+                f"{self._capacity} evaluation(s) at once ({res} each); {workers} candidate(s) in flight (workers)")
+        if workers < self._capacity:
+            line += f": raise --workers to {self._capacity} or more to use the whole cluster"
+        return line
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "ray", "address": getattr(self.backend, "address", None), "nodes_alive": self._nodes,

@@ -256,6 +256,7 @@ def test_shinka_results_files_missing_or_malformed_are_reasons(tmp_path):
     base = {"initial.py": PROGRAM}
     cases = {
         "nothing": "def main(program_path, results_dir):\n    pass\n",
+        "raises": "def main(program_path, results_dir):\n    raise ValueError('boom')\n",
         "no_correct": textwrap.dedent("""\
             import json, os
             def main(program_path, results_dir):
@@ -270,6 +271,7 @@ def test_shinka_results_files_missing_or_malformed_are_reasons(tmp_path):
         assert proc.returncode != 0  # an initial program that does not evaluate stops the run, saying why
         reasons[name] = proc.stderr.strip()
     assert "(invalid): the evaluator says: main() wrote no metrics.json;" in reasons["nothing"]
+    assert "(error): main() raised ValueError: boom" in reasons["raises"]
     assert "(invalid): the evaluator says: correct.json: main() wrote no correct.json;" in reasons["no_correct"]
 
 

@@ -98,3 +98,15 @@ def test_stand_ins_come_after_installed_packages():
         assert sys.path.count(str(SHIMS)) == 1
     finally:
         sys.path[:] = before
+
+
+def test_openevolve_fitness_without_combined_score_is_the_mean_of_numeric_metrics():
+    ev = _evaluator(evaluate=lambda p: {"overall_score": 0.5, "lag": 1.5, "ok": True, "error": "text"})
+    out = runtime.run_job(ev, {"program": "p.py", "convention": "openevolve", "objective": "combined_score"},
+                          same)["result"]
+    assert out["combined_score"] == 1.0 and out["fitness"].startswith("combined_score is the mean of the 2")
+    other = runtime.run_job(ev, {"program": "p.py", "convention": "openevolve", "objective": "overall_score"},
+                            same)["result"]
+    assert "combined_score" not in other                    # a chosen objective is left alone
+    said = _evaluator(evaluate=lambda p: {"invalid": "no", "x": 1.0})
+    assert "combined_score" not in runtime.run_job(said, {"program": "p", "convention": "openevolve"}, same)["result"]

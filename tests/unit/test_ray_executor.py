@@ -42,6 +42,13 @@ class FakeBackend:
     def nodes(self):
         return list(self._nodes)
 
+    def available(self):
+        """Free: the nodes' totals minus what runs (ours: the unanswered submissions) minus other jobs'."""
+        running = sum(1 for _, f in self.submitted if not f.done())
+        return {"CPU": sum(n.get("CPU", 0.0) for n in self._nodes) - running - self.others}
+
+    others = 0.0
+
     def close(self):
         pass
 
@@ -158,6 +165,27 @@ def test_in_flight_follows_the_alive_nodes():
     asyncio.run(main())
 
 
+def test_another_jobs_tasks_leave_less_room():
+    async def main():
+        backend = FakeBackend([{"CPU": 4.0}])
+        backend.others = 3.0                        # another job holds 3 of the 4 CPUs
+        ex = RayExecutor(SPEC, backend)
+        assert ex.slots == 1
+        calls = [asyncio.ensure_future(ex.run(f"c{i}")) for i in range(3)]
+        await settle()
+        assert len(backend.submitted) == 1
+        backend.others = 0.0                        # it ends: ours take the room
+        ex._read_at = -10.0
+        token, future = backend.submitted[0]
+        future.set_result(answer(token, 0.0))
+        await settle()
+        assert len(backend.submitted) == 3 and ex.slots == 4
+        for token, future in backend.submitted[1:]:
+            future.set_result(answer(token, 0.0))
+        await asyncio.gather(*calls)
+    asyncio.run(main())
+
+
 def test_max_in_flight_caps_the_cluster():
     ex = RayExecutor(SPEC, FakeBackend([{"CPU": 64.0}]), max_in_flight=12)
     assert ex.slots == 12
@@ -182,3 +210,20 @@ def test_executor_flags_reach_the_config():
     from cambrian.cli import _overrides, _parser
     args = _parser().parse_args(["run", "p", "--ray-address", "10.0.0.1:6379"])
     assert _overrides(args)["executor.kind"] == "ray" and _overrides(args)["executor.address"] == "10.0.0.1:6379"
+
+
+def test_a_cluster_nobody_answers_is_one_line_and_exit_2(tmp_path):
+    from tests.runs import TOY
+    out = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", str(TOY), "--run-dir", str(tmp_path / "r"),
+                          "--budget", "2", "--quiet", "--ray-address", "127.0.0.9:6399"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("cambrian: error: executor ray: ")
+    assert "no Ray cluster answers at 127.0.0.9:6399" in last or "Ray is not installed" in last
+
+
+def test_the_start_line_says_when_workers_leave_the_cluster_idle():
+    ex = RayExecutor(SPEC, FakeBackend([{"CPU": 4.0}, {"CPU": 4.0}]))
+    assert "2 node(s) alive, room for 8 evaluation(s) at once (cpus 1 each)" in ex.summary(3)
+    assert "raise --workers to 8 or more" in ex.summary(3) and "raise" not in ex.summary(8)
