@@ -330,8 +330,8 @@ def verdict(summary: dict[str, dict[str, dict[str, Any]]], *, ours: str = "cambr
         else:
             status = f"not met ({'beyond' if p < 0.05 else 'within'} the seeds' spread)"
         mean = (lambda v: sum(v) / len(v) if v else math.nan)
-        rows.append(f"| {problem} | {_num(mine['median'], 3)} | {_num(mean(a) * sign, 3)} | {best} | "
-                    f"{_num(theirs['median'], 3)} | {_num(mean(b) * sign, 3)} | {p:.2f} | {status} |")
+        rows.append(f"| {problem} | {_num(mine['median'], 4)} | {_num(mean(a) * sign, 4)} | {best} | "
+                    f"{_num(theirs['median'], 4)} | {_num(mean(b) * sign, 4)} | {p:.2f} | {status} |")
     if not rows:
         return []
     means = {s: [by[s]["median"] for by in summary.values() if s in by] for s in (ours, *baselines)}
