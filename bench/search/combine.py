@@ -4,7 +4,7 @@ For more seeds than one sitting allows: run ``simulate.py --first-seed 10 ...`` 
 merge it with the first run. A run (problem, system, seed) present in two files must
 agree, or the merge is refused: the files then measure different code.
 
-    python bench/search/combine.py A/results.json B/results.json --out DIR [--title TEXT]
+    python bench/search/combine.py A/results.json B/results.json --out DIR [--systems a,b] [--header TEXT]
 """
 
 from __future__ import annotations
@@ -43,11 +43,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--title", default="Search benchmark, in-process replica: weak scripted LLM, LLM proposals only")
     parser.add_argument("--header", default="", help="text under the title (machine, date, commands)")
+    parser.add_argument("--systems", help="comma-separated: keep only these systems")
     args = parser.parse_args()
     missing = [p for p in args.results if not p.is_file()]
     if missing:
         raise SystemExit(f"error: no such file: {missing[0]}")
     runs, metas = load(args.results)
+    if args.systems:
+        keep = args.systems.split(",")
+        runs = sorted((r for r in runs if r.system in keep), key=lambda r: keep.index(r.system))
     # Problems and systems keep the first file's order; seeds are sorted by the tables.
     _, md = benchmark.write(runs, args.out, title=args.title, header=args.header,
                             meta={"merged": [str(p) for p in args.results], "parts": metas})
