@@ -206,7 +206,8 @@ def report(score: float, *, best_known: float, direction: str, objective: str = 
 
 
 def invalid(reason: str, **extra: Any) -> dict[str, Any]:
-    """The result of an invalid construction: no objective, the reason under ``invalid``."""
+    """The result of an invalid construction: the reason under ``invalid`` (and no objective).
+    The program is stored ``invalid`` with the reason "the evaluator says: <reason>"."""
     return {"invalid": reason, **extra}
 
 

@@ -15,7 +15,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="evolve a problem directory (or resume a run)")
-    run.add_argument("problem", nargs="?", help="problem directory (initial_program.py, evaluate.py)")
+    run.add_argument("problem", nargs="?", help="problem directory (initial_program.py + evaluate.py; "
+                                                "OpenEvolve's and ShinkaEvolve's directories too)")
+    run.add_argument("--convention", choices=["auto", "cambrian", "openevolve", "shinka"],
+                     help="the problem directory's convention (default: detected from its file names)")
     run.add_argument("--budget", type=int, help="candidates to propose")
     run.add_argument("--max-time", type=float, help="wall-clock seconds for this session")
     run.add_argument("--target", type=float, help="stop when the best score reaches this")
@@ -32,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="start a new run seeded with RUN_DIR's best programs, re-evaluated (any setting may "
                           "change: objective, evaluator, features, ...)")
     _llm_flags(run)
+    run.add_argument("--executor", choices=("local", "ray"), help="where evaluations run (default: local)")
+    run.add_argument("--ray-address", metavar="HOST:PORT", help="the Ray cluster's head (implies --executor ray)")
     run.add_argument("--quiet", action="store_true", help="no progress display")
 
     replay = sub.add_parser("replay", help="re-run a run, answering every LLM request from its record")
@@ -83,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     ui.add_argument("--host", default="127.0.0.1",
                     help="interface (default 127.0.0.1); any other requires the token printed at start")
-    ui.add_argument("--token", help="the token to require (default: a random one when not on loopback)")
+    ui.add_argument("--token", help="the token to require (default: $CAMBRIAN_UI_TOKEN, else a random one when not on "
+                         "loopback; the variable keeps it out of the process list)")
 
     rep = sub.add_parser("report", help="write a self-contained HTML report of a run (plots inline, opens offline)")
     rep.add_argument("run_dir", metavar="RUN_DIR")
@@ -108,7 +114,7 @@ def _overrides(args: argparse.Namespace) -> dict:
     import yaml
 
     out = {"budget": args.budget, "max_cost": args.max_cost, "max_calls": getattr(args, "max_calls", None)}
-    for name in ("max_time", "target", "patience", "seed", "workers"):
+    for name in ("max_time", "target", "patience", "seed", "workers", "convention"):
         out[name] = getattr(args, name, None)
     if args.model:
         from .llm.models import parse_model
@@ -116,6 +122,11 @@ def _overrides(args: argparse.Namespace) -> dict:
         for text in args.model:
             parse_model(text)  # a one-line error for a malformed flag
         out["llm.models"] = [{"model": text} for text in args.model]
+    if getattr(args, "ray_address", None):
+        out["executor.address"] = args.ray_address
+        out["executor.kind"] = "ray"
+    if getattr(args, "executor", None):
+        out["executor.kind"] = args.executor
     if getattr(args, "islands", None) is not None:
         out["islands.count"] = args.islands if args.islands == "auto" else _int(args.islands, "--islands")
     for item in args.set:
@@ -152,6 +163,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     problem_dir = args.problem
     if args.source is not None:
         from .store import Store
+
+        if args.run_dir is not None and Path(args.run_dir).resolve() == Path(args.source).resolve():
+            raise CambrianError(f"--run-dir {args.run_dir} is the run --from reads: give the new run another directory")
 
         source = Store.open(Path(args.source))
         problem_dir = problem_dir or source.meta("problem")

@@ -53,6 +53,8 @@ class EvaluationConfig(_Model):
     cascade: dict[str, float] = Field(
         {}, description="evaluate_stageN -> threshold the objective must reach to go on"
     )
+    cascade_stages: bool = Field(True, description="false: evaluate_stageN functions are not called "
+                                                   "(OpenEvolve's cascade_evaluation: false)")
     fingerprint: ProbeConfig | None = Field(
         None, description="probe inputs for functional-equivalence caching (or define fingerprint() in evaluate.py)"
     )
@@ -61,7 +63,31 @@ class EvaluationConfig(_Model):
     )
 
 
+class ExecutorConfig(_Model):
+    kind: Literal["local", "ray"] = Field("local", description="where evaluations run: local processes, "
+                                                                 "or Ray tasks on a cluster (the 'ray' extra)")
+    address: str | None = Field(None, description="ray: HOST:PORT of the cluster's head (default: $RAY_ADDRESS)")
+    cpus: float = Field(1.0, gt=0, description="ray: CPUs each evaluation reserves on its node")
+    memory_mb: int | None = Field(None, ge=1, description="ray: memory each evaluation reserves on its node")
+    gpus: float = Field(0.0, ge=0, description="ray: GPUs each evaluation reserves on its node")
+    max_in_flight: int | None = Field(None, ge=1, description="ray: evaluations in flight at most "
+                                                              "(default: what the cluster's nodes can hold)")
+    resubmits: int = Field(3, ge=0, le=20, description="ray: times an evaluation whose node was lost is "
+                                                      "submitted again before it counts as a failure")
+
+
+class IslandProfile(_Model):
+    models: tuple[str, ...] = Field((), description="the llm.models this island's LLM proposals use "
+                                                     "(PROVIDER:NAME; empty: all of them)")
+    formats: tuple[Literal["diff", "rewrite", "crossover"], ...] = Field(
+        (), description="the edit formats this island uses (empty: all of llm.formats)")
+    builtin: bool = Field(True, description="whether built-in operators propose on this island")
+    instructions: str = Field("", description="text added to the task in this island's prompts")
+
+
 class IslandsConfig(_Model):
+    profiles: tuple[IslandProfile, ...] = Field(
+        (), description="heterogeneous islands: island i proposes with profiles[i % len(profiles)]")
     count: Union[int, Literal["auto"]] = Field(
         "auto", description="policy 'adaptive': an integer caps the islands it opens (auto: search.max_islands); "
                             "policy 'islands': the island count ('auto' = 1 per 250 candidates of budget, 1 to 5)"
@@ -222,9 +248,12 @@ class Config(_Model):
     direction: Literal["maximize", "minimize"] = "maximize"
     max_cost: float | None = Field(None, gt=0, description="dollars: stop before spending more")
     max_calls: int | None = Field(None, ge=1, description="LLM requests, retries included: stop before sending more")
+    convention: Literal["auto", "cambrian", "openevolve", "shinka"] = Field(
+        "auto", description="the problem directory's convention (auto: detected from its file names)")
     operator_choice: Literal["auto", "weights", "bandit"] = Field(
         "auto", description="auto: bandit when LLM models are configured, weights otherwise")
     evaluation: EvaluationConfig = EvaluationConfig()
+    executor: ExecutorConfig = ExecutorConfig()
     llm: LLMConfig = LLMConfig()
     bandit: BanditConfig = BanditConfig()
     novelty: NoveltyConfig = NoveltyConfig()
@@ -233,6 +262,24 @@ class Config(_Model):
     archive: ArchiveConfig = ArchiveConfig()
     selection: SelectionConfig = SelectionConfig()
     operators: OperatorsConfig = OperatorsConfig()
+
+    @model_validator(mode="after")
+    def _profiles_name_models(self) -> "Config":
+        from .llm.models import parse_model
+
+        known = {parse_model(m.model)["provider"] + ":" + parse_model(m.model)["name"] for m in self.llm.models}
+        for i, profile in enumerate(self.islands.profiles):
+            for text in profile.models:
+                try:
+                    parsed = parse_model(text)
+                except Exception as exc:
+                    raise ValueError(f"islands.profiles[{i}].models: {exc}") from None
+                if f"{parsed['provider']}:{parsed['name']}" not in known:
+                    raise ValueError(f"islands.profiles[{i}].models: {text!r} is not among llm.models "
+                                     f"({', '.join(sorted(known)) or 'none set'})")
+            if not profile.builtin and not profile.models and not self.llm.models:
+                raise ValueError(f"islands.profiles[{i}]: no operator left (builtin: false and no llm.models)")
+        return self
 
     @model_validator(mode="after")
     def _some_operator(self) -> "Config":

@@ -7,6 +7,9 @@ cambrian.yaml        optional config
 task.md              optional description, for LLM operators
 ```
 
+OpenEvolve's and ShinkaEvolve's directories load too (``conventions``): their file
+names, evaluator contracts and config files.
+
 Nothing here imports the user's code: the evaluator is checked statically and only
 ever runs in a separate process.
 """
@@ -17,6 +20,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import conventions
 from .errors import ProblemError
 from .program import Frame, compile_error
 
@@ -36,6 +40,8 @@ class Problem:
     evaluator_path: Path
     config_path: Path | None
     stages: tuple[str, ...]
+    convention: str = conventions.CAMBRIAN
+    program_file: str = PROGRAM_FILE
 
     @property
     def name(self) -> str:
@@ -43,27 +49,26 @@ class Problem:
 
     @property
     def program_path(self) -> Path:
-        return self.root / PROGRAM_FILE
+        return self.root / self.program_file
 
     def imports(self) -> tuple[str, ...]:
         """Modules the evaluator and the initial program import at top level, minus the
         problem's own files: what the warm pool may import once for every candidate."""
         return tuple(dict.fromkeys(module_imports(self.evaluator_path) +
-                                   module_imports(self.root / PROGRAM_FILE)))
+                                   module_imports(self.program_path)))
 
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Problem":
+    def load(cls, directory: str | Path, *, convention: str | None = None) -> "Problem":
+        """Load and check a problem directory; ``convention`` None or "auto" detects it."""
         root = Path(directory).expanduser().resolve()
         if not root.exists():
             raise ProblemError(f"problem directory not found: {directory}")
         if not root.is_dir():
             raise ProblemError(f"not a directory: {directory}")
-        program = root / PROGRAM_FILE
-        evaluator = root / EVALUATOR_FILE
-        for path in (program, evaluator):
-            if not path.is_file():
-                raise ProblemError(f"{root}: missing {path.name}")
+        layout = conventions.layout(root, convention or conventions.forced(root))
+        program = root / layout.program
+        evaluator = root / layout.evaluator
         code = _read(program)
         try:
             Frame.parse(code)
@@ -73,18 +78,23 @@ class Problem:
         if error is not None:
             raise ProblemError(f"{program}: {error}")
         names = _top_level_names(evaluator)
-        if "evaluate" not in names:
-            raise ProblemError(f"{evaluator}: defines no evaluate(program_path) function")
         stages = tuple(sorted((n for n in names if n.startswith("evaluate_stage")), key=_stage_key))
-        config = root / CONFIG_FILE
+        if layout.convention == conventions.SHINKA:
+            stages = ()
+        if layout.entry not in names and not (layout.convention == conventions.OPENEVOLVE and stages):
+            signature = "main(program_path, results_dir)" if layout.entry == "main" else "evaluate(program_path)"
+            raise ProblemError(f"{evaluator}: defines no {signature} function")
+        config = conventions.config_file(root, layout)
         task = root / TASK_FILE
         return cls(
             root=root,
             initial_code=code,
             task=_read(task) if task.is_file() else "",
             evaluator_path=evaluator,
-            config_path=config if config.is_file() else None,
+            config_path=config,
             stages=stages,
+            convention=layout.convention,
+            program_file=layout.program,
         )
 
 

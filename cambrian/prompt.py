@@ -55,7 +55,7 @@ def describe_program(p: Program, *, title: str, objective: str) -> str:
     others = {k: v for k, v in sorted(p.metrics.items()) if k != objective and not k.startswith("private_")}
     if others:
         lines.append("Other metrics: " + ", ".join(f"{k} = {v:.6g}" for k, v in others.items()))
-    feedback = dict(p.feedback)
+    feedback = {k: v for k, v in p.feedback.items() if not k.startswith("private")}
     traceback = feedback.pop("traceback", "")
     if traceback:
         lines.append("Error:\n" + _cap(portable(traceback), 800))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from .contributions import BUILTIN, from_store
 from .program import Program
 from .stats import failure_kind
 from .runview import RunView
@@ -59,6 +60,9 @@ class Status:
     islands: int = 1             # islands that received a proposal
     initial_failure: Program | None = None   # the initial program, when it did not evaluate
     run_dir: str = "RUN_DIR"
+    executor: dict | None = None  # what ran the evaluations, in flight counts (store meta 'executor')
+    by_island: list = ()          # contributions.Contribution per island
+    by_model: list = ()           # ... per model (built-in operators as one)
 
     @property
     def improvements(self) -> int:
@@ -70,6 +74,21 @@ def usage_line(calls: int, max_calls: int | None, candidates: int, builtin: int)
     limit = f" of {max_calls}" if max_calls is not None else ""
     share = 100.0 * builtin / candidates if candidates else 0.0
     return f"LLM calls: {calls}{limit}; candidates: {candidates}; from built-in operators: {share:.0f}%"
+
+
+def executor_line(info: dict) -> str:
+    """Pure: what ran the evaluations and how many were in flight (the last session's)."""
+    where = "local processes" if info.get("kind") == "local" else f"ray at {info.get('address')}"
+    parts = [f"evaluations in flight: max {info.get('in_flight_max', 0)}, mean {info.get('in_flight_mean', 0):g}"]
+    if info.get("kind") == "ray":
+        res = ", ".join(f"{k} {v:g}" for k, v in (info.get("resources") or {}).items())
+        parts.append(f"capacity {info.get('capacity')} ({res} each; {info.get('nodes_alive')} nodes alive, "
+                     f"{info.get('nodes_answered')} answered)")
+        parts.append(f"resubmitted after a lost node {info.get('resubmitted', 0)}, hedged {info.get('hedged', 0)}, "
+                     f"late duplicates ignored {info.get('late_ignored', 0)}")
+    else:
+        parts.append(f"{info.get('slots')} slots")
+    return f"executor: {where}; " + "; ".join(parts)
 
 
 def archive_summary(rows: list[tuple[float, dict]], features: list[dict], *, maximize: bool
@@ -140,6 +159,8 @@ def status(store: Store) -> Status:
         islands=max(1, store.scalar("SELECT COUNT(DISTINCT island) FROM attempts WHERE seq > 0") or 0),
         initial_failure=_initial_failure(store),
         run_dir=str(store.path.parent),
+        executor=store.meta("executor"),
+        **dict(zip(("by_island", "by_model"), from_store(store, maximize=maximize))),
     )
 
 
@@ -233,6 +254,8 @@ def render(st: Status) -> None:
         console.print(f"last stop: {st.stop_reason}")
     console.print(f"archive: {st.cells} of {st.total_cells} cells ({100.0 * st.cells / st.total_cells:.0f}% "
                   f"coverage), QD-score {st.qd_score:.6g}; islands used: {st.islands}")
+    if st.executor:
+        console.print(escape(executor_line(st.executor)), highlight=False, soft_wrap=True)
     for line in st.warnings:
         console.print(f"[bold yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if st.failures:
@@ -247,6 +270,16 @@ def render(st: Status) -> None:
         rate = 100.0 * row.improved / row.candidates if row.candidates else 0.0
         ops.add_row(row.operator, str(row.candidates), str(row.valid), str(row.improved), f"{rate:.1f}")
     console.print(ops)
+    for title, rows, shown in (("islands", st.by_island, len(st.by_island) > 1),
+                               ("models", st.by_model, any(r.key != BUILTIN for r in st.by_model))):
+        if not shown:
+            continue
+        table = Table(title[:-1], "candidates", "valid", "improved on parent", "new bests", "archive share",
+                      title=f"contribution by {title[:-1]}")
+        for r in rows:
+            table.add_row(r.key, str(r.candidates), str(r.valid), str(r.improved), str(r.new_bests),
+                          f"{100 * r.share:.0f}% ({r.elites})")
+        console.print(table)
     if st.models:
         llm = Table("model", "requests", "failed", "tokens in", "tokens out", "dollars", title="LLM cost")
         for model, calls, failed, tin, tout, cost in st.models:

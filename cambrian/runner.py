@@ -24,10 +24,11 @@ from .config import Config
 from .stats import Stats, failure_kind
 from .evaluation import INFRASTRUCTURE, INVALID, OK, REJECTED, EvalResult
 from .events import EventLog
-from .executors import Executor
+from .executors import EXECUTOR_KEY, Executor
 from .llm.budget import CallBudget
 from .novelty import NoveltyIndex
 from .operators import Candidate, Context, Operator, ProposalFailure
+from .profiles import instructions
 from .prompt import load_templates
 from .program import Program, compile_error, outside_change, program_id
 from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
@@ -46,6 +47,7 @@ def one_line(text: str) -> str:
 INITIAL = "initial"
 STOP_GRACE = 10.0   # seconds in-flight candidates get after a stop before they are cancelled
 POLL = 0.5          # how often stop conditions are checked while waiting on a candidate
+EXECUTOR_EVERY = 25 # candidates between records of the executor's in-flight counts
 
 
 class Runner:
@@ -139,6 +141,7 @@ class Runner:
         self.stats.best_id = initial.id
         self.events.emit("started", budget=self.config.budget, workers=self.config.workers,
                          islands=self.strategy.island_count)
+        self._record_executor()
         budget, window = self.config.budget, self.config.workers
         # seq -> (proposal, its task, whether it was answered from the store)
         pending: dict[int, tuple[Proposal, asyncio.Future[None], bool]] = {}
@@ -163,6 +166,8 @@ class Runner:
                 await future
                 self._tell(proposal, replayed=replayed)
                 next_tell += 1
+                if next_tell % EXECUTOR_EVERY == 0:
+                    self._record_executor()
                 every = self.config.llm.insights_every
                 if every and self.clients and proposal.seq % every == 0:
                     await self._insights(proposal.seq)
@@ -177,6 +182,7 @@ class Runner:
             raise
         self.stats.stop_reason = self._stop or "budget"
         self.stats.calls = self.calls.used
+        self._record_executor()
         # The whole search state is derivable from the attempts; this is a readable summary.
         # Randomness is counter-based: (seed, seq) determines every draw.
         self.store.set_meta("state", {"told": self.strategy.told, "next_seq": next_ask,
@@ -186,6 +192,12 @@ class Runner:
         self.events.emit("stopped", reason=self.stats.stop_reason, best=self.stats.best_score,
                          best_id=self.stats.best_id)
         return self.stats
+
+    def _record_executor(self) -> None:
+        """What runs the evaluations and how many were in flight, with the run (``cambrian status``)."""
+        describe = getattr(self.executor, "describe", None)
+        if describe is not None:
+            self.store.set_meta(EXECUTOR_KEY, describe())
 
     async def _wait(self, future: asyncio.Future[None], pending: dict, deadline: float | None) -> bool:
         """Wait for ``future`` while watching the stop conditions, so a stalled proposal
@@ -334,6 +346,9 @@ class Runner:
                           inspiration_islands=proposal.inspiration_islands)
         if not proposal.operator.startswith("llm:"):
             return context
+        note = instructions(self.config.islands.profiles, proposal.island)
+        if note:  # heterogeneous islands: this island's own prompt setting
+            context = replace(context, task=f"{context.task}\n\n{note}")
         horizon = proposal.seq - self.config.workers
         context = replace(context, island_bests=self.strategy.island_bests(), known=partial(self._known, horizon))
         if self.config.llm.history == 0:

@@ -19,6 +19,8 @@ def solve():
 ''',
     "evaluate.py": '''"""Scores a candidate: return a dict of metrics."""
 
+import math
+
 from cambrian.candidate import load
 
 
@@ -26,6 +28,10 @@ def evaluate(program_path):
     # load() runs the candidate in a separate, confined process: it cannot touch
     # this evaluator's code or data. Only plain values and numpy arrays come back.
     x, y = load(program_path).solve()
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (x, y)):
+        # An invalid program: no objective, the reason under "invalid". It is stored
+        # as invalid with this reason, and the reason is shown to the LLM operators.
+        return {"invalid": f"solve() must return two finite numbers, got ({x!r}, {y!r})"}
     distance = (x - 3.0) ** 2 + (y - 0.5) ** 2
     # combined_score is the objective (maximized); other numbers are metrics,
     # strings are feedback.

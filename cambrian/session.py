@@ -12,16 +12,18 @@ from typing import Any, Callable
 
 from . import config as config_mod
 from .config import Config, EvaluationConfig
+from .conventions import translation
 from .errors import ConfigError, NothingToDo, StoreError
 from .events import EventLog
-from .evaluation import Limits, PoolEvaluator, ProcessEvaluator, Spec
-from .executors import LocalExecutor
+from .evaluation import Limits, Spec
+from .executors import make_executor
 from .llm import CallBudget, LLMClient, ModelSpec, parse_model
 from .operators import Context, Operator, build_operators
 from .operators.llm import LLMOperator
 from .operators.seeds import SEED, SEEDS_KEY, Seeds
 from .prompt import load_templates
 from .problem import Problem
+from .profiles import island_arms
 from .program import Program, program_id
 from .resume import SHAPE_KEY, RunShape, changed_files, check_resume, evaluator_digests, instead, shape_for
 from .runner import Runner, Stats
@@ -29,6 +31,7 @@ from .store import Store
 from .strategy import Strategy
 
 RESOLVED_CONFIG = "config.resolved.yaml"
+TRANSLATION = "config.translation.txt"   # what a peer's config became, key by key
 
 
 @dataclass
@@ -71,12 +74,19 @@ def prepare(
         return _prepare_resume(problem_dir, Path(resume), overrides, note)
     if problem_dir is None:
         raise ConfigError("a problem directory is required (or --resume RUN_DIR)")
-    problem = Problem.load(problem_dir)
+    problem = Problem.load(problem_dir, convention=(overrides or {}).get("convention"))
+    convention = {**(overrides or {}), "convention": problem.convention}
+    translated: list[str] = []
     if base_config is not None:
-        config = config_mod.build(base_config, overrides)
+        config = config_mod.build(base_config, convention)
+        problem = translation.with_task(problem)
     else:
         file = Path(config_file) if config_file is not None else problem.config_path
-        config = config_mod.load(file, overrides)
+        data, task, translated = translation.configure(problem, file)
+        for line in translated:
+            note(line)
+        config = config_mod.build(data, convention)
+        problem = translation.with_task(problem, task)
     check(problem, config)
     run_path = Path(run_dir) if run_dir is not None else default_run_dir(problem)
     if (run_path / Store.FILE).exists() and _never_started(run_path):
@@ -84,6 +94,8 @@ def prepare(
         _remove_run(run_path)
     store = Store.create(run_path / Store.FILE, {"problem": str(problem.root), **_fixed_meta(problem, config)}).claim()
     _write_resolved(run_path, config)
+    if translated:
+        (run_path / TRANSLATION).write_text("\n".join(translated) + "\n")
     return problem, config, store, run_path
 
 
@@ -127,7 +139,9 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     saved = store.meta("config")
     if not isinstance(saved, dict):
         raise StoreError(f"{store.path}: no saved config")
-    problem = Problem.load(problem_dir or store.meta("problem"))
+    problem = Problem.load(problem_dir or store.meta("problem"),
+                           convention=(overrides or {}).get("convention") or saved.get("convention"))
+    problem = translation.with_task(problem)
     config = config_mod.build(saved, overrides)
     check(problem, config)
     done = _candidates_done(store)
@@ -207,18 +221,20 @@ def check(problem: Problem, config: Config) -> None:
         UidLease(*ev.sandbox_uids)  # a bad range is a one-line error now
 
 
-def build_evaluator(problem: Problem, config: Config) -> PoolEvaluator | ProcessEvaluator:
+def build_spec(problem: Problem, config: Config) -> Spec:
+    """What every evaluation of this run runs, whichever executor runs it."""
     ev = config.evaluation
     check(problem, config)
     limits = limits_for(ev)
     spec = Spec(
         evaluator_path=problem.evaluator_path, objective=config.objective, direction=config.direction,
         timeout=ev.timeout, limits=limits, allow_env=ev.pass_env,
-        stages=tuple((name, ev.cascade.get(name)) for name in problem.stages),
+        stages=tuple((name, ev.cascade.get(name)) for name in problem.stages) if ev.cascade_stages else (),
         probe=ev.fingerprint.model_dump() if ev.fingerprint else None,
         objective_range=ev.objective_range, preload=tuple(dict.fromkeys(ev.preload + problem.imports())),
+        convention=problem.convention,
     )
-    return PoolEvaluator(spec) if ev.pool else ProcessEvaluator(spec)
+    return spec
 
 
 def build_arms(config: Config, store: Store, templates: dict[str, Any], *, replay: Store | None = None,
@@ -265,25 +281,28 @@ def build_runner(problem: Problem, config: Config, store: Store, run_path: Path,
     seeds = store.meta(SEEDS_KEY) or {}
     if seeds.get("codes"):
         operators[SEED] = Seeds(seeds["codes"])
-    evaluator = build_evaluator(problem, config)
+    spec = build_spec(problem, config)
     saved_shape = store.meta(SHAPE_KEY)
     shape = RunShape.from_dict(saved_shape) if saved_shape else shape_for(config)
     use_bandit = config.operator_choice == "bandit" or (config.operator_choice == "auto" and bool(clients))
+    kinds = {n: (o.client.spec.label, o.fmt) if isinstance(o, LLMOperator) else (None, None)
+             for n, o in operators.items() if weights.get(n, 0) > 0}
+    island_sets = island_arms(config.islands.profiles, kinds) if config.islands.profiles else ()
     return Runner(
         config=config,
         store=store,
         strategy=Strategy(config, mate_operators=frozenset(n for n, o in operators.items() if o.needs_mate),
-                          arms=weights, bandit=use_bandit, shape=shape),
+                          arms=weights, bandit=use_bandit, shape=shape, island_arms=island_sets),
         operators=operators,
         clients=clients,
         cost_bound=cost_bound(config),
         templates=templates,
         calls=calls,
-        executor=LocalExecutor(evaluator, slots=config.evaluation.slots or min(config.workers, os.cpu_count() or 1)),
+        executor=make_executor(spec, config=config, problem_dir=problem.root),
         context=Context(task=problem.task, objective=config.objective, direction=config.direction),
         events=EventLog(store, run_path / "events.jsonl"),
         on_progress=on_progress,
-        fingerprints=evaluator.spec.fingerprints,
+        fingerprints=spec.fingerprints,
         seeds=len(seeds.get("codes") or ()),
         on_note=on_note,
         program_path=problem.program_path,
@@ -299,6 +318,9 @@ async def execute(problem: Problem, config: Config, store: Store, run_path: Path
     runner = build_runner(problem, config, store, run_path, best_writer, replay=replay, on_note=on_note)
     if announce and on_note is not None:
         on_note(announce)
+    summary = getattr(runner.executor, "summary", None)
+    if summary is not None and on_note is not None:
+        on_note(summary(config.workers))
     try:
         try:
             stats = await runner.run(problem.initial_code, handle_signals=handle_signals)

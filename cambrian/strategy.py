@@ -162,9 +162,11 @@ class IslandsPolicy:
 
 class Strategy:
     def __init__(self, config: Config, *, mate_operators: frozenset[str] = frozenset(),
-                 arms: Mapping[str, float] | None = None, bandit: bool = False, shape: RunShape | None = None):
+                 arms: Mapping[str, float] | None = None, bandit: bool = False, shape: RunShape | None = None,
+                 island_arms: tuple[frozenset[str], ...] = ()):
         """``arms``: operator name -> weight (default: the built-in operators' weights);
         with ``bandit`` the weights only say which arms exist and a bandit chooses.
+        ``island_arms``: heterogeneous islands, island i draws only from island_arms[i % len].
         ``shape``: the run's saved layout (default: what the config gives a new run)."""
         self.config = config
         self.shape = shape or shape_for(config)
@@ -173,6 +175,7 @@ class Strategy:
         self._operators = [name for name, w in weights.items() if w > 0]
         self._weights = np.array([weights[n] for n in self._operators], dtype=float)
         self._mate_operators = mate_operators
+        self._island_arms = island_arms
         self.bandit = Bandit(tuple(self._operators), exploration=config.bandit.exploration,
                              cost_weight=config.bandit.cost_weight) if bandit else None
         self.children: dict[str, int] = {}
@@ -202,17 +205,22 @@ class Strategy:
     def ask(self, seq: int) -> Proposal:
         rng = rng_for(self.config.seed, seq, STRATEGY_STREAM)
         island, parent, inspirations, their_islands = self.policy.select(seq, rng)
-        operator = self._operator(rng, has_mate=bool(inspirations))
+        operator = self._operator(rng, has_mate=bool(inspirations), island=island)
         return Proposal(seq, island, parent, inspirations, operator, their_islands)
 
-    def _operator(self, rng: np.random.Generator, *, has_mate: bool) -> str:
+    def _operator(self, rng: np.random.Generator, *, has_mate: bool, island: int = 0) -> str:
+        mine = self._island_arms[island % len(self._island_arms)] if self._island_arms else None
         if self.bandit is not None:
-            allowed = tuple(n for n in self._operators if has_mate or n not in self._mate_operators)
-            return self.bandit.choose(rng, allowed or None)
+            allowed = tuple(n for n in self._operators if (has_mate or n not in self._mate_operators)
+                            and (mine is None or n in mine))
+            return self.bandit.choose(rng, allowed or tuple(n for n in self._operators if mine is None or n in mine)
+                                      or None)
         weights = self._weights.copy()
+        if mine is not None:
+            weights[np.array([name not in mine for name in self._operators])] = 0.0
         if not has_mate:
             mask = np.array([name in self._mate_operators for name in self._operators])
-            if not mask.all():
+            if weights[~mask].sum() > 0:
                 weights[mask] = 0.0
         return self._operators[int(rng.choice(len(weights), p=weights / weights.sum()))]
 

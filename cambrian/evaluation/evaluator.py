@@ -97,6 +97,7 @@ class Spec:
     probe: dict[str, Any] | None = None                 # {"function": name, "inputs": [[...], ...]}
     objective_range: tuple[float, float] | None = None
     preload: tuple[str, ...] = ()                       # modules the warm server imports once
+    convention: str = "cambrian"                        # how the evaluator is called (``conventions``)
 
     @property
     def fingerprints(self) -> bool:
@@ -129,6 +130,7 @@ class _SandboxedEvaluator:
             "program": str(workdir.program), "workdir": str(workdir.path),
             "limits": s.limits.for_worker(uid, cgroup), "objective": s.objective, "direction": s.direction,
             "stages": [{"name": n, "threshold": t} for n, t in s.stages], "probe": s.probe,
+            "convention": s.convention,
         }
 
     async def _launch(self, job: dict[str, Any], pipes: sandbox.Pipes, workdir: sandbox.Workdir
@@ -425,7 +427,8 @@ def interpret(done: sandbox.Finished, spec: Spec) -> EvalResult:
                           seconds=seconds, protections=protections)
     if "exception" in payload:
         feedback["traceback"] = payload.get("traceback", "")
-        return EvalResult(ERROR, f"evaluate() raised {payload['exception']}"[:500], feedback=feedback,
+        entry = "main()" if spec.convention == "shinka" else "evaluate()"  # the function the user wrote
+        return EvalResult(ERROR, f"{entry} raised {payload['exception']}"[:500], feedback=feedback,
                           seconds=seconds, protections=protections)
     stages = payload.get("stages") or []
     if stages:

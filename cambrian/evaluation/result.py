@@ -44,6 +44,18 @@ def describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def declared_invalid(raw: dict[str, Any]) -> str:
+    """The evaluator's own verdict: ``invalid`` holding a reason (or true) marks the program
+    invalid, objective or not. The one documented way to say "invalid, because X"
+    (``cambrian.certify.invalid`` builds it). A number under ``invalid`` is a metric."""
+    said = raw.get("invalid")
+    if said is True:
+        return "invalid (no reason given)"
+    if isinstance(said, str) and said.strip():
+        return said.strip()[:500]
+    return ""
+
+
 def validate(raw: Any, *, objective: str, seconds: float = 0.0,
              protections: tuple[str, ...] = (), bounds: tuple[float, float] | None = None) -> EvalResult:
     """Turn an evaluator's returned value into an ``EvalResult``."""
@@ -52,18 +64,20 @@ def validate(raw: Any, *, objective: str, seconds: float = 0.0,
                           seconds=seconds)
     metrics: dict[str, float] = {}
     feedback: dict[str, Any] = {}
+    said = declared_invalid(raw)
     for key, value in raw.items():
-        if is_real(value):
+        if is_real(value) and not (said and key == objective):
             metrics[key] = float(value)
         elif key != objective:
             feedback[key] = value
+    if said:
+        if objective in raw:  # kept for people, never counted
+            feedback[f"{objective}_not_counted"] = raw[objective]
+        return EvalResult(INVALID, f"the evaluator says: {said}", metrics=metrics, feedback=feedback,
+                          seconds=seconds)
     if objective not in raw:
-        said = raw.get("invalid")
-        if isinstance(said, str) and said.strip():  # the documented invalid form (cambrian.certify.invalid)
-            reason = f"invalid construction: {said.strip()}"
-        else:
-            reason = (f"objective '{objective}' missing from evaluate() result "
-                      f"(keys: {', '.join(sorted(raw)) or 'none'})")
+        reason = (f"objective '{objective}' missing from evaluate() result "
+                  f"(keys: {', '.join(sorted(raw)) or 'none'})")
         return EvalResult(INVALID, reason, metrics=metrics, feedback=feedback, seconds=seconds)
     value = raw[objective]
     if not is_real(value):

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jail  # noqa: E402
 
 from cambrian import candidate as candidate_api  # noqa: E402
+from cambrian.conventions import runtime as conventions  # noqa: E402
 
 MAX_TEXT = 4000
 
@@ -98,15 +99,17 @@ def run_job(evaluator, job):
     program = job["program"]
     if job.get("mode") == "fingerprint":
         return {"fingerprint": fingerprint(evaluator, program, job.get("probe"))}
+    if job.get("convention") in (conventions.OPENEVOLVE, conventions.SHINKA):
+        return conventions.run_job(evaluator, job, jsonable)
     stages = []
     for stage in job.get("stages", ()):
-        result = jsonable(getattr(evaluator, stage["name"])(program))
+        result = jsonable(conventions.plain(getattr(evaluator, stage["name"])(program)))
         stages.append({"stage": stage["name"], "result": result})
         threshold = stage.get("threshold")
         value = result.get(job["objective"]) if isinstance(result, dict) else None
         if threshold is not None and not _passes(value, threshold, job.get("direction", "maximize")):
             return {"stages": stages, "stopped_at": stage["name"], "threshold": threshold}
-    return {"stages": stages, "result": jsonable(evaluator.evaluate(program))}
+    return {"stages": stages, "result": jsonable(conventions.plain(evaluator.evaluate(program)))}
 
 
 def fingerprint(evaluator, program, probe):
@@ -209,6 +212,7 @@ def start(job, report_fd):
     pid, channel = spawn_candidate(job, (evaluator_fd, report_fd))
     candidate_api.install(channel, pid)
     evaluator, error = None, open_error
+    conventions.prepare(job)
     if evaluator_fd is not None:
         try:
             evaluator = load_evaluator(evaluator_fd, job["evaluator"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 import socket
 import sys
@@ -48,6 +49,9 @@ def display_url(host: str, port: int, token: str | None, hostname: str | None = 
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else ""), note
 
 
+TOKEN_ENV = "CAMBRIAN_UI_TOKEN"   # a chosen token without putting it on the command line (seen by ps)
+
+
 def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> None:
     try:
         import uvicorn
@@ -60,6 +64,8 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8765, token: str |
         raise CambrianError(f"{root}: no such directory")
     if not root.is_dir():
         raise CambrianError(f"{root}: give a run directory or a directory of runs")
+    if token is None:
+        token = os.environ.get(TOKEN_ENV)
     if token is not None and not token.strip():
         raise CambrianError("--token: an empty token would lock every request out; give one, or leave it out")
     loopback = is_loopback(host)

@@ -189,6 +189,19 @@ def test_from_seeds_a_new_run_with_the_old_programs_re_evaluated(tmp_path, quadr
 FAILING_EVALUATOR = "def evaluate(path):\n    raise RuntimeError('boom')\n"
 
 
+def test_from_into_its_own_directory_is_refused_and_loses_nothing(tmp_path, quadratic):
+    old = tmp_path / "old"   # a run that never got past its initial program: the case a new run replaces
+    good = (quadratic / "evaluate.py").read_text()
+    (quadratic / "evaluate.py").write_text(FAILING_EVALUATOR)
+    assert cambrian("run", quadratic, "--run-dir", old, "--budget", 5, "--quiet").returncode == 2
+    (quadratic / "evaluate.py").write_text(good)
+    before = {p.name: p.read_bytes() for p in old.iterdir() if p.is_file()}
+    refused = cambrian("run", "--from", old, "--run-dir", tmp_path / "." / "old", "--budget", 20)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1].startswith("cambrian: error: --run-dir")
+    assert {p.name: p.read_bytes() for p in old.iterdir() if p.is_file()} == before
+
+
 def test_failed_initial_evaluation_can_start_again_in_the_same_directory(tmp_path, quadratic):
     run = tmp_path / "r"
     good = (quadratic / "evaluate.py").read_text()

@@ -271,6 +271,10 @@ def test_other_interfaces_need_a_token(toy_run, monkeypatch, capsys):
     assert local.get("/api/runs").status_code == 200
     from cambrian.errors import CambrianError
 
+    monkeypatch.setenv("CAMBRIAN_UI_TOKEN", "chosen-by-the-environment")
+    serve_mod.serve(toy_run, host="0.0.0.0", port=8765)
+    assert "?token=chosen-by-the-environment" in capsys.readouterr().err
+    monkeypatch.delenv("CAMBRIAN_UI_TOKEN")
     with pytest.raises(CambrianError, match="empty token"):
         serve_mod.serve(toy_run, host="0.0.0.0", port=8765, token="")
     serve_mod.serve(toy_run, host="127.0.0.2", port=8765)  # loopback too: the printed URL must work

@@ -116,10 +116,10 @@ def test_report_and_invalid_forms_validate_as_documented():
     # The reason is the evaluator's, where status, show and the failure groups look (it was
     # "objective 'combined_score' missing from evaluate() result (keys: invalid)", grouped
     # as "invalid: objective 'combined_score' missing from evaluate() result (keys").
-    assert bad.reason == "invalid construction: circles 1 and 2 overlap"
+    assert bad.reason == "the evaluator says: circles 1 and 2 overlap"
     from cambrian.stats import failure_kind
 
-    assert failure_kind(bad.status, bad.reason) == "invalid: invalid construction"
+    assert failure_kind(bad.status, bad.reason) == "invalid: the evaluator says"
     missing = validate({"other": 1.0}, objective="combined_score")
     assert missing.status == "invalid" and "(keys: other)" in missing.reason
     assert failure_kind(missing.status, missing.reason) == \

@@ -1,0 +1,345 @@
+"""OpenEvolve and ShinkaEvolve problem directories run with `cambrian run DIR`, unchanged.
+
+The directories are written for these tests in each peer's format (examples/openevolve_minimize,
+examples/shinka_packing, and small ones below); every run is a real `cambrian run` with the
+built-in operators, checked in the store it leaves.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cambrian.conventions import OPENEVOLVE, SHINKA, detect
+from cambrian.conventions.translation import configure
+from cambrian.errors import ProblemError
+from cambrian.problem import Problem
+from cambrian.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+OE_EXAMPLE = ROOT / "examples" / "openevolve_minimize"
+SHINKA_EXAMPLE = ROOT / "examples" / "shinka_packing"
+NO_KEYS = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+
+
+def run(*args, env=None):
+    proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, env=env or NO_KEYS)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def programs(run_dir):
+    store = Store.open(Path(run_dir) / Store.FILE)
+    try:
+        return store.programs()
+    finally:
+        store.close()
+
+
+def write(root, files):
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+PROGRAM = textwrap.dedent("""\
+    # EVOLVE-BLOCK-START
+    def solve():
+        x = 1.0
+        y = -2.0
+        return x, y
+    # EVOLVE-BLOCK-END
+    """)
+LOAD = textwrap.dedent("""\
+    import importlib.util
+
+    def _load(path):
+        spec = importlib.util.spec_from_file_location("program", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    def _score(path):
+        x, y = _load(path).solve()
+        return 1.0 / (1.0 + (x - 3.0) ** 2 + (y - 0.5) ** 2)
+    """)
+
+
+# --- which convention -------------------------------------------------------------------
+
+def test_detected_from_file_names_and_forced_by_flag_or_config(tmp_path):
+    oe = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "evaluator.py": LOAD + "def evaluate(p):\n    return {}\n"})
+    sh = write(tmp_path / "sh", {"initial.py": PROGRAM, "evaluate.py": "def main(p, d):\n    pass\n"})
+    assert detect(oe) == OPENEVOLVE and detect(sh) == SHINKA
+    assert Problem.load(oe).convention == OPENEVOLVE and Problem.load(oe).evaluator_path.name == "evaluator.py"
+    assert Problem.load(sh).program_path.name == "initial.py"
+    with pytest.raises(ProblemError, match="missing evaluate.py.*convention cambrian"):
+        Problem.load(oe, convention="cambrian")
+    with pytest.raises(ProblemError, match="unknown convention 'peer'"):
+        Problem.load(oe, convention="peer")
+    (sh / "cambrian.yaml").write_text("convention: openevolve\n")
+    with pytest.raises(ProblemError, match="missing initial_program.py"):
+        Problem.load(sh)
+    with pytest.raises(ProblemError, match=r"defines no main\(program_path, results_dir\)"):
+        Problem.load(write(tmp_path / "bad", {"initial.py": PROGRAM, "evaluate.py": "def run(p):\n    pass\n"}))
+    with pytest.raises(ProblemError, match="initial_program.py \\+ evaluator.py \\(OpenEvolve\\)"):
+        Problem.load(write(tmp_path / "empty", {"notes.txt": "nothing"}))
+
+
+# --- config translation -----------------------------------------------------------------
+
+def test_openevolve_config_every_key_mapped_or_ignored_with_a_reason():
+    problem = Problem.load(OE_EXAMPLE)
+    data, task, lines = configure(problem, problem.config_path, env={})
+    assert data["budget"] == 40 and data["seed"] == 7 and data["workers"] == 2
+    assert data["evaluation"] == {"timeout": 30, "cascade": {"evaluate_stage1": 0.3}}
+    assert data["islands"] == {"count": 2, "migration_interval": 20, "migrants": 2}
+    assert "llm" not in data or "models" not in data["llm"]          # no key in the environment
+    assert task.startswith("Improve search_algorithm")
+    import yaml
+
+    from cambrian.conventions.translation import walk
+
+    report = "\n".join(lines)
+    for key, _ in walk(yaml.safe_load(problem.config_path.read_text())):
+        assert key.split(".")[-1] in report, f"{key} missing from the report"
+    assert "ignored  llm.primary_model: gpt-4o-mini (OPENAI_API_KEY is not set" in report
+    with_key, _, _ = configure(problem, problem.config_path, env={"OPENAI_API_KEY": "x"})
+    assert [m["model"] for m in with_key["llm"]["models"]] == ["openai:gpt-4o-mini", "openai:gpt-4o"]
+    assert with_key["llm"]["models"][0]["temperature"] == 0.7
+
+
+def test_openevolve_defaults_apply_without_a_config_file(tmp_path):
+    root = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "evaluator.py": LOAD + textwrap.dedent("""
+        def evaluate_stage1(p):
+            return {"combined_score": _score(p)}
+        def evaluate_stage2(p):
+            return {"combined_score": _score(p)}
+        def evaluate_stage3(p):
+            return {"combined_score": _score(p)}
+        """)})
+    problem = Problem.load(root)
+    data, _, lines = configure(problem, None, env={})
+    # OpenEvolve's defaults: cascade on, thresholds 0.5 and 0.75 gate stages 2 and 3
+    assert data["evaluation"]["cascade"] == {"evaluate_stage1": 0.5, "evaluate_stage2": 0.75}
+    assert any("0.9" in line and "no stage follows" in line for line in lines)
+    off = write(tmp_path / "off", {**{n: (root / n).read_text() for n in ("initial_program.py", "evaluator.py")},
+                                   "config.yaml": "evaluator:\n  cascade_evaluation: false\n"})
+    problem = Problem.load(off)
+    assert configure(problem, problem.config_path, env={})[0]["evaluation"] == {"cascade_stages": False}
+
+
+def test_shinka_config_and_task_from_the_launch_script():
+    problem = Problem.load(SHINKA_EXAMPLE)
+    assert problem.config_path.name == "shinka.yaml"
+    data, task, lines = configure(problem, problem.config_path, env={})
+    assert data["budget"] == 40 and data["max_cost"] == 2.0 and data["workers"] == 2
+    assert data["selection"] == {"method": "weighted", "weighted_lambda": 10, "inspirations": 2}
+    assert data["llm"] == {"formats": {"diff": 0.6, "rewrite": 0.3, "crossover": 0.1}}
+    assert task.startswith("Place 6 circles")
+    assert any("ignored  max_proposal_jobs" in line for line in lines)
+    with_key = configure(problem, problem.config_path, env={"OPENAI_API_KEY": "x"})[0]
+    assert with_key["llm"]["models"] == [{"model": "openai:gpt-4.1-mini", "temperature": 0.5, "max_tokens": 8192}]
+
+
+# --- end to end ---------------------------------------------------------------------------
+
+def test_openevolve_example_runs_unchanged(tmp_path):
+    proc = run(OE_EXAMPLE, "--budget", 10, "--run-dir", tmp_path / "run")
+    assert "config.yaml (OpenEvolve):" in proc.stderr and "ignored  checkpoint_interval" in proc.stderr
+    assert (tmp_path / "run" / "config.translation.txt").read_text().startswith("config.yaml (OpenEvolve)")
+    found = programs(tmp_path / "run")
+    initial = next(p for p in found if p.generation == 0)
+    assert initial.status == "ok" and 0 < initial.score <= 1
+    # EvaluationResult's artifacts are feedback; stage 2 is the full evaluation (its metrics
+    # are the result), merged over stage 1's
+    assert initial.feedback["artifacts"]["stage"] == "stage2: 5 seeds"
+    assert [s["stage"] for s in initial.feedback["stages"]] == ["evaluate_stage1", "evaluate_stage2"]
+    assert initial.score == initial.feedback["stages"][1]["result"]["combined_score"]
+    resolved = (tmp_path / "run" / "config.resolved.yaml").read_text()
+    assert "convention: openevolve" in resolved and "budget: 10" in resolved
+
+
+CASCADE = LOAD + textwrap.dedent("""
+    def evaluate_stage1(path):
+        return {"combined_score": _score(path), "stage1_only": 1.0, "error": 0.0}
+
+    def evaluate_stage2(path):
+        return {"combined_score": _score(path), "stage2_only": 2.0}
+
+    def evaluate(path):
+        return {"combined_score": 99.0, "evaluate_called": 1.0}
+    """)
+
+
+def test_openevolve_cascade_last_stage_is_the_full_evaluation(tmp_path):
+    root = write(tmp_path / "cascade", {"initial_program.py": PROGRAM, "evaluator.py": CASCADE,
+                                        "config.yaml": "evaluator:\n  cascade_thresholds: [0.2]\n"})
+    run(root, "--budget", 8, "--run-dir", tmp_path / "run", "--quiet")
+    found = [p for p in programs(tmp_path / "run") if p.status == "ok"]
+    assert len(found) >= 2
+    for p in found:
+        assert "evaluate_called" not in p.metrics and p.score < 1.0    # evaluate() never ran
+        assert "error" not in p.metrics                                 # dropped, as OpenEvolve does
+        if p.metrics["combined_score"] >= 0.2:                         # past the threshold: both stages
+            assert p.metrics["stage1_only"] == 1.0 and p.metrics["stage2_only"] == 2.0
+        else:                                                          # stopped: stage 1's result stands
+            assert "stage2_only" not in p.metrics and p.feedback["cascade"].startswith("stopped after")
+    initial = next(p for p in found if p.generation == 0)
+    assert initial.score == pytest.approx(1 / (1 + 4 + 6.25))           # 0.0889: below 0.2, stage 1 only
+    assert "stage2_only" not in initial.metrics
+
+
+ARTIFACTS = LOAD + textwrap.dedent("""
+    from openevolve.evaluation_result import EvaluationResult
+
+    def evaluate(path):
+        score = _score(path)
+        return EvaluationResult(metrics={"combined_score": score, "distance": 1 / score - 1},
+                                artifacts={"note": "closer to (3, 0.5) is better", "log": b"bytes ok",
+                                           "blob": bytes([255, 0, 1])})
+    """)
+
+
+def test_openevolve_evaluation_result_with_artifacts_without_openevolve(tmp_path):
+    import importlib.util
+
+    assert importlib.util.find_spec("openevolve") is None  # the stand-in is the sandbox's, not ours
+    root = write(tmp_path / "artifacts", {"initial_program.py": PROGRAM, "evaluator.py": ARTIFACTS})
+    run(root, "--budget", 6, "--run-dir", tmp_path / "run", "--quiet")
+    found = [p for p in programs(tmp_path / "run") if p.status == "ok"]
+    assert len(found) >= 2
+    for p in found:
+        assert p.metrics["distance"] == pytest.approx(1 / p.score - 1)
+        assert p.feedback["artifacts"] == {"note": "closer to (3, 0.5) is better", "log": "bytes ok",
+                                           "blob": "<3 bytes of binary data>"}
+
+
+def test_shinka_example_incorrect_programs_are_invalid_whatever_metrics_json_says(tmp_path):
+    proc = run(SHINKA_EXAMPLE, "--budget", 16, "--seed", 3, "--run-dir", tmp_path / "run")
+    assert "shinka.yaml (ShinkaEvolve):" in proc.stderr
+    found = programs(tmp_path / "run")
+    from cambrian.conventions import SHIMS
+
+    sys.path[:0] = [str(SHINKA_EXAMPLE), str(SHIMS)]
+    try:
+        import evaluate as shinka_evaluate  # the example's own validation, to check the verdicts
+    finally:
+        del sys.path[:2]
+        for name in ("evaluate", "shinka", "shinka.core"):
+            sys.modules.pop(name, None)
+    invalid = [p for p in found if p.status == "invalid"]
+    assert invalid, "the built-in operators make overlapping packings: some must be invalid"
+    for p in invalid:
+        assert p.score is None and p.reason.startswith("the evaluator says: correct.json: Validation failed:")
+        assert p.feedback["metrics_json_not_counted"]["combined_score"] > 0   # metrics.json kept a score
+        assert "combined_score" not in p.metrics
+    for p in found:
+        if p.status == "ok":
+            ns = {}
+            exec(compile(p.code, "program", "exec"), ns)
+            assert shinka_evaluate.validate(ns["run_packing"]())[0]
+            # public metrics are metrics, private ones private_*, text_feedback feedback
+            assert p.metrics["num_circles"] == 6 and p.metrics["private_reported_sum"] == pytest.approx(p.score)
+            assert p.feedback["text_feedback"].startswith("sum of radii")
+    best = max((p for p in found if p.status == "ok"), key=lambda p: p.score)
+    assert best.score >= 0.97
+
+
+def test_shinka_results_files_missing_or_malformed_are_reasons(tmp_path):
+    base = {"initial.py": PROGRAM}
+    cases = {
+        "nothing": "def main(program_path, results_dir):\n    pass\n",
+        "raises": "def main(program_path, results_dir):\n    raise ValueError('boom')\n",
+        "no_correct": textwrap.dedent("""\
+            import json, os
+            def main(program_path, results_dir):
+                json.dump({"combined_score": 1.0}, open(os.path.join(results_dir, "metrics.json"), "w"))
+            """),
+    }
+    reasons = {}
+    for name, evaluator in cases.items():
+        root = write(tmp_path / name, {**base, "evaluate.py": evaluator})
+        proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", root, "--budget", "1", "--run-dir",
+                               tmp_path / f"run-{name}", "--quiet"], capture_output=True, text=True, timeout=300)
+        assert proc.returncode != 0  # an initial program that does not evaluate stops the run, saying why
+        reasons[name] = proc.stderr.strip()
+    assert "(invalid): the evaluator says: main() wrote no metrics.json;" in reasons["nothing"]
+    assert "(error): main() raised ValueError: boom" in reasons["raises"]
+    assert "(invalid): the evaluator says: correct.json: main() wrote no correct.json;" in reasons["no_correct"]
+
+
+BOTH = textwrap.dedent("""\
+    import json, os
+    import importlib.util
+
+    def _score(path):
+        spec = importlib.util.spec_from_file_location("program", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        x, y = module.solve()
+        return 1.0 / (1.0 + (x - 3.0) ** 2 + (y - 0.5) ** 2)
+
+    def evaluate(path):
+        return {"combined_score": 0.001, "called": "evaluate"}
+
+    def main(program_path, results_dir):
+        json.dump({"combined_score": _score(program_path), "text_feedback": "called main"},
+                  open(os.path.join(results_dir, "metrics.json"), "w"))
+        json.dump({"correct": True, "error": None}, open(os.path.join(results_dir, "correct.json"), "w"))
+    """)
+
+
+def test_convention_forced_by_flag_or_config_key_and_kept_on_resume(tmp_path):
+    root = write(tmp_path / "both", {"initial_program.py": PROGRAM, "initial.py": PROGRAM, "evaluate.py": BOTH})
+    run(root, "--budget", 2, "--run-dir", tmp_path / "auto", "--quiet")
+    assert {p.score for p in programs(tmp_path / "auto") if p.generation == 0} == {0.001}   # detected: Cambrian
+    run(root, "--budget", 2, "--run-dir", tmp_path / "flag", "--quiet", "--convention", "shinka")
+    initial = next(p for p in programs(tmp_path / "flag") if p.generation == 0)
+    assert initial.score == pytest.approx(1 / 11.25) and initial.feedback["text_feedback"] == "called main"
+    run("--resume", tmp_path / "flag", "--budget", 4, "--quiet")         # the saved convention holds
+    assert len(programs(tmp_path / "flag")) > 2
+    assert all(p.score != 0.001 for p in programs(tmp_path / "flag"))
+    (root / "cambrian.yaml").write_text("convention: shinka\nbudget: 2\n")
+    run(root, "--run-dir", tmp_path / "key", "--quiet")
+    assert next(p for p in programs(tmp_path / "key") if p.generation == 0).score == pytest.approx(1 / 11.25)
+
+
+def test_shinka_stand_in_follows_run_shinka_eval_contract(tmp_path, monkeypatch):
+    from cambrian.conventions import SHIMS
+
+    monkeypatch.syspath_prepend(str(SHIMS))
+    from shinka.core import run_shinka_eval
+
+    program = tmp_path / "program.py"
+    program.write_text("def run(seed):\n    return {'x': seed * 1.0}\n")
+    results = tmp_path / "results"
+    metrics, correct, error = run_shinka_eval(
+        str(program), str(results), "run", 3, validate_fn=lambda r: (r["x"] != 2.0, "x is 2"),
+        aggregate_metrics_fn=lambda rs: {"combined_score": sum(r["x"] for r in rs), "extra_data": [1, 2]})
+    assert metrics["combined_score"] == 6.0 and (metrics["num_valid_runs"], metrics["num_invalid_runs"]) == (2, 1)
+    assert correct is False and error == "Validation failed: x is 2"
+    assert json.loads((results / "correct.json").read_text()) == {"correct": False, "error": "Validation failed: x is 2"}
+    assert "extra_data" not in json.loads((results / "metrics.json").read_text())
+    assert (results / "extra.pkl").is_file()
+    metrics, correct, error = run_shinka_eval(str(program), str(results), "missing", 1)
+    assert correct is False and "missing" in error and metrics["combined_score"] == 0.0
+    for name in ("shinka", "shinka.core"):
+        sys.modules.pop(name, None)
+
+
+def test_private_metrics_and_feedback_never_reach_a_prompt():
+    from cambrian.program import Program
+    from cambrian.prompt import describe_program
+
+    p = Program("a" * 16, "x = 1\n", None, "initial", 0, 0, "ok", score=1.0,
+                metrics={"combined_score": 1.0, "private_holdout": 0.5, "shown": 2.0},
+                feedback={"private_note": "secret", "private": {"k": "secret"}, "text_feedback": "visible"})
+    text = describe_program(p, title="t", objective="combined_score")
+    assert "secret" not in text and "private" not in text and "visible" in text and "shown" in text

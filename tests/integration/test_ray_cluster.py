@@ -1,0 +1,111 @@
+"""A real 2-node Ray cluster on this machine (head 127.0.0.2, worker 127.0.0.3), started
+once for the module and ended by PID in teardown, whatever happens.
+
+A `cambrian run --executor ray` evaluates on both nodes with the sandbox on the node;
+the worker node is killed mid-run; the store must then hold exactly one result per
+candidate, none of them a failure caused by the lost node."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_problem
+from tests.ray_cluster import LoopbackCluster, ray_available
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not ray_available(), reason="Ray is not installed (pip install -e '.[ray]')")]
+
+PROGRAM = """
+def solve():
+    # EVOLVE-BLOCK-START
+    x = 1.0
+    y = -2.0
+    return x, y
+    # EVOLVE-BLOCK-END
+"""
+
+# Slow enough that the worker node always has evaluations in flight when it is killed;
+# reports whether the cluster's secret is visible to it (the sandbox removes it).
+EVALUATOR = """
+import os, time
+from cambrian.candidate import load
+
+def evaluate(path):
+    time.sleep(0.4)
+    x, y = load(path).solve()
+    d = (x - 3.0) ** 2 + (y - 0.5) ** 2
+    return {"combined_score": 1.0 / (1.0 + d), "token_visible": float("RAY_AUTH_TOKEN" in os.environ)}
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = LoopbackCluster(head_cpus=1, worker_cpus=2, log_dir=tmp_path_factory.mktemp("ray-logs"))
+    with c:
+        yield c
+
+
+def _cambrian(*args: str, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cambrian.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def _count(db: Path, sql: str) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute(sql).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_killed_node_loses_no_candidate(cluster, tmp_path):
+    problem = write_problem(tmp_path / "p", PROGRAM, EVALUATOR)
+    run = tmp_path / "run"
+    budget = 36
+    proc = subprocess.Popen([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir", str(run),
+                             "--budget", str(budget), "--workers", "3", "--seed", "3", "--quiet",
+                             "--ray-address", cluster.address],
+                            env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        db = run / "cambrian.db"
+        end = time.monotonic() + 300
+        while _count(db, "SELECT COUNT(*) FROM attempts WHERE seq > 0") < 8:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < end, "the run stored no candidates"
+            time.sleep(0.2)
+        cluster.kill("worker")                       # mid-run, with evaluations in flight on it
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+
+    conn = sqlite3.connect(db)
+    seqs = [s for (s,) in conn.execute("SELECT seq FROM attempts WHERE seq > 0 ORDER BY seq")]
+    assert seqs == list(range(1, budget + 1))        # every candidate, each exactly once
+    reasons = [r for (r,) in conn.execute("SELECT reason FROM attempts WHERE reason != ''")]
+    assert not [r for r in reasons if "infrastructure" in r or "lost" in r], reasons
+    new = conn.execute("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND outcome = 'new'").fetchone()[0]
+    programs = conn.execute("SELECT COUNT(*) FROM programs WHERE seq > 0").fetchone()[0]
+    assert new == programs                           # one stored result per evaluated candidate
+    visible = [json.loads(m).get("token_visible") for (m,) in conn.execute(
+        "SELECT metrics FROM programs WHERE status = 'ok'")]
+    assert visible and set(visible) == {0.0}         # evaluated in the sandbox: the env is scrubbed
+    info = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'executor'").fetchone()[0])
+    conn.close()
+    assert info["kind"] == "ray" and info["nodes_answered"] == 2   # both nodes evaluated
+    assert info["resubmitted"] >= 1                  # the worker's in-flight evaluations, again
+    assert info["in_flight_max"] == 3
+
+    status = _cambrian("status", str(run), env=cluster.env)
+    assert status.returncode == 0, status.stderr
+    assert f"executor: ray at {cluster.address}" in status.stdout
+    assert f"resubmitted after a lost node {info['resubmitted']}" in status.stdout
