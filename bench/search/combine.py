@@ -39,9 +39,10 @@ def load(paths: list[Path]) -> tuple[list[benchmark.RunResult], list[dict]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("results", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--title", default="Search benchmark, in-process replica: weak scripted LLM, LLM proposals only")
+    parser.add_argument("results", nargs="+", type=Path, help="results.json files to merge")
+    parser.add_argument("--out", type=Path, required=True, help="directory for the merged results.md and .json")
+    parser.add_argument("--title", default="Search benchmark, in-process replica: weak scripted LLM, LLM proposals only",
+                        help="the table's title")
     parser.add_argument("--header", default="", help="text under the title (machine, date, commands)")
     parser.add_argument("--systems", help="comma-separated: keep only these systems")
     args = parser.parse_args()

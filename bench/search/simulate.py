@@ -145,14 +145,16 @@ def _one(job: tuple) -> benchmark.RunResult:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="seeds per landscape and system")
     parser.add_argument("--first-seed", type=int, default=0, help="seeds FIRST .. FIRST+SEEDS-1")
     parser.add_argument("--budget", type=int, default=300, help="LLM calls per run, retries included")
-    parser.add_argument("--systems", default=",".join(benchmark.SYSTEMS))
-    parser.add_argument("--landscapes", default=",".join(LANDSCAPES))
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", default="runs/bench-search-sim")
+    parser.add_argument("--systems", default=",".join(benchmark.SYSTEMS),
+                        help="comma-separated systems (default: all, baselines and ablations)")
+    parser.add_argument("--landscapes", default=",".join(LANDSCAPES), help="comma-separated landscapes")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every system (repeatable)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs in parallel")
+    parser.add_argument("--out", default="runs/bench-search-sim", help="directory for results.md and results.json")
     args = parser.parse_args()
     common = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
     systems = args.systems.split(",")
