@@ -343,3 +343,20 @@ def test_private_metrics_and_feedback_never_reach_a_prompt():
                 feedback={"private_note": "secret", "private": {"k": "secret"}, "text_feedback": "visible"})
     text = describe_program(p, title="t", objective="combined_score")
     assert "secret" not in text and "private" not in text and "visible" in text and "shown" in text
+
+
+def test_cambrian_yaml_beside_a_peer_config_wins_and_says_so(tmp_path):
+    import shutil
+
+    root = tmp_path / "oe"
+    shutil.copytree(OE_EXAMPLE, root)
+    (root / "cambrian.yaml").write_text("budget: 3\n")
+    problem = Problem.load(root)
+    assert problem.convention == OPENEVOLVE and problem.config_path.name == "cambrian.yaml"
+    data, task, lines = configure(problem, problem.config_path, env={})
+    assert data == {"budget": 3} and task is None
+    assert lines == ["cambrian.yaml read as Cambrian's config; config.yaml (OpenEvolve) not read"]
+    (root / "cambrian.yaml").unlink()
+    (root / "config.yaml").write_text("llm:\n  primary_model: m\n  api_base: http://127.0.0.1:9/v1\n")
+    data, _, _ = configure(Problem.load(root), root / "config.yaml", env={})   # 'llm' alone: still OpenEvolve's
+    assert data["llm"]["models"] == [{"model": "openai:m@http://127.0.0.1:9/v1"}]
