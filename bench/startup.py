@@ -14,6 +14,7 @@ evaluation stored, on each shipped example.
 from __future__ import annotations
 
 import argparse
+import resource
 import signal
 import sqlite3
 import statistics
@@ -34,17 +35,17 @@ IMPORTS = {"import cambrian": "import cambrian",
            "cambrian.cli + the OpenAI-compatible client": "import cambrian.cli, cambrian.llm.providers, openai"}
 
 
-def import_time(statement: str, repeats: int) -> float:
-    times = []
+def import_time(statement: str, repeats: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of a fresh interpreter running ``statement``, medians."""
+    walls, cpus = [], []
     for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", statement], check=True, timeout=300)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def baseline(repeats: int) -> float:
-    return import_time("pass", repeats)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def first_evaluation(example: Path, timeout: float = 300.0) -> float | None:
@@ -89,13 +90,13 @@ def main() -> None:
     args = parser.parse_args()
     print(header("Start-up: import time and time to the first evaluation"))
     print(f"{commit()} · {load()} at the start\n")
-    base = baseline(args.repeats)
-    print(f"| import (fresh interpreter) | wall s, median of {args.repeats} | of which the import |")
-    print("|---|---:|---:|")
-    print(f"| python -c pass | {base:.3f} | - |")
-    for label, statement in IMPORTS.items():
-        t = import_time(statement, args.repeats)
-        print(f"| {label} | {t:.3f} | {t - base:.3f} |", flush=True)
+    print(f"| fresh interpreter running | wall s | CPU s | CPU s beyond `pass` |")
+    print("|---|---:|---:|---:|")
+    _, base = import_time("pass", args.repeats)
+    for label, statement in {"pass": "pass", **IMPORTS}.items():
+        wall, cpu = import_time(statement, args.repeats)
+        print(f"| {label} | {wall:.2f} | {cpu:.2f} | {cpu - base:.2f} |", flush=True)
+    print(f"\n(medians of {args.repeats})")
     examples = sorted(p for p in (ROOT / "examples").iterdir() if (p / "initial_program.py").exists()
                       or (p / "cambrian.yaml").exists())
     if args.examples:
