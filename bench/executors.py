@@ -26,14 +26,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _machine import header  # noqa: E402
 
-PROGRAM = '''
-def solve():
-    # EVOLVE-BLOCK-START
-    x = 1.0
-    y = -2.0
-    return x, y
-    # EVOLVE-BLOCK-END
-'''
 EVALUATOR = '''
 from cambrian.candidate import load
 
@@ -44,11 +36,9 @@ def evaluate(path):
 
 
 def problem_dir(root: Path) -> Path:
-    p = root / "instant"
-    p.mkdir()
-    (p / "initial_program.py").write_text(PROGRAM)
-    (p / "evaluate.py").write_text(EVALUATOR)
-    return p
+    from tests.conftest import QUADRATIC_PROGRAM, write_problem
+
+    return write_problem(root / "instant", QUADRATIC_PROGRAM, EVALUATOR)
 
 
 def run(problem: Path, run_dir: Path, overrides: dict) -> dict:
@@ -125,8 +115,9 @@ def local_round_trip(problem: Path, n: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=400)
-    parser.add_argument("--round-trips", type=int, default=200)
+    parser.add_argument("--budget", type=int, default=400, help="candidates per run (default 400)")
+    parser.add_argument("--round-trips", type=int, default=200,
+                        help="sequential round trips timed per row of the second table (default 200)")
     args = parser.parse_args()
     from tests.ray_cluster import LoopbackCluster
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
 
+from . import texts
 from .errors import StoreError
 from .stats import failure_kind
 from .store import APP, SCHEMA_VERSION, Store
@@ -313,7 +314,12 @@ class RunView:
             "SELECT attempt, model, request, reply, finish, error, tokens_in, tokens_out, cost, latency, replayed"
             " FROM llm_calls WHERE seq = ? ORDER BY id", seq)
         for call in calls:
-            call["request"] = _json(call["request"], call["request"])
+            try:
+                with self._lock:
+                    self._execute("SELECT 1", ())  # (re)opens the connection
+                    call["request"], call["reply"] = texts.decode(self.conn, call["request"], call["reply"])
+            except (ValueError, KeyError, TypeError, sqlite3.Error):
+                call["request"] = _json(call["request"], call["request"])  # shown as stored
         return calls
 
     def lineage(self, program_id: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import texts
 from .errors import StoreError
 from .program import Program
 
@@ -79,6 +80,7 @@ CREATE TABLE llm_calls (
     created REAL NOT NULL
 );
 CREATE INDEX llm_calls_seq ON llm_calls(seq, attempt);
+CREATE TABLE texts (hash TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     t REAL NOT NULL,
@@ -189,6 +191,8 @@ class Store:
         missing = [t for t in _TABLES if t not in tables]
         if missing:
             raise StoreError(f"{path}: the store is damaged: table {', '.join(missing)} is missing")
+        if "texts" not in tables:  # a store from before exchanges were stored in parts
+            conn.execute(texts.SCHEMA)
         return cls(conn, path)
 
     def claim(self) -> "Store":
@@ -221,6 +225,7 @@ class Store:
     def record(self, attempt: Attempt, program: Program | None = None) -> None:
         """Write one candidate's attempt (and its new program) in one transaction."""
         now = time.time()
+        inspirations = json.dumps(list(attempt.inspirations)) if attempt.inspirations else "[]"
         with self.conn:
             self.conn.execute("BEGIN")
             if program is not None:
@@ -229,32 +234,45 @@ class Store:
                     " island, status, reason, score, metrics, feedback, eval_seconds, fingerprint, model, created)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (program.id, program.seq, program.code, program.parent_id,
-                     json.dumps(list(attempt.inspirations)), program.operator, program.generation,
+                     inspirations, program.operator, program.generation,
                      program.island, program.status, program.reason, program.score,
                      json.dumps(program.metrics), json.dumps(program.feedback),
                      program.eval_seconds, program.fingerprint, attempt.model, now),
                 )
             self.conn.execute(
                 "INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (attempt.seq, attempt.island, attempt.parent_id, json.dumps(list(attempt.inspirations)),
-                 attempt.operator, attempt.program_id, attempt.outcome, attempt.reason,
+                (attempt.seq, attempt.island, attempt.parent_id, inspirations, attempt.operator, attempt.program_id,
+                 attempt.outcome, attempt.reason,
                  attempt.seconds, attempt.cost, attempt.model, now),
             )
 
     def record_call(self, **row: Any) -> None:
-        """One LLM exchange (or failed request), as sent and as answered. Never a key."""
+        """One LLM exchange (or failed request), as sent and as answered. Never a key.
+        ``request`` is the messages as JSON; it and the reply are stored in parts (texts.py)."""
         row["created"] = time.time()
         row["replayed"] = int(bool(row.get("replayed")))
-        columns = ", ".join(row)
-        self.conn.execute(f"INSERT INTO llm_calls ({columns}) VALUES ({', '.join('?' * len(row))})",
-                          tuple(row.values()))
+        with self.conn:
+            self.conn.execute("BEGIN")
+            row["request"], row["reply"] = texts.encode(self.conn, json.loads(row["request"]), row.get("reply", ""))
+            columns = ", ".join(row)
+            self.conn.execute(f"INSERT INTO llm_calls ({columns}) VALUES ({', '.join('?' * len(row))})",
+                              tuple(row.values()))
 
     def recorded_call(self, seq: int, attempt: int) -> dict[str, Any] | None:
-        """The last exchange for (candidate, try): what a replay answers with."""
+        """The last exchange for (candidate, try): what a replay answers with; ``request``
+        (the messages as JSON) and ``reply`` whole, as sent and received."""
         cursor = self.conn.execute("SELECT * FROM llm_calls WHERE seq = ? AND attempt = ? ORDER BY id DESC LIMIT 1",
                                    (seq, attempt))
         row = cursor.fetchone()
-        return None if row is None else dict(zip([d[0] for d in cursor.description], row))
+        if row is None:
+            return None
+        call = dict(zip([d[0] for d in cursor.description], row))
+        try:
+            messages, call["reply"] = texts.decode(self.conn, call["request"], call["reply"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"the store is damaged: LLM exchange {call['id']} cannot be read ({exc})") from None
+        call["request"] = json.dumps(messages)
+        return call
 
     def copy_prefix(self, source: "Store", until: int) -> None:
         """Take a run's first ``until`` candidates (attempts, programs, LLM exchanges,
@@ -275,6 +293,9 @@ class Store:
                 data["replayed"] = 1  # copied, not spent again
                 self.conn.execute(f"INSERT INTO llm_calls ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
                                   [data[n] for n in names])
+                for key in texts.referenced(data["request"]):  # the parts it is stored in
+                    self.conn.executemany("INSERT OR IGNORE INTO texts VALUES (?, ?)",
+                                          src.execute("SELECT hash, body FROM texts WHERE hash = ?", (key,)))
             for kind, data in src.execute("SELECT kind, data FROM events WHERE kind = 'insights' ORDER BY id"):
                 if json.loads(data).get("at", until + 1) <= until:
                     self.conn.execute("INSERT INTO events (t, kind, data) VALUES (?, ?, ?)", (time.time(), kind, data))

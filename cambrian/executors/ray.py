@@ -13,7 +13,8 @@ and an answer for a call that has already returned (a late duplicate from a node
 came back, a hedge's loser) is dropped and counted, never returned.
 
 Back-pressure: evaluations in flight stay within what the alive nodes can hold at the
-configured resources per evaluation (CPUs, memory, GPUs), re-read as nodes come and go.
+configured resources per evaluation (CPUs, memory, GPUs) and within what is free on the
+cluster now (another job's tasks leave less room), re-read as nodes come and go.
 """
 
 from __future__ import annotations
@@ -111,6 +112,10 @@ class RayBackend:
         """Alive nodes' total resources."""
         return [dict(n.get("Resources") or {}) for n in self.ray.nodes() if n.get("Alive")]
 
+    def available(self) -> dict[str, float]:
+        """The cluster's free resources now (other jobs' tasks and ours already running excluded)."""
+        return dict(self.ray.available_resources())
+
     def close(self) -> None:
         self.ray.shutdown()
 
@@ -174,6 +179,9 @@ class RayExecutor:
         nodes = self.backend.nodes()
         self._nodes = len(nodes)
         capacity = sum(fits(n, **self.resources) for n in nodes)
+        # What runs now (ours included) plus what the free resources hold: another job's
+        # tasks on the same cluster leave less room, and ours never queue behind them.
+        capacity = min(capacity, self.in_flight.now + fits(self.backend.available(), **self.resources))
         if self.max_in_flight is not None:
             capacity = min(capacity, self.max_in_flight)
         self._capacity = capacity
@@ -185,6 +193,8 @@ class RayExecutor:
                 self._refresh()
                 if self.in_flight.now < self.slots:
                     self.in_flight.enter()
+                    if self.in_flight.now < self.slots:
+                        self._changed.notify()  # room grew (a node joined, a job ended): the next one too
                     return
                 try:
                     await asyncio.wait_for(self._changed.wait(), REFRESH)

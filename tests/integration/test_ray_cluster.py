@@ -16,33 +16,41 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_problem
+from tests.conftest import QUADRATIC_PROGRAM, write_problem
 from tests.ray_cluster import LoopbackCluster, ray_available
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not ray_available(), reason="Ray is not installed (pip install -e '.[ray]')")]
 
-PROGRAM = """
-def solve():
-    # EVOLVE-BLOCK-START
-    x = 1.0
-    y = -2.0
-    return x, y
-    # EVOLVE-BLOCK-END
-"""
-
-# Slow enough that the worker node always has evaluations in flight when it is killed;
+# One second per evaluation; it leaves a marker when it starts and when it ends, named
+# after its node (Ray's working dir lies under that node's temp dir), so the test kills
+# the worker node only once it has answered and while it has evaluations in flight. It
 # reports whether the cluster's secret is visible to it (the sandbox removes it).
 EVALUATOR = """
-import os, time
+import os, time, uuid
+from pathlib import Path
 from cambrian.candidate import load
 
+DROP = Path("{drop}")
+
 def evaluate(path):
-    time.sleep(0.4)
+    node = "worker" if "/w/session" in os.path.abspath(__file__) else "head"
+    mark = DROP / f"{{node}}-{{uuid.uuid4().hex}}"
+    Path(f"{{mark}}.start").write_text("")
+    time.sleep(1.0)
     x, y = load(path).solve()
     d = (x - 3.0) ** 2 + (y - 0.5) ** 2
-    return {"combined_score": 1.0 / (1.0 + d), "token_visible": float("RAY_AUTH_TOKEN" in os.environ)}
+    Path(f"{{mark}}.end").write_text("")
+    return {{"combined_score": 1.0 / (1.0 + d), "token_visible": float("RAY_AUTH_TOKEN" in os.environ)}}
 """
+
+
+def _worker_busy(drop: Path) -> bool:
+    """The worker node answered an evaluation a while ago (its answer has arrived) and has
+    one in flight now."""
+    started = {p.stem for p in drop.glob("worker-*.start")}
+    ended = {p.stem: p.stat().st_mtime for p in drop.glob("worker-*.end")}
+    return any(t < time.time() - 1.0 for t in ended.values()) and bool(started - set(ended))
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +73,21 @@ def _count(db: Path, sql: str) -> int:
         return 0
 
 
-def test_a_killed_node_loses_no_candidate(cluster, tmp_path):
-    problem = write_problem(tmp_path / "p", PROGRAM, EVALUATOR)
+def test_a_killed_node_loses_no_candidate(cluster, tmp_path, drop_dir):
+    problem = write_problem(tmp_path / "p", QUADRATIC_PROGRAM, EVALUATOR.format(drop=drop_dir))
     run = tmp_path / "run"
-    budget = 36
+    budget = 30
     proc = subprocess.Popen([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir", str(run),
                              "--budget", str(budget), "--workers", "3", "--seed", "3", "--quiet",
-                             "--ray-address", cluster.address],
+                             "--ray-address", cluster.address, "--set", f"evaluation.writable=[{drop_dir}]"],
                             env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         db = run / "cambrian.db"
         end = time.monotonic() + 300
-        while _count(db, "SELECT COUNT(*) FROM attempts WHERE seq > 0") < 8:
+        while not _worker_busy(drop_dir):
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < end, "the run stored no candidates"
-            time.sleep(0.2)
+            assert time.monotonic() < end, "the worker node never evaluated"
+            time.sleep(0.05)
         cluster.kill("worker")                       # mid-run, with evaluations in flight on it
         out, err = proc.communicate(timeout=600)
     finally:
@@ -91,6 +99,7 @@ def test_a_killed_node_loses_no_candidate(cluster, tmp_path):
     conn = sqlite3.connect(db)
     seqs = [s for (s,) in conn.execute("SELECT seq FROM attempts WHERE seq > 0 ORDER BY seq")]
     assert seqs == list(range(1, budget + 1))        # every candidate, each exactly once
+    assert _count(db, "SELECT COUNT(*) FROM attempts WHERE seq > 0") == budget
     reasons = [r for (r,) in conn.execute("SELECT reason FROM attempts WHERE reason != ''")]
     assert not [r for r in reasons if "infrastructure" in r or "lost" in r], reasons
     new = conn.execute("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND outcome = 'new'").fetchone()[0]
@@ -101,7 +110,7 @@ def test_a_killed_node_loses_no_candidate(cluster, tmp_path):
     assert visible and set(visible) == {0.0}         # evaluated in the sandbox: the env is scrubbed
     info = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'executor'").fetchone()[0])
     conn.close()
-    assert info["kind"] == "ray" and info["nodes_answered"] == 2   # both nodes evaluated
+    assert info["kind"] == "ray" and info["nodes_answered"] == 2, info   # both nodes evaluated
     assert info["resubmitted"] >= 1                  # the worker's in-flight evaluations, again
     assert info["in_flight_max"] == 3
 

@@ -42,6 +42,13 @@ class FakeBackend:
     def nodes(self):
         return list(self._nodes)
 
+    def available(self):
+        """Free: the nodes' totals minus what runs (ours: the unanswered submissions) minus other jobs'."""
+        running = sum(1 for _, f in self.submitted if not f.done())
+        return {"CPU": sum(n.get("CPU", 0.0) for n in self._nodes) - running - self.others}
+
+    others = 0.0
+
     def close(self):
         pass
 
@@ -155,6 +162,27 @@ def test_in_flight_follows_the_alive_nodes():
         assert all(c.result().status == OK for c in calls)
         assert ex.in_flight.max == 3 and ex.in_flight.now == 0
         assert "late duplicates ignored 0" in executor_line(ex.describe())
+    asyncio.run(main())
+
+
+def test_another_jobs_tasks_leave_less_room():
+    async def main():
+        backend = FakeBackend([{"CPU": 4.0}])
+        backend.others = 3.0                        # another job holds 3 of the 4 CPUs
+        ex = RayExecutor(SPEC, backend)
+        assert ex.slots == 1
+        calls = [asyncio.ensure_future(ex.run(f"c{i}")) for i in range(3)]
+        await settle()
+        assert len(backend.submitted) == 1
+        backend.others = 0.0                        # it ends: ours take the room
+        ex._read_at = -10.0
+        token, future = backend.submitted[0]
+        future.set_result(answer(token, 0.0))
+        await settle()
+        assert len(backend.submitted) == 3 and ex.slots == 4
+        for token, future in backend.submitted[1:]:
+            future.set_result(answer(token, 0.0))
+        await asyncio.gather(*calls)
     asyncio.run(main())
 
 

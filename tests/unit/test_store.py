@@ -55,3 +55,69 @@ def test_foreign_and_corrupt_stores_are_refused(tmp_path):
         Store.open(junk)
     with pytest.raises(StoreError, match="no store"):
         Store.open(tmp_path / "missing")
+
+
+SYSTEM = "You improve a program by evolution.\n\nThe task:\nApproximate sin(x).\n" * 20
+
+
+def _prompt(parent: str, tried: str) -> list[dict[str, str]]:
+    user = (f"## Current program (score 0.5)\n```python\n{parent}\n```\n\n"
+            f"## Already tried from this program\n{tried}\n\n## Propose one focused improvement.\n")
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def _call(store, seq, messages, reply):
+    import json
+
+    store.record_call(seq=seq, attempt=0, model="m", request=json.dumps(messages), request_hash=str(seq),
+                      reply=reply, finish="stop", tokens_in=1, tokens_out=1, cost=0.0, latency=0.0)
+
+
+def test_llm_exchanges_read_back_exactly_and_repeated_parts_are_stored_once(tmp_path):
+    import json
+
+    store = _store(tmp_path)
+    parent = "def f(x):\n    return 0.5 * x\n" * 30
+    odd = "caf\u00e9 \U0001f600 \ud800 lone surrogate, ## not a heading"
+    exchanges = [(_prompt(parent, f"- perturb {i}: scored {i / 10}"), f"<<<<<<< SEARCH\nx\n=======\ny{i}\n>>>>>>> REPLACE\n{odd}")
+                 for i in range(20)]
+    for seq, (messages, reply) in enumerate(exchanges, start=1):
+        _call(store, seq, messages, reply)
+    for seq, (messages, reply) in enumerate(exchanges, start=1):
+        call = store.recorded_call(seq, 0)
+        assert json.loads(call["request"]) == messages and call["reply"] == reply
+    # The system text and the parent's section are stored once, not 20 times.
+    stored = store.scalar("SELECT SUM(LENGTH(body)) FROM texts") + store.scalar("SELECT SUM(LENGTH(request)) FROM llm_calls")
+    whole = sum(len(json.dumps(m)) + len(r) for m, r in exchanges)
+    assert stored < whole / 5
+    # system 1, the user's sections: program 1, tried 20, closing 1; replies 20.
+    assert store.scalar("SELECT COUNT(*) FROM texts") == 1 + 1 + 20 + 1 + 20
+
+
+def test_exchanges_written_whole_by_an_older_cambrian_still_read(tmp_path):
+    import json
+
+    store = _store(tmp_path)
+    messages = _prompt("def f(): pass", "-")
+    store.conn.execute("INSERT INTO llm_calls (seq, attempt, model, request, request_hash, reply, created)"
+                       " VALUES (1, 0, 'm', ?, 'h', 'the reply', 0)", (json.dumps(messages),))
+    store.conn.execute("DROP TABLE texts")
+    store.close()
+    store = Store.open(tmp_path / "cambrian.db")  # adds the parts table, keeps the old rows readable
+    call = store.recorded_call(1, 0)
+    assert json.loads(call["request"]) == messages and call["reply"] == "the reply"
+    _call(store, 2, messages, "new reply")
+    assert store.recorded_call(2, 0)["reply"] == "new reply"
+
+
+def test_a_branch_copies_the_parts_of_the_exchanges_it_takes(tmp_path):
+    import json
+
+    source = _store(tmp_path)
+    for seq in (1, 2, 3):
+        _call(source, seq, _prompt("def f(): pass", str(seq)), f"reply {seq}")
+    branch = Store.create(tmp_path / "branch" / "cambrian.db", {"config": {}})
+    branch.copy_prefix(source, 2)
+    assert [branch.recorded_call(s, 0)["reply"] for s in (1, 2)] == ["reply 1", "reply 2"]
+    assert json.loads(branch.recorded_call(2, 0)["request"]) == _prompt("def f(): pass", "2")
+    assert branch.recorded_call(3, 0) is None
