@@ -282,6 +282,73 @@ def aggregate(results: Sequence[RunResult]) -> dict[str, dict[str, dict[str, Any
     return out
 
 
+def mann_whitney_less(a: Sequence[float], b: Sequence[float]) -> float:
+    """Pure: one-sided p-value that the values ``a`` tend to be lower than ``b``
+    (Mann-Whitney U, normal approximation with tie and continuity corrections)."""
+    n_a, n_b = len(a), len(b)
+    if not n_a or not n_b:
+        return math.nan
+    pooled = sorted([(v, 0) for v in a] + [(v, 1) for v in b])
+    n = n_a + n_b
+    rank_a, ties, i = 0.0, 0.0, 0
+    while i < n:
+        j = i
+        while j + 1 < n and pooled[j + 1][0] == pooled[i][0]:
+            j += 1
+        mid = (i + j) / 2 + 1  # average rank of a tied group
+        rank_a += mid * sum(1 for k in range(i, j + 1) if pooled[k][1] == 0)
+        ties += (j - i + 1) ** 3 - (j - i + 1)
+        i = j + 1
+    u = rank_a - n_a * (n_a + 1) / 2
+    var = n_a * n_b / 12 * ((n + 1) - ties / (n * (n - 1)))
+    if var <= 0:
+        return 1.0
+    z = (u - n_a * n_b / 2 + 0.5) / math.sqrt(var)
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def verdict(summary: dict[str, dict[str, dict[str, Any]]], *, ours: str = "cambrian",
+            baselines: Sequence[str] = BASELINES) -> list[str]:
+    """Markdown lines: per problem, ``ours`` against the baseline with the best median.
+    Met: our median is not below it. Otherwise the one-sided Mann-Whitney p-value says
+    whether the shortfall is beyond the seed-to-seed spread (p < 0.05) or within it."""
+    rows = []
+    for problem, by_system in summary.items():
+        mine = by_system.get(ours)
+        present = [s for s in baselines if s in by_system]
+        if mine is None or not present:
+            continue
+        maximize = mine["maximize"]
+        sign = 1.0 if maximize else -1.0
+        best = max(present, key=lambda s: sign * by_system[s]["median"])
+        theirs = by_system[best]
+        a = [sign * v for v in mine["best_per_seed"] if v is not None and v == v]
+        b = [sign * v for v in theirs["best_per_seed"] if v is not None and v == v]
+        p = mann_whitney_less(a, b)
+        if sign * (mine["median"] - theirs["median"]) >= -1e-12:
+            status = "met"
+        else:
+            status = f"not met ({'beyond' if p < 0.05 else 'within'} the seeds' spread)"
+        mean = (lambda v: sum(v) / len(v) if v else math.nan)
+        rows.append(f"| {problem} | {_num(mine['median'], 4)} | {_num(mean(a) * sign, 4)} | {best} | "
+                    f"{_num(theirs['median'], 4)} | {_num(mean(b) * sign, 4)} | {p:.2f} | {status} |")
+    if not rows:
+        return []
+    means = {s: [by[s]["median"] for by in summary.values() if s in by] for s in (ours, *baselines)}
+    means = {s: sum(v) / len(v) for s, v in means.items() if len(v) == len(summary)}
+    rival = max((s for s in means if s != ours), key=lambda s: means[s], default=None)
+    average = ([f"", f"Mean of medians: {ours} {_num(means[ours], 3)}, best baseline ({rival}) "
+                f"{_num(means[rival], 3)}: {'better' if means[ours] > means[rival] else 'not better'} on average."]
+               if ours in means and rival is not None
+               and all(by[ours]["maximize"] for by in summary.values() if ours in by) else [])
+    return ["", f"## {ours} against the best baseline", "",
+            f"Best baseline: the one of {', '.join(baselines)} with the best median on that problem. "
+            "At least as good: our median not below its median. p: one-sided Mann-Whitney test "
+            "that our scores are lower (below 0.05: the shortfall is beyond the seed-to-seed spread).", "",
+            f"| problem | {ours} median | {ours} mean | best baseline | its median | its mean | p | at least as good |",
+            "|---" * 8 + "|", *rows, *average]
+
+
 def _num(x: float | None, digits: int | None = None) -> str:
     """Scores with 6 significant digits (problems range from 0.0365 to 12.889: fixed
     decimals hide the differences); counts with ``digits`` decimals."""
@@ -318,6 +385,7 @@ def markdown(results: Sequence[RunResult], *, title: str, header: str = "") -> s
         means.append(_num(sum(vals) / len(vals)) if vals else "—")
     if len(problems) > 1:
         lines.append("| *mean of medians* | " + " | ".join(means) + " |")
+    lines += verdict(summary)
     lines += ["", "## Detail", "",
               "| problem | system | median | IQR | reached 99% | cands to 99% | calls to 99% | reached 99.9% |"
               " cands to 99.9% | calls to 99.9% | candidates | LLM calls | wall s | cands/s |",

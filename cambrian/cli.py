@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
     best = sub.add_parser("best", help="print or save the best program of a run")
     best.add_argument("run_dir")
-    best.add_argument("-o", "--output", help="write the program to this file")
+    best.add_argument("-o", "--output", help="write the program to this file (a multi-file program: this new directory)")
 
     init = sub.add_parser("init", help="write a problem skeleton that runs")
     init.add_argument("name")
@@ -195,7 +195,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"best score: {result.score:.10g} (initial {st.initial_score:.10g}) after {st.candidates} candidates")
     print(f"this session: {st.session_candidates} candidates in {st.elapsed:.1f} s ({st.rate:.1f}/s)")
     print(usage_line(st.calls, config.max_calls, st.candidates, st.builtin_candidates))
-    print(f"best program: {run_path / 'best' / 'program.py'}")
+    from .tree import program_name
+
+    print(f"best program: {run_path / 'best' / program_name(result.best.code)}")
     for line in status(store).warnings:
         print(f"warning: {line}")
     print(f"run directory: {run_path} (inspect: cambrian status {run_path})")
@@ -287,7 +289,12 @@ def cmd_best(args: argparse.Namespace) -> int:
     if st.best is None:
         raise CambrianError(f"{args.run_dir}: no valid program yet")
     if args.output:
-        Path(args.output).write_text(st.best.code)
+        from .tree import is_bundle, write
+
+        output = Path(args.output)
+        if is_bundle(st.best.code) and output.exists():
+            raise CambrianError(f"{output} exists: give a new path for the program's file or tree")
+        write(st.best.code, output) if is_bundle(st.best.code) else output.write_text(st.best.code)
         print(f"wrote {args.output} (score {st.best.score:.10g})", file=sys.stderr)
     else:
         sys.stdout.write(st.best.code)

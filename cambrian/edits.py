@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from . import tree
 from .errors import ProblemError
 from .program import END, START, Frame, _MARKER
 
@@ -65,11 +66,13 @@ def _unfence(section: str) -> str:
     return "".join(lines)
 
 
-def _closed_blocks(reply: str) -> list[tuple[str, str]]:
-    """The raw (search, replace) text of each closed block, in order: an opening line, the
-    first divider line after it, the first closing line after that. Linear in the reply."""
+def _closed_blocks(reply: str, paths: tuple[str, ...] = ()) -> list[tuple[str, str, str | None]]:
+    """The raw (search, replace, file) text of each closed block, in order: an opening line, the
+    first divider line after it, the first closing line after that. Linear in the reply.
+    ``file``: the one of ``paths`` named on the last non-blank, non-fence line before the
+    opening (a multi-file program's blocks say which file they edit), else None."""
     lines = reply.split("\n")  # every element but the last was followed by a newline
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str | None]] = []
 
     def find(pattern: re.Pattern[str], start: int, stop: int) -> int | None:
         return next((j for j in range(start, stop) if pattern.fullmatch(lines[j])), None)
@@ -81,21 +84,43 @@ def _closed_blocks(reply: str) -> list[tuple[str, str]]:
         if close is None:
             break  # no later opening can close either
         out.append(("".join(line + "\n" for line in lines[opening + 1:divider]),
-                    "".join(line + "\n" for line in lines[divider + 1:close])))
+                    "".join(line + "\n" for line in lines[divider + 1:close]),
+                    _named_file(lines, opening, paths)))
         i = close + 1
     return out
 
 
+def _named_file(lines: list[str], opening: int, paths: tuple[str, ...]) -> str | None:
+    """The file a block names: the longest of ``paths`` on the line before it (a fence or a
+    blank line in between is skipped), as ``src/a.c``, ``### `src/a.c` ``, ``File: src/a.c``..."""
+    if not paths:
+        return None
+    j = opening - 1
+    while j >= 0 and (not lines[j].strip() or _FENCE_LINE.match(lines[j])):
+        j -= 1
+    if j < 0:
+        return None
+    words = set(re.split(r"[\s`*'\":]+", lines[j]))
+    named = [p for p in paths if p in words or any(w.endswith("/" + p) for w in words)]
+    return max(named, key=len) if named else None
+
+
 def parse_search_replace(reply: str) -> list[tuple[str, str]]:
     """(search, replace) pairs in reply order; a block repeated verbatim counts once."""
-    pairs = ((_unfence(search), _unfence(replace)) for search, replace in _closed_blocks(normalize_reply(reply)))
-    return list(dict.fromkeys(pairs))  # first occurrences, in order; a set, not a list scan
+    return [(s, r) for s, r, _ in _file_blocks(reply, ())]
+
+
+def _file_blocks(reply: str, paths: tuple[str, ...]) -> list[tuple[str, str, str | None]]:
+    blocks = ((_unfence(search), _unfence(replace), file)
+              for search, replace, file in _closed_blocks(normalize_reply(reply), paths))
+    return list(dict.fromkeys(blocks))  # first occurrences, in order; a set, not a list scan
 
 
 # -- SEARCH/REPLACE ------------------------------------------------------------
 def apply_search_replace(code: str, reply: str) -> str | EditFailure:
     reply = normalize_reply(reply)
-    blocks = parse_search_replace(reply)
+    paths = tree.paths(code)
+    blocks = _file_blocks(reply, paths if len(paths) > 1 else ())
     opened = len(_OPENINGS.findall(reply))
     if not blocks:
         if opened:
@@ -104,8 +129,8 @@ def apply_search_replace(code: str, reply: str) -> str | EditFailure:
     if opened > len(_closed_blocks(reply)):
         return EditFailure(f"SEARCH block {len(blocks) + 1} is not closed: each needs a ======= line "
                            "and a >>>>>>> REPLACE line")
-    for number, (search, replace) in enumerate(blocks, start=1):
-        result = _apply_one(code, search, replace, number)
+    for number, (search, replace, file) in enumerate(blocks, start=1):
+        result = _apply_one(code, search, replace, number, file)
         if isinstance(result, EditFailure):
             return result
         code = result
@@ -116,14 +141,15 @@ def apply_search_replace(code: str, reply: str) -> str | EditFailure:
 _Match = tuple[int, int, list[str]]
 
 
-def _apply_one(code: str, search: str, replace: str, number: int) -> str | EditFailure:
+def _apply_one(code: str, search: str, replace: str, number: int, file: str | None = None
+               ) -> str | EditFailure:
     lines = _split(code)
     newline = "\r\n" if "\r\n" in code else "\n"
     want, put = _trim_blank(_split(search, keepends=False), _split(replace, keepends=False))
     if not want:
         return EditFailure(f"SEARCH block {number} is empty")
     want, put = _keep_quoted_markers(want, put)
-    regions = _region_lines(code)
+    regions = _region_lines(code, file)
     misfits: list[tuple[int, int]] = []
     for tier in (_exact, _rebased, _unindented, _within_line):
         found = tier(lines, want, put)
@@ -142,6 +168,11 @@ def _apply_one(code: str, search: str, replace: str, number: int) -> str | EditF
             fresh = [_ending(line, newline) for line in new[lo - start: len(new) - (end - hi)]]
             return "".join(lines[:lo] + fresh + lines[hi:])
         if len(fits) > 1:
+            if len(tree.paths(code)) > 1 and file is None:
+                files = sorted({_file_at(code, m[0]) for m in fits})
+                return EditFailure(f"SEARCH block {number} matches {len(fits)} places in the evolve regions "
+                                   f"(in {', '.join(files)}); put the file's path on the line before "
+                                   "the SEARCH block, or include more lines so it matches one")
             places = _places([m[0] + 1 for m in fits])
             return EditFailure(f"SEARCH block {number} matches {len(fits)} places in the evolve regions "
                                f"({places}); include more of the surrounding lines so it matches one")
@@ -153,7 +184,8 @@ def _apply_one(code: str, search: str, replace: str, number: int) -> str | EditF
                                "its REPLACE must keep the lines outside them as they are")
     if misfits:
         return EditFailure(f"SEARCH block {number} matches only outside the evolve regions")
-    return EditFailure(f"SEARCH block {number} not found in the program")
+    where = f"in {file}" if file is not None else "in the program"
+    return EditFailure(f"SEARCH block {number} not found {where}")
 
 
 def _split(text: str, *, keepends: bool = True) -> list[str]:
@@ -199,8 +231,11 @@ def _keep_quoted_markers(want: list[str], put: list[str]) -> tuple[list[str], li
     return want, want[:head] + put + (want[len(want) - tail:] if tail else [])
 
 
-def _region_lines(code: str) -> list[tuple[int, int]]:
-    """Each region as code lines [first, end): the lines between its two marker lines."""
+def _region_lines(code: str, file: str | None = None) -> list[tuple[int, int]]:
+    """Each region as code lines [first, end): the lines between its two marker lines (in a
+    bundle, the regions of every file, or of ``file`` only)."""
+    if tree.is_bundle(code):
+        return _bundle_region_lines(code, file)
     out, first = [], None
     for i, line in enumerate(_split(code)):
         m = _MARKER.match(line)
@@ -210,6 +245,27 @@ def _region_lines(code: str) -> list[tuple[int, int]]:
             out.append((first, i))
             first = None
     return out
+
+
+def _bundle_region_lines(code: str, file: str | None) -> list[tuple[int, int]]:
+    frame = Frame.parse(code)
+    out = []
+    for start, end in frame.region_spans():
+        first, last = code.count("\n", 0, start), code.count("\n", 0, end)
+        if file is None or _file_at(code, first) == file:
+            out.append((first, last))
+    return out
+
+
+def _file_at(code: str, line: int) -> str:
+    """The path of the bundle file that holds code line ``line`` (0-based)."""
+    name = ""
+    for i, text in enumerate(_split(code)):
+        if i > line:
+            break
+        if tree.is_bundle(text):
+            name = tree.paths(text)[0]
+    return name
 
 
 def _changed(lines: list[str], match: _Match) -> tuple[int, int]:
@@ -350,20 +406,35 @@ def _within_line(lines: list[str], want: list[str], put: list[str]) -> list[_Mat
 
 
 # -- rewrites ------------------------------------------------------------------
-def _fences(reply: str) -> list[str]:
+def _fences(reply: str, langs: tuple[str, ...] | None = _PYTHON) -> list[str]:
     """The reply's code blocks that can be program text: Python (or untagged) blocks, not
-    SEARCH/REPLACE blocks, not shell commands or output in other tagged blocks."""
+    SEARCH/REPLACE blocks, not shell commands or output in other tagged blocks. ``langs``:
+    the tags taken (None: any, for text)."""
     found = [(m.group("lang").lower(), m.group("code")) for m in _FENCE.finditer(reply)]
-    return [code for lang, code in found if lang in _PYTHON and not _OPENINGS.search(code)]
+    return [code for lang, code in found
+            if (langs is None or lang in langs) and not _OPENINGS.search(code)]
 
 
-def parse_rewrite(reply: str, regions: int, current: list[str] | None = None) -> list[str] | EditFailure:
+def fence_tags(code: str) -> tuple[str, ...] | None:
+    """The code-block tags a reply may use for this program's text (None: any)."""
+    if not tree.is_bundle(code):
+        return _PYTHON
+    if tree.kind(code) == "text":
+        return None
+    tags = {""}
+    for f in tree.unpack(code):
+        tags |= {f.fence, f.path.rsplit(".", 1)[-1].lower()} | (set(_PYTHON) if f.is_python else set())
+    return tuple(sorted(tags))
+
+
+def parse_rewrite(reply: str, regions: int, current: list[str] | None = None,
+                  langs: tuple[str, ...] | None = _PYTHON) -> list[str] | EditFailure:
     """New region texts from a reply's code: one fenced block per region, or one block
     (or a whole program) holding every region between evolve markers. For one region
     given by several unmarked blocks, ``_answer`` picks the block (``current``: the
     program's regions now)."""
     reply = normalize_reply(reply)
-    fences = _fences(reply)
+    fences = _fences(reply, langs)
     if not fences:
         if START in reply or END in reply:
             fences = [reply]  # code given without a fence, markers and all
@@ -379,6 +450,9 @@ def parse_rewrite(reply: str, regions: int, current: list[str] | None = None) ->
                 return [_between_markers(text)]
             return EditFailure(f"rewrite has broken evolve markers: {exc}")
         if len(frame.regions) != regions:
+            split = _regions_of_each(fences, regions)  # a multi-file program: one block per file
+            if split is not None:
+                return split
             return EditFailure(f"rewrite has {len(frame.regions)} evolve region(s); the program has {regions}")
         return list(frame.regions)
     if regions == 1:
@@ -387,6 +461,18 @@ def parse_rewrite(reply: str, regions: int, current: list[str] | None = None) ->
         return list(fences)
     return EditFailure(f"rewrite gives {len(fences)} code blocks for {regions} evolve regions "
                        f"(mark them with # {START} / # {END})")
+
+
+def _regions_of_each(fences: list[str], regions: int) -> list[str] | None:
+    """The regions of every block that holds markers, in order, if they add up to ``regions``."""
+    found: list[str] = []
+    for text in fences:
+        if START in text or END in text:
+            try:
+                found += Frame.parse(text).regions
+            except ProblemError:
+                return None
+    return found if len(found) == regions else None
 
 
 def _answer(blocks: list[str], current: str | None) -> str:
@@ -467,7 +553,7 @@ def _between_markers(text: str) -> str:
 
 def apply_rewrite(code: str, reply: str) -> str | EditFailure:
     frame = Frame.parse(code)
-    regions = parse_rewrite(reply, len(frame.regions), list(frame.regions))
+    regions = parse_rewrite(reply, len(frame.regions), list(frame.regions), fence_tags(code))
     if isinstance(regions, EditFailure):
         return regions
     fitted = [_fit_indent(new, old) for new, old in zip(regions, frame.regions)]

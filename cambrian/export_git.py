@@ -2,7 +2,7 @@
 
 Each program is a commit whose first parent is its parent program's commit (a
 crossover child is a merge commit whose other parents are its inspirations); the
-tree holds ``program.py`` and ``metrics.json``, and the message carries the score,
+tree holds ``program.py`` (``program.c``, or the tree ``program/``, for other programs) and ``metrics.json``, and the message carries the score,
 status, operator and metrics. Author, committer and dates come from the run (the
 time each program was stored), so exporting the same run twice gives the same
 commit hashes. ``main`` points at the best program, ``island-N`` at each island's
@@ -19,6 +19,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from . import tree
 from .errors import CambrianError
 from .runview import RunView, is_crossover
 
@@ -48,6 +49,16 @@ def message(p: dict[str, Any], objective: str) -> str:
         lines.append(f"metric {key}: {metrics[key]!r}")
     lines.append(f"eval seconds: {p['eval_seconds']:.3f}")
     return "\n".join(lines) + "\n"
+
+
+def program_files(code: str) -> list[tuple[str, str]]:
+    """The files a program's commit holds: program.py, program.c, or program/<each file>."""
+    if not tree.is_bundle(code):
+        return [("program.py", code)]
+    files = tree.unpack(code)
+    if len(files) == 1:
+        return [(tree.program_name(code), files[0].text)]
+    return [(f"program/{f.path}", f.text) for f in files]
 
 
 def export(run_dir: Path, dest: Path) -> dict[str, Any]:
@@ -104,8 +115,9 @@ def _export(view: RunView, dest: Path, git: str) -> dict[str, Any]:
                 for other in parents[1:]:
                     out.write(b"merge :%d\n" % mark[other])
             out.write(b"deleteall\n")
-            out.write(b"M 100644 inline program.py\n")
-            _data(out, p["code"].encode("utf-8"))
+            for path, text in program_files(p["code"]):
+                out.write(b"M 100644 inline %s\n" % path.encode("utf-8"))
+                _data(out, text.encode("utf-8"))
             out.write(b"M 100644 inline metrics.json\n")
             _data(out, (json.dumps(_metrics_file(p), indent=2, sort_keys=True) + "\n").encode("utf-8"))
             out.write(b"\n")

@@ -12,22 +12,31 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from . import tree
 from .errors import ProblemError
 
 START = "EVOLVE-BLOCK-START"
 END = "EVOLVE-BLOCK-END"
-_MARKER = re.compile(r"^\s*#\s*(EVOLVE-BLOCK-START|EVOLVE-BLOCK-END)\b")
+# A marker line in any comment syntax: # // -- ; % /* <!-- (* {- ! (the rest of the line is free).
+_MARKER = re.compile(r"^\s*(?:#|//+|--+|;+|%+|/\*+|<!--|\(\*|\{-|!)\s*(EVOLVE-BLOCK-START|EVOLVE-BLOCK-END)\b")
 
 
 def compile_error(code: str) -> str | None:
     """Why ``code`` does not compile, or None: the one check the runner, the built-in
     operators and the LLM operators share, so they agree on what a candidate's text may
     raise. A 3,000-term expression or deep nesting exhausts the compiler's recursion
-    or the parser's stack; text that is not valid UTF-8 cannot be stored or run."""
-    try:
-        code.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"not valid UTF-8 text ({exc.reason} at character {exc.start})"
+    or the parser's stack; text that is not valid UTF-8 cannot be stored or run. A bundle
+    (``cambrian.tree``) is checked file by file: its Python files compile, the rest are text
+    the evaluator compiles (or reads) itself."""
+    if tree.is_bundle(code):
+        for f in tree.unpack(code):
+            error = compile_error(f.text) if f.is_python else _utf8_error(f.text)
+            if error is not None:
+                return f"{f.path}: {error}"
+        return None
+    error = _utf8_error(code)
+    if error is not None:
+        return error
     try:
         compile(code, "<candidate>", "exec", dont_inherit=True)
     except SyntaxError as exc:
@@ -41,6 +50,14 @@ def compile_error(code: str) -> str | None:
         return "too deeply nested to compile (parser memory)"
     except OverflowError as exc:
         return f"does not compile: {exc}"
+    return None
+
+
+def _utf8_error(code: str) -> str | None:
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"not valid UTF-8 text ({exc.reason} at character {exc.start})"
     return None
 
 
@@ -64,6 +81,36 @@ class Frame:
     @classmethod
     def parse(cls, code: str) -> "Frame":
         """Split ``code``; raise ``ProblemError`` for missing or unbalanced markers."""
+        if tree.is_bundle(code):
+            return cls._parse_bundle(code)
+        fixed, regions = cls._split(code)
+        if not regions:
+            raise ProblemError(f"no evolve region: mark one with '# {START}' and '# {END}'")
+        return cls(tuple(fixed), tuple(regions))
+
+    @classmethod
+    def _parse_bundle(cls, code: str) -> "Frame":
+        """Each file on its own (markers pair within a file); a TEXT file is one region."""
+        fixed, regions = [""], []
+        for f in tree.unpack(code):
+            fixed[-1] += f.header
+            if f.whole:
+                regions.append(f.text)
+                fixed.append("")
+                continue
+            try:
+                parts, found = cls._split(f.text)
+            except ProblemError as exc:
+                raise ProblemError(f"{f.path}: {exc}") from None
+            fixed[-1] += parts[0]
+            fixed += parts[1:]
+            regions += found
+        if not regions:
+            raise ProblemError(f"no evolve region in any file: mark one with {START} / {END} in a comment")
+        return cls(tuple(fixed), tuple(regions))
+
+    @staticmethod
+    def _split(code: str) -> tuple[list[str], list[str]]:
         fixed: list[str] = []
         regions: list[str] = []
         current: list[str] = []
@@ -90,9 +137,7 @@ class Frame:
         if inside:
             raise ProblemError(f"{START} is never closed by {END}")
         fixed.append("".join(current))
-        if not regions:
-            raise ProblemError(f"no evolve region: mark one with '# {START}' and '# {END}'")
-        return cls(tuple(fixed), tuple(regions))
+        return fixed, regions
 
     def join(self, regions: tuple[str, ...] | list[str]) -> str:
         """The program with these region texts in place of the current ones."""
@@ -126,6 +171,8 @@ def outside_change(parent: str, child: str) -> str | None:
         b = Frame.parse(child)
     except ProblemError as exc:
         return f"evolve markers damaged: {exc}"
+    if tree.paths(parent) != tree.paths(child):
+        return "the edit adds, removes or renames a file (only the evolve regions may change)"
     if len(a.regions) != len(b.regions):
         return f"evolve region count changed from {len(a.regions)} to {len(b.regions)}"
     for i, (x, y) in enumerate(zip(a.fixed, b.fixed)):

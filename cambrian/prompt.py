@@ -13,8 +13,9 @@ import string
 from pathlib import Path
 from typing import Sequence
 
+from . import tree
 from .operators.base import Tried
-from .program import Program
+from .program import END, START, Frame, Program, _MARKER
 
 BUILTIN = Path(__file__).with_name("prompts")
 FEEDBACK_CAP = 1500
@@ -22,7 +23,7 @@ KINDS = ("diff", "rewrite", "crossover")
 
 
 def load_templates(directory: Path | None = None) -> dict[str, string.Template]:
-    names = ("system",) + KINDS + ("retry", "insights")
+    names = ("system",) + KINDS + ("retry", "insights") + tuple(f"{k}_text" for k in ("system",) + KINDS)
     out = {}
     for name in names:
         custom = Path(directory) / f"{name}.txt" if directory else None
@@ -50,7 +51,7 @@ def _score(p: Program, objective: str) -> str:
 
 
 def describe_program(p: Program, *, title: str, objective: str) -> str:
-    lines = [f"## {title} ({_score(p, objective)})", "```python", p.code.rstrip(), "```"]
+    lines = [f"## {title} ({_score(p, objective)})", render_code(p.code)]
     # Metrics named private_* (e.g. a held-out score) are for people, never for the search.
     others = {k: v for k, v in sorted(p.metrics.items()) if k != objective and not k.startswith("private_")}
     if others:
@@ -66,6 +67,52 @@ def describe_program(p: Program, *, title: str, objective: str) -> str:
     if feedback:
         lines.append("Evaluator feedback:\n" + _cap(json.dumps(feedback, sort_keys=True, default=str)))
     return "\n".join(lines)
+
+
+def render_code(code: str) -> str:
+    """A program as the model reads it: one ```python block, or each file of a bundle
+    under its path (files without evolve regions marked as context)."""
+    if not tree.is_bundle(code):
+        return "\n".join(["```python", code.rstrip(), "```"])
+    evolving = _evolving_paths(code)
+    out = []
+    for f in tree.unpack(code):
+        note = "" if f.path in evolving else " (context: fixed, do not edit)"
+        out += [f"### {f.path}{note}", f"```{f.fence}", f.text.rstrip(), "```"]
+    return "\n".join(out)
+
+
+def _evolving_paths(code: str) -> set[str]:
+    frame = Frame.parse(code)
+    starts = [a for a, _ in frame.region_spans()]
+    found, offset = set(), 0
+    for f in tree.unpack(code):
+        end = offset + len(f.header) + len(f.text)
+        if any(offset <= a <= end for a in starts):
+            found.add(f.path)
+        offset = end
+    return found
+
+
+def _format_words(code: str) -> dict[str, str]:
+    """What the templates call the code-block tag and the marker lines of this program."""
+    if not tree.is_bundle(code):
+        return {"fence": "python", "start": f"# {START}", "end": f"# {END}"}
+    files = [f for f in tree.unpack(code) if f.path in _evolving_paths(code)]
+    marks = [(m.group(1), line.strip()) for f in files[:1] for line in f.text.splitlines()
+             if (m := _MARKER.match(line))]
+    start = next((text for word, text in marks if word == START), f"// {START}")
+    end = next((text for word, text in marks if word == END), f"// {END}")
+    return {"fence": files[0].fence if files else "text", "start": start, "end": end}
+
+
+def _multi_file_hint(code: str, kind: str) -> str:
+    if len(tree.paths(code)) < 2:
+        return ""
+    if kind == "diff":
+        return ("\nThis program has several files: put the path of the file a SEARCH block edits on the "
+                "line just before its <<<<<<< SEARCH line.\n")
+    return "\nThis program has several files: give one code block per file that has evolve regions, in the order shown.\n"
 
 
 def source_label(island: int, *, home: int, best: bool) -> str:
@@ -107,7 +154,8 @@ def build_messages(
     ``sources`` labels each inspiration with where it comes from (see ``source_label``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown prompt kind {kind!r}")
-    system = templates["system"].substitute(task=task.strip() or "(no task description given)",
+    text = tree.kind(parent.code) == "text"
+    system = templates["system_text" if text else "system"].substitute(task=task.strip() or "(no task description given)",
                                             objective=objective, direction=direction)
     titles = [f"Other program {i}" + (f": {sources[i - 1]}" if i - 1 < len(sources) else "")
               for i in range(1, len(inspirations) + 1)]
@@ -116,12 +164,13 @@ def build_messages(
     if any("separate lineage" in s for s in sources):
         others = ("Islands are lineages evolved apart from each other; ideas from another\n"
                   "island's program may combine well with the current one.\n\n" + others)
-    user = templates[kind].substitute(
-        parent=describe_program(parent, title="Current program", objective=objective),
+    user = templates[f"{kind}_text" if text else kind].substitute(
+        parent=describe_program(parent, title="Current text" if text else "Current program", objective=objective),
         inspirations=others + "\n" if others else "",
         history=render_tried(tried),
         notes=f"## Notes from earlier in this search\n{_cap(notes, 1200)}\n" if notes.strip() else "",
-    )
+        **_format_words(parent.code),
+    ) + _multi_file_hint(parent.code, kind)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 

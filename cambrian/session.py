@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import config as config_mod
+from . import tree
 from .config import Config, EvaluationConfig
 from .conventions import translation
 from .errors import ConfigError, NothingToDo, StoreError
@@ -215,6 +217,9 @@ def check(problem: Problem, config: Config) -> None:
     if unknown:
         raise ConfigError(f"config: evaluation.cascade: {', '.join(unknown)} not defined in "
                           f"{problem.evaluator_path.name} (it defines: {', '.join(problem.stages) or 'no stages'})")
+    if problem.command and ev.fingerprint is not None:
+        raise ConfigError(f"config: evaluation.fingerprint calls a Python function of the candidate; "
+                          f"{problem.evaluator_path.name} is a command evaluator")
     if ev.sandbox_uids is not None:
         from .evaluation.identity import UidLease
 
@@ -232,6 +237,7 @@ def build_spec(problem: Problem, config: Config) -> Spec:
         stages=tuple((name, ev.cascade.get(name)) for name in problem.stages) if ev.cascade_stages else (),
         probe=ev.fingerprint.model_dump() if ev.fingerprint else None,
         objective_range=ev.objective_range, preload=tuple(dict.fromkeys(ev.preload + problem.imports())),
+        command=problem.command,
         convention=problem.convention,
     )
     return spec
@@ -361,20 +367,38 @@ def best_program(store: Store, config: Config) -> Program | None:
 
 
 def write_best(run_path: Path, best: Program) -> None:
-    """best/program.py and best/metrics.json, each replaced atomically (temp file + rename)."""
+    """best/program.py and best/metrics.json, each replaced atomically (temp file + rename);
+    a program of another language or of several files is best/program.c or the tree best/program/."""
     import json
 
     out = run_path / "best"
     out.mkdir(exist_ok=True)
     metrics = json.dumps({"id": best.id, "score": best.score, "metrics": best.metrics,
                           "generation": best.generation, "operator": best.operator}, indent=2)
-    for name, text in (("program.py", best.code), ("metrics.json", metrics)):
+    if tree.is_bundle(best.code):
+        _replace_tree(out / tree.program_name(best.code), best.code)
+        files: tuple[tuple[str, str], ...] = (("metrics.json", metrics),)
+    else:
+        files = (("program.py", best.code), ("metrics.json", metrics))
+    for name, text in files:
         tmp = out / f".{name}.{os.getpid()}.tmp"  # a name of its own: no other writer opens it
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, out / name)
+
+
+def _replace_tree(dest: Path, code: str) -> None:
+    """Write a bundle's file or tree at ``dest``, replacing what is there by renames."""
+    staged, old = dest.with_name(f".{dest.name}.{os.getpid()}.tmp"), dest.with_name(f".{dest.name}.{os.getpid()}.old")
+    for path in (staged, old):
+        shutil.rmtree(path, ignore_errors=True)
+    tree.write(code, staged)
+    if dest.is_dir():  # a directory is not replaced by one rename: move it aside first
+        os.replace(dest, old)
+    os.replace(staged, dest)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def evolve(problem_dir: str | Path, *, run_dir: str | Path | None = None,

@@ -145,29 +145,40 @@ def _one(job: tuple) -> benchmark.RunResult:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="seeds per landscape and system")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds FIRST .. FIRST+SEEDS-1")
     parser.add_argument("--budget", type=int, default=300, help="LLM calls per run, retries included")
-    parser.add_argument("--systems", default=",".join(benchmark.SYSTEMS))
-    parser.add_argument("--landscapes", default=",".join(LANDSCAPES))
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", default="runs/bench-search-sim")
+    parser.add_argument("--systems", default=",".join(benchmark.SYSTEMS),
+                        help="comma-separated systems (default: all, baselines and ablations)")
+    parser.add_argument("--landscapes", default=",".join(LANDSCAPES), help="comma-separated landscapes")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every system (repeatable)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs in parallel")
+    parser.add_argument("--out", default="runs/bench-search-sim", help="directory for results.md and results.json")
     args = parser.parse_args()
     common = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
     systems = args.systems.split(",")
     jobs = [(name, system, {**common, **benchmark.SYSTEMS[system]}, seed, args.budget)
-            for name in args.landscapes.split(",") for system in systems for seed in range(args.seeds)]
+            for name in args.landscapes.split(",") for system in systems
+            for seed in range(args.first_seed, args.first_seed + args.seeds)]
     from multiprocessing import Pool
 
+    import os
+
+    load_before = os.getloadavg()[0]
     with Pool(args.jobs) as pool:
         results = pool.map(_one, jobs, chunksize=1)
+    load = f" Load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."
     title = "Search benchmark, in-process replica: weak scripted LLM, LLM proposals only"
-    command = (f"`python bench/search/simulate.py --seeds {args.seeds} --budget {args.budget}`"
+    command = (f"`python bench/search/simulate.py --seeds {args.seeds} --budget {args.budget}"
+               + (f" --first-seed {args.first_seed}" if args.first_seed else "")
+               + (f" --systems {args.systems}" if args.systems != ",".join(benchmark.SYSTEMS) else "") + "`"
                + "".join(f" `--set {item}`" for item in args.set)
-               + f"; budget {args.budget} LLM calls per run (retries included); 'wall s' is CPU seconds.")
+               + f"; budget {args.budget} LLM calls per run (retries included); 'wall s' is CPU seconds." + load)
     _, md = benchmark.write(results, Path(args.out), title=title,
                             header=header(title).split("\n", 2)[2] + "\n" + command,
-                            meta={"seeds": args.seeds, "budget": args.budget, "set": args.set})
+                            meta={"seeds": args.seeds, "first_seed": args.first_seed, "budget": args.budget,
+                                  "set": args.set})
     print(md.read_text())
 
 

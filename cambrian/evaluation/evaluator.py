@@ -97,12 +97,13 @@ class Spec:
     probe: dict[str, Any] | None = None                 # {"function": name, "inputs": [[...], ...]}
     objective_range: tuple[float, float] | None = None
     preload: tuple[str, ...] = ()                       # modules the warm server imports once
+    command: bool = False                               # evaluator_path is an executable printing JSON
     convention: str = "cambrian"                        # how the evaluator is called (``conventions``)
 
     @property
     def fingerprints(self) -> bool:
         """Whether candidates are fingerprinted: probe inputs, or a fingerprint() hook."""
-        return self.probe is not None or _defines(self.evaluator_path, "fingerprint")
+        return self.probe is not None or (not self.command and _defines(self.evaluator_path, "fingerprint"))
 
 
 class _SandboxedEvaluator:
@@ -130,6 +131,7 @@ class _SandboxedEvaluator:
             "program": str(workdir.program), "workdir": str(workdir.path),
             "limits": s.limits.for_worker(uid, cgroup), "objective": s.objective, "direction": s.direction,
             "stages": [{"name": n, "threshold": t} for n, t in s.stages], "probe": s.probe,
+            "command": s.command,
             "convention": s.convention,
         }
 
@@ -425,6 +427,9 @@ def interpret(done: sandbox.Finished, spec: Spec) -> EvalResult:
         feedback["traceback"] = payload["load_error"]
         return EvalResult(ERROR, payload["load_error"].splitlines()[0][:500], feedback=feedback,
                           seconds=seconds, protections=protections)
+    if payload.get("command_error"):
+        return EvalResult(ERROR, payload["command_error"][:500], feedback=feedback, seconds=seconds,
+                          protections=protections)
     if "exception" in payload:
         feedback["traceback"] = payload.get("traceback", "")
         entry = "main()" if spec.convention == "shinka" else "evaluate()"  # the function the user wrote

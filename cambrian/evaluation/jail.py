@@ -146,15 +146,19 @@ def _under(path, roots):
 SLOT_DIRS = (("work", None), ("tmp", "/tmp"), ("var_tmp", "/var/tmp"), ("shm", "/dev/shm"))
 
 
-def _snapshot(workdir):
-    """The work directory's files (the program: a few kilobytes) before it is covered."""
+def _snapshot(workdir, prefix=""):
+    """The work directory's files (the program: a few kilobytes, or a program's tree) before
+    it is covered; a directory comes as an entry with data None, before what it holds."""
     info = os.stat(workdir)
     files = []
-    for entry in os.scandir(workdir):
+    for entry in sorted(os.scandir(workdir), key=lambda e: e.name):
+        st = entry.stat(follow_symlinks=False)
         if entry.is_file(follow_symlinks=False):
-            st = entry.stat(follow_symlinks=False)
             with open(entry.path, "rb") as f:
-                files.append((entry.name, f.read(), st.st_mode & 0o7777, st.st_uid, st.st_gid))
+                files.append((prefix + entry.name, f.read(), st.st_mode & 0o7777, st.st_uid, st.st_gid))
+        elif entry.is_dir(follow_symlinks=False):
+            files.append((prefix + entry.name, None, st.st_mode & 0o7777, st.st_uid, st.st_gid))
+            files += _snapshot(entry.path, prefix + entry.name + "/")[1]
     return (info.st_mode & 0o7777, info.st_uid, info.st_gid), files
 
 
@@ -197,6 +201,11 @@ def private_filesystem(workdir, *, readable=(), writable=(), disk_bytes, hide=()
             os.chmod(os.path.join(workdir, name), 0o1777)
         for name, data, fmode, fuid, fgid in files:
             path = os.path.join(workdir, "work", name)
+            if data is None:
+                os.mkdir(path, 0o700)
+                os.chown(path, fuid, fgid)
+                os.chmod(path, fmode)
+                continue
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 os.write(fd, data)

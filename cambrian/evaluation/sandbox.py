@@ -54,13 +54,16 @@ class Workdir:
     """A fresh directory per evaluation (mode 0700), owned by the evaluation's uid, removed afterwards."""
 
     def __init__(self, code: str, ids: tuple[int, int] | None):
+        from .. import tree
+
         self.path = Path(tempfile.mkdtemp(prefix="cambrian-"))
-        self.program = self.path / "program.py"
+        # program.py; or, for a bundle, program.c (one file) or the tree under program/
+        self.program = self.path / tree.program_name(code)
         try:
-            self.program.write_text(code, encoding="utf-8")
+            written = tree.write(code, self.program)
             if ids is not None:
-                os.chown(self.path, *ids)
-                os.chown(self.program, *ids)
+                for path in [self.path, *written]:
+                    os.chown(path, *ids)
         except BaseException:
             self.remove()
             raise

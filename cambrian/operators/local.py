@@ -1,19 +1,24 @@
 """Built-in operators that need no LLM: cheap arms beside the LLM ones.
 
 All of them edit token spans that lie inside the evolve regions, so the fixed code
-cannot change; the runner checks that again for every candidate anyway.
+cannot change; the runner checks that again for every candidate anyway. Python is read
+with its own tokenizer; the files of a bundle in other languages (``cambrian.tree``) with
+a scanner for C-like source (comments and strings skipped, a literal's suffix such as
+``1.5f`` or ``10u`` kept); prose has no tokens.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 import tokenize
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from .. import tree
 from ..config import CrossoverConfig, PerturbConfig
 from ..program import Frame, Program, compile_error
 from .base import Candidate, Context, ProposalFailure
@@ -30,6 +35,19 @@ class Token:
 def region_tokens(code: str) -> list[Token]:
     """Tokens lying wholly inside an evolve region, in source order."""
     spans = Frame.parse(code).region_spans()
+    if tree.is_bundle(code):
+        found, offset = [], 0
+        for f in tree.unpack(code):
+            offset += len(f.header)
+            if not f.whole and not f.is_text:
+                found += (_python_tokens if f.is_python else _clike_tokens)(f.text, offset, f.path)
+            offset += len(f.text)
+    else:
+        found = _python_tokens(code, 0, "")
+    return [t for t in found if any(a <= t.start and t.end <= b for a, b in spans)]
+
+
+def _python_tokens(code: str, offset: int, path: str) -> list[Token]:
     line_starts = [0]
     for line in code.splitlines(keepends=True):
         line_starts.append(line_starts[-1] + len(line))
@@ -38,10 +56,40 @@ def region_tokens(code: str) -> list[Token]:
         for tok in tokenize.generate_tokens(io.StringIO(code).readline):
             start = line_starts[tok.start[0] - 1] + tok.start[1]
             end = line_starts[tok.end[0] - 1] + tok.end[1]
-            if any(a <= start and end <= b for a, b in spans):
-                out.append(Token(start, end, tok.type, tok.string))
+            out.append(Token(offset + start, offset + end, tok.type, tok.string))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return []
+    return out
+
+
+CLIKE = -1  # the kind of a swappable operator or name found by the C-like scanner
+_LINE_COMMENT = {".hs": "--", ".lua": "--", ".sql": "--", ".m": "%", ".tex": "%", ".lisp": ";", ".scm": ";",
+                 ".clj": ";", ".asm": ";", ".s": ";", ".sh": "#", ".r": "#", ".jl": "#", ".rb": "#",
+                 ".f90": "!"}
+_C_SWAPS = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "+": "-", "-": "+", "*": "/", "/": "*",
+            "&&": "||", "||": "&&", "fmin": "fmax", "fmax": "fmin", "true": "false", "false": "true"}
+
+
+def _clike_scanner(leader: str) -> re.Pattern[str]:
+    return re.compile(
+        r"(?P<skip>" + re.escape(leader) + r"[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*')"
+        r"|(?<![\w.])(?P<num>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)[fFlLuU]*(?![\w.])"
+        r"|(?<=\s)(?P<op><=|>=|<|>|\+|-|\*|/|&&|\|\|)(?=\s)"
+        r"|\b(?P<name>fmin|fmax|true|false)\b", re.DOTALL)
+
+
+def _clike_tokens(code: str, offset: int, path: str) -> list[Token]:
+    """Numeric literals (the span excludes a type suffix, so a new value keeps it) and
+    swappable operators written with spaces around them (so never a unary minus, a pointer
+    or ``++``), outside comments and string literals."""
+    ext = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    out = []
+    for m in _clike_scanner(_LINE_COMMENT.get(ext, "//")).finditer(code):
+        group = m.lastgroup
+        if group == "num":
+            out.append(Token(offset + m.start("num"), offset + m.end("num"), tokenize.NUMBER, m.group("num")))
+        elif group in ("op", "name"):
+            out.append(Token(offset + m.start(group), offset + m.end(group), CLIKE, m.group(group)))
     return out
 
 
@@ -173,7 +221,7 @@ class Structural:
     def sites(self, code: str) -> list[tuple[str, object]]:
         sites: list[tuple[str, object]] = [
             ("swap", t) for t in region_tokens(code)
-            if t.text in _SWAPS and t.kind in (tokenize.OP, tokenize.NAME)
+            if (t.text in _SWAPS and t.kind in (tokenize.OP, tokenize.NAME)) or (t.kind == CLIKE and t.text in _C_SWAPS)
         ]
         frame = Frame.parse(code)
         for (start, _), region in zip(frame.region_spans(), frame.regions):
@@ -195,8 +243,9 @@ class Structural:
             kind, site = sites[int(i)]
             if kind == "swap":
                 assert isinstance(site, Token)
-                code = replace_spans(parent.code, [(site, _SWAPS[site.text])])
-                note = f"{site.text} -> {_SWAPS[site.text]}"
+                new = (_C_SWAPS if site.kind == CLIKE else _SWAPS)[site.text]
+                code = replace_spans(parent.code, [(site, new)])
+                note = f"{site.text} -> {new}"
             else:
                 offset, a, b = site  # type: ignore[misc]
                 code = parent.code[:offset] + b + a + parent.code[offset + len(a) + len(b):]

@@ -85,3 +85,26 @@ def test_smoke_run_of_the_search_bench(tmp_path):
     for r in data["runs"]:
         assert r["calls"] <= 10 and r["candidates"] >= 1 and r["best"] > 0.2
     assert "| trap |" in (out / "results.md").read_text()
+
+
+def test_combine_merges_seeds_and_refuses_disagreeing_runs(tmp_path, monkeypatch, capsys):
+    import combine
+
+    from cambrian import benchmark
+
+    def part(name, seeds, best=0.5):
+        runs = [benchmark.RunResult(problem="trap", system=system, seed=s, best=best + 0.01 * s, best_score=0.5,
+                                    candidates=9, calls=10, seconds=0.1)
+                for system in ("cambrian", "greedy") for s in seeds]
+        benchmark.write(runs, tmp_path / name, title="t")
+        return str(tmp_path / name / "results.json")
+
+    a, b, clash = part("a", range(0, 3)), part("b", range(3, 6)), part("c", range(2, 4), best=0.9)
+    monkeypatch.setattr(sys, "argv", ["combine.py", a, b, "--out", str(tmp_path / "ab")])
+    combine.main()
+    data = json.loads((tmp_path / "ab" / "results.json").read_text())
+    assert sorted(data["summary"]["trap"]["cambrian"]["best_per_seed"]) == pytest.approx([0.5 + 0.01 * s for s in range(6)])
+    assert "## cambrian against the best baseline" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["combine.py", a, clash, "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit, match="another file says"):
+        combine.main()

@@ -1,0 +1,187 @@
+"""Programs in any language, of several files, or text: bundles, markers, edits, operators."""
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from cambrian import tree
+from cambrian.edits import EditFailure, apply_reply, apply_rewrite, apply_search_replace
+from cambrian.errors import ProblemError
+from cambrian.operators.base import Context
+from cambrian.operators.local import Perturb, Structural, constants
+from cambrian.program import Frame, Program, compile_error, outside_change, program_id
+from cambrian.prompt import build_messages, load_templates
+
+C_FILE = """#include "coeffs.h"
+double f(double x) {
+    // EVOLVE-BLOCK-START
+    return x * 1.5f + 2; /* 7 */
+    // EVOLVE-BLOCK-END
+}
+"""
+HEADER = """#define FIXED 3
+/* EVOLVE-BLOCK-START */
+#define C3 0.16
+/* EVOLVE-BLOCK-END */
+"""
+MAIN = "int main(void) { return 0; }\n"
+
+
+def bundle(*files):
+    return tree.pack([tree.File(path, text, whole) for path, text, whole in files])
+
+
+TREE = bundle(("sine.c", C_FILE, False), ("coeffs.h", HEADER, False), ("main.c", MAIN, False))
+
+
+@pytest.mark.parametrize("start, end", [
+    ("# EVOLVE-BLOCK-START", "# EVOLVE-BLOCK-END"),
+    ("// EVOLVE-BLOCK-START", "// EVOLVE-BLOCK-END"),
+    ("-- EVOLVE-BLOCK-START", "-- EVOLVE-BLOCK-END"),
+    (";; EVOLVE-BLOCK-START", ";; EVOLVE-BLOCK-END"),
+    ("% EVOLVE-BLOCK-START", "% EVOLVE-BLOCK-END"),
+    ("/* EVOLVE-BLOCK-START */", "/* EVOLVE-BLOCK-END */"),
+    ("<!-- EVOLVE-BLOCK-START -->", "<!-- EVOLVE-BLOCK-END -->"),
+    ("(* EVOLVE-BLOCK-START *)", "(* EVOLVE-BLOCK-END *)"),
+])
+def test_markers_in_any_comment_syntax(start, end):
+    code = f"head\n  {start}\nbody 1\n  {end}\ntail\n"
+    frame = Frame.parse(code)
+    assert frame.regions == ("body 1\n",) and frame.code == code
+
+
+def test_a_python_program_is_not_a_bundle_and_keeps_its_id():
+    code = "def f():\n    # EVOLVE-BLOCK-START\n    return 1\n    # EVOLVE-BLOCK-END\n"
+    assert not tree.is_bundle(code) and tree.kind(code) == "python"
+    import hashlib
+    assert program_id(code) == hashlib.sha256(code.encode()).hexdigest()[:16]
+
+
+def test_bundle_round_trip_and_frame_over_every_file():
+    files = tree.unpack(TREE)
+    assert [f.path for f in files] == ["coeffs.h", "main.c", "sine.c"]  # path order
+    assert tree.pack(files) == TREE
+    frame = Frame.parse(TREE)
+    assert frame.regions == ("#define C3 0.16\n", "    return x * 1.5f + 2; /* 7 */\n")
+    assert frame.code == TREE
+    assert tree.kind(TREE) == "code" and compile_error(TREE) is None  # C is not compiled here
+
+
+def test_markers_pair_within_a_file_only():
+    broken = bundle(("a.c", "// EVOLVE-BLOCK-START\nx\n", False), ("b.c", "// EVOLVE-BLOCK-END\n", False))
+    with pytest.raises(ProblemError, match="a.c: EVOLVE-BLOCK-START is never closed"):
+        Frame.parse(broken)
+
+
+def test_python_files_of_a_bundle_are_compiled_and_named():
+    code = bundle(("a.py", "# EVOLVE-BLOCK-START\nx = (\n# EVOLVE-BLOCK-END\n", False))
+    assert compile_error(code).startswith("a.py: syntax error")
+
+
+def test_a_text_file_evolves_whole():
+    code = bundle(("prompt.txt", "Be brief.\nBe kind.\n", True))
+    assert Frame.parse(code).regions == ("Be brief.\nBe kind.\n",)
+    assert tree.kind(code) == "text" and compile_error("=== TEXT: p.txt ===\nnot python (\n") is None
+
+
+def test_region_check_holds_in_every_file():
+    assert outside_change(TREE, TREE.replace("0.16", "0.17")) is None
+    assert "outside the evolve regions" in outside_change(TREE, TREE.replace("FIXED 3", "FIXED 4"))
+    assert "outside the evolve regions" in outside_change(TREE, TREE.replace("return 0;", "return 1;"))
+    sneaky = TREE.replace("#define C3 0.16\n", "#define C3 0.16\n=== FILE: evil.c ===\n")
+    assert outside_change(TREE, sneaky) is not None
+
+
+def test_multi_file_search_replace_names_the_file():
+    reply = ("coeffs.h\n<<<<<<< SEARCH\n#define C3 0.16\n=======\n#define C3 0.1666\n>>>>>>> REPLACE\n\n"
+             "### `sine.c`\n```c\n<<<<<<< SEARCH\n    return x * 1.5f + 2; /* 7 */\n=======\n"
+             "    return x * 1.5f + 2.5; /* 7 */\n>>>>>>> REPLACE\n```\n")
+    child = apply_search_replace(TREE, reply)
+    assert isinstance(child, str), child
+    assert "#define C3 0.1666\n" in child and "2.5; /* 7 */" in child and outside_change(TREE, child) is None
+
+
+def test_an_ambiguous_block_asks_for_the_file():
+    code = bundle(("a.c", "// EVOLVE-BLOCK-START\nint n = 1;\n// EVOLVE-BLOCK-END\n", False),
+                  ("b.c", "// EVOLVE-BLOCK-START\nint n = 1;\n// EVOLVE-BLOCK-END\n", False))
+    block = "<<<<<<< SEARCH\nint n = 1;\n=======\nint n = 2;\n>>>>>>> REPLACE\n"
+    failure = apply_search_replace(code, block)
+    assert isinstance(failure, EditFailure) and "in a.c, b.c" in failure.reason and "path" in failure.reason
+    child = apply_search_replace(code, "b.c\n" + block)
+    assert tree.unpack(child)[1].text == "// EVOLVE-BLOCK-START\nint n = 2;\n// EVOLVE-BLOCK-END\n"
+    assert tree.unpack(child)[0].text == tree.unpack(code)[0].text
+    missing = apply_search_replace(code, "a.c\n<<<<<<< SEARCH\nint m;\n=======\nint k;\n>>>>>>> REPLACE\n")
+    assert missing.reason == "SEARCH block 1 not found in a.c"
+
+
+def test_edit_of_a_context_file_is_refused():
+    failure = apply_search_replace(TREE, "main.c\n<<<<<<< SEARCH\nint main(void) { return 0; }\n=======\n"
+                                         "int main(void) { return 1; }\n>>>>>>> REPLACE\n")
+    assert isinstance(failure, EditFailure) and "outside the evolve regions" in failure.reason
+
+
+def test_rewrite_takes_code_blocks_of_the_program_language():
+    single = bundle(("program.c", C_FILE, False))
+    child = apply_reply(single, "Here:\n```c\nreturn x * 2.0;\n```\n", fmt="rewrite")
+    assert isinstance(child, str) and "        return x * 2.0;" not in child and "    return x * 2.0;\n" in child
+    per_file = ("```c\n/* EVOLVE-BLOCK-START */\n#define C3 0.2\n/* EVOLVE-BLOCK-END */\n```\n"
+                "```c\n// EVOLVE-BLOCK-START\nreturn 0.0;\n// EVOLVE-BLOCK-END\n```\n")
+    child = apply_rewrite(TREE, per_file)
+    assert isinstance(child, str), child
+    assert Frame.parse(child).regions == ("#define C3 0.2\n", "    return 0.0;\n")
+
+
+def test_rewrite_of_a_text_takes_any_block():
+    code = bundle(("prompt.txt", "Be brief.\n", True))
+    child = apply_reply(code, "```markdown\nBe brief and exact.\n```", fmt="rewrite")
+    assert child == "=== TEXT: prompt.txt ===\nBe brief and exact.\n"
+
+
+def test_c_literals_keep_their_suffix_and_skip_comments_strings_and_hex():
+    code = bundle(("a.c", '// EVOLVE-BLOCK-START\nx = 1.5f * 2 + 0x1F; // 7\ns = "3.0"; y = a-1; z = .5e-3;\n'
+                          "// EVOLVE-BLOCK-END\nint fixed = 9;\n", False))
+    found = [(t.text, v, code[t.end]) for t, v in constants(code)]
+    assert found == [("1.5", 1.5, "f"), ("2", 2, " "), ("1", 1, ";"), (".5e-3", 0.0005, ";")]
+
+
+def test_builtin_operators_edit_c_regions_only():
+    parent = Program("p", TREE, None, "init", 0, 0, "ok", score=1.0)
+    context = Context(task="", objective="s", direction="maximize")
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        for op in (Perturb(), Structural()):
+            made = asyncio.run(op.propose(parent, [], context, rng))
+            if hasattr(made, "code"):
+                assert outside_change(TREE, made.code) is None and made.code != TREE
+    child = asyncio.run(Perturb().propose(parent, [], context, np.random.default_rng(0))).code
+    import re
+    assert re.fullmatch(r"    return x \* [\d.e-]+f \+ \d+; /\* 7 \*/\n", Frame.parse(child).regions[1])  # suffix kept
+
+
+def test_prompt_shows_each_file_with_its_language_and_context_files():
+    parent = Program("p", TREE, None, "init", 0, 0, "ok", score=1.0)
+    templates = load_templates()
+    diff = build_messages("diff", templates=templates, task="t", objective="s", direction="maximize",
+                          parent=parent, inspirations=[])[1]["content"]
+    assert "### sine.c\n```c\n" in diff and "### main.c (context: fixed, do not edit)" in diff
+    assert "put the path of the file a SEARCH block edits" in diff
+    rewrite = build_messages("rewrite", templates=templates, task="t", objective="s", direction="maximize",
+                             parent=parent, inspirations=[])[1]["content"]
+    assert "```c code block" in rewrite and "`/* EVOLVE-BLOCK-START */`" in rewrite
+
+
+def test_text_programs_get_text_prompts():
+    parent = Program("p", bundle(("prompt.txt", "Be brief.\n", True)), None, "init", 0, 0, "ok", score=0.5)
+    system, user = build_messages("rewrite", templates=load_templates(), task="t", objective="accuracy",
+                                  direction="maximize", parent=parent, inspirations=[])
+    assert "You improve a text" in system["content"] and "EVOLVE-BLOCK" not in system["content"]
+    assert "## Current text" in user["content"] and "```text\nBe brief.\n```" in user["content"]
+
+
+def test_write_puts_a_tree_on_disk(tmp_path):
+    written = tree.write(TREE, tmp_path / "program")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "program", "program/coeffs.h", "program/main.c", "program/sine.c"]
+    assert (tmp_path / "program" / "coeffs.h").read_text() == HEADER
+    assert tree.program_name(TREE) == "program" and tree.program_name(bundle(("x.c", C_FILE, False))) == "program.c"
