@@ -53,10 +53,15 @@ class CandidateDied(CandidateError):
 
 
 def load(program_path: str) -> Any:
-    """The candidate program as a module (a proxy to it under Cambrian)."""
+    """The candidate program as a module (a proxy to it under Cambrian). For a program of
+    several files, ``program_path`` is a file of its tree (``os.path.join(tree, "solver.py")``):
+    it is imported with the tree on ``sys.path``, so its own imports of the tree's modules work."""
     if _channel is None:
+        parent = os.path.dirname(os.path.abspath(program_path))
+        if parent not in sys.path:  # a file of a tree imports its siblings
+            sys.path.insert(0, parent)
         return _import(program_path, "candidate")
-    return _Proxy(_channel)
+    return _Proxy(_channel, os.path.abspath(program_path))
 
 
 def _import(path: str, name: str) -> Any:
@@ -126,7 +131,7 @@ class _Channel:
         if kind == "ok":
             return rest[0]
         if kind == "callable":
-            return _Remote(self, message[1])
+            return _Remote(self, message[1], message[-1] if message[0] == "getattr" and len(message) > 2 else None)
         type_name, text, tail = rest
         raise CandidateError(f"{type_name}: {text}", kind=type_name, tail=tail)
 
@@ -151,25 +156,27 @@ class _Channel:
 class _Remote:
     """A function of the candidate; calling it runs it in the candidate's process."""
 
-    def __init__(self, channel: _Channel, name: str):
+    def __init__(self, channel: _Channel, name: str, path: str | None = None):
         self._channel = channel
         self._name = name
+        self._path = path
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._channel.request(("call", self._name, args, kwargs))
+        return self._channel.request(("call", self._name, args, kwargs, self._path))
 
     def __repr__(self) -> str:
         return f"<candidate function {self._name}>"
 
 
 class _Proxy:
-    def __init__(self, channel: _Channel):
+    def __init__(self, channel: _Channel, path: str | None = None):
         object.__setattr__(self, "_channel", channel)
+        object.__setattr__(self, "_path", path)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._channel.request(("getattr", name))
+        return self._channel.request(("getattr", name, self._path))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise CandidateError("cannot set attributes of the candidate program")
@@ -182,17 +189,36 @@ def install(sock: socket.socket, pid: int) -> None:
 
 
 # -- candidate side ----------------------------------------------------------
+def _module_path(program_path: str, asked: str | None) -> str:
+    """The file to import for a request: the program, or (a program that is a tree) the file
+    of the tree the evaluator named; never a file outside the program."""
+    if not os.path.isdir(program_path):
+        return program_path
+    root = os.path.realpath(program_path)
+    path = os.path.realpath(asked) if asked else ""
+    if not path.startswith(root + os.sep) or not os.path.isfile(path):
+        raise CandidateError(f"load() of a program tree needs a file in it, as os.path.join(program_path, "
+                             f"'module.py'); got {asked!r}")
+    return path
+
+
 def serve(sock: socket.socket, program_path: str) -> None:
     """In the candidate's process: import the program on first use, answer requests."""
-    module = None
+    modules: dict[str, Any] = {}
+    if os.path.isdir(program_path):
+        sys.path.insert(0, program_path)  # the tree's modules import each other
     while True:
         try:
             request = pickle.loads(_recv(sock))
         except (EOFError, OSError, CandidateError):
             return
+        path = program_path
         try:
-            if module is None:
-                module = _import(program_path, "candidate")
+            asked = request[-1] if len(request) in (3, 5) else None
+            path = _module_path(program_path, asked)
+            if path not in modules:
+                modules[path] = _import(path, "candidate")
+            module = modules[path]
             kind, name = request[0], request[1]
             value = getattr(module, name)
             if kind == "getattr":
@@ -201,7 +227,7 @@ def serve(sock: socket.socket, program_path: str) -> None:
                 reply = ("ok", value(*request[2], **request[3]))
             data = pickle.dumps(reply, protocol=5)
         except BaseException as exc:  # the candidate's failure is the evaluator's information
-            tail = _own_traceback(exc, program_path)
+            tail = _own_traceback(exc, path)
             try:
                 data = pickle.dumps(("error", type(exc).__name__, str(exc)[:2000], tail), protocol=5)
             except Exception:

@@ -155,3 +155,20 @@ def test_a_prompt_evolves_scored_by_a_model_through_the_same_providers(tmp_path,
     assert "sarcasm" in best and "EVOLVE-BLOCK" not in best
     metrics = json.loads((tmp_path / "run" / "best" / "metrics.json").read_text())["metrics"]
     assert metrics["private_test_accuracy"] == 1.0
+
+
+def test_a_python_tree_is_loaded_file_by_file_in_the_candidates_own_process(tmp_path):
+    problem = tmp_path / "tree"
+    (problem / "initial_program").mkdir(parents=True)
+    (problem / "initial_program" / "helpers.py").write_text("def square(x):\n    return x * x\n")
+    (problem / "initial_program" / "solver.py").write_text(
+        "import os\nfrom helpers import square\n\ndef solve():\n    # EVOLVE-BLOCK-START\n    x = 1.0\n"
+        "    # EVOLVE-BLOCK-END\n    return -square(x - 3.0), os.getpid()\n")
+    (problem / "evaluate.py").write_text(
+        "import os\nfrom cambrian.candidate import load\n\ndef evaluate(program_path):\n"
+        "    score, pid = load(os.path.join(program_path, 'solver.py')).solve()\n"
+        "    return {'combined_score': score, 'same_process': float(pid == os.getpid())}\n")
+    result = cambrian.evolve(problem, run_dir=tmp_path / "run", budget=8, seed=0, workers=1)
+    assert result.stats.initial_score == -4.0 and result.score > -4.0
+    assert result.best.metrics["same_process"] == 0.0  # the tree ran in the candidate's process
+    assert (tmp_path / "run" / "best" / "program" / "helpers.py").read_text() == "def square(x):\n    return x * x\n"

@@ -25,7 +25,7 @@ def undocumented(help_text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("script", ["sandbox.py", "evaluation.py", "executors.py", "search/simulate.py",
-                                    "search/combine.py"])
+                                    "search/combine.py", "bookkeeping.py", "store_size.py", "loop.py", "startup.py"])
 def test_every_option_has_help(script):
     done = subprocess.run([sys.executable, str(BENCH / script), "--help"], capture_output=True, text=True,
                           timeout=120)
