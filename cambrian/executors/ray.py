@@ -157,7 +157,8 @@ class RayExecutor:
         if config.memory_mb:
             options["memory"] = config.memory_mb * 1024 * 1024
         root = problem_dir.resolve()
-        relative = spec.evaluator_path.resolve().relative_to(root)
+        # Not resolved: an evaluator may be a symlink out of the directory (Ray ships its target).
+        relative = Path(os.path.abspath(spec.evaluator_path)).relative_to(root)
         spec = dataclasses.replace(spec, evaluator_path=relative)  # found again under the node's copy
         backend = RayBackend(address=config.address, problem_dir=root, options=options)
         try:
