@@ -330,7 +330,10 @@ def test_shinka_stand_in_follows_run_shinka_eval_contract(tmp_path, monkeypatch)
     assert (results / "extra.pkl").is_file()
     metrics, correct, error = run_shinka_eval(str(program), str(results), "missing", 1)
     assert correct is False and "missing" in error and metrics["combined_score"] == 0.0
-    for name in ("shinka", "shinka.core"):
+    from shinka.core.wrap_eval import run_shinka_eval as documented  # ShinkaEvolve's API reference path
+
+    assert documented is run_shinka_eval
+    for name in ("shinka", "shinka.core", "shinka.core.wrap_eval"):
         sys.modules.pop(name, None)
 
 
