@@ -402,3 +402,31 @@ def test_shinka_program_in_another_language(tmp_path):
         if p.status == "invalid":
             assert "is above 3" in p.reason
     assert max(p.score for p in found if p.status == "ok") > initial.score   # the C literal was tuned
+
+
+def test_every_key_of_a_peer_config_is_in_the_report_when_models_are_used(tmp_path):
+    """With the API keys set, keys absorbed into the model entries (a model's weight, the shared
+    temperature, a Shinka reasoning_efforts list) are still reported, never dropped silently."""
+    from cambrian.conventions.translation import translate
+
+    oe = {"llm": {"models": [{"name": "gpt-4o-mini", "weight": 0.8}, {"name": "o3-mini", "weight": 0.2,
+                                                                      "max_tokens": 999}],
+                  "api_base": "https://api.openai.com/v1", "temperature": 0.7, "max_tokens": 4096}}
+    t = translate(OPENEVOLVE, oe, file=None, root=tmp_path, stages=(), env={"OPENAI_API_KEY": "x"})
+    report = "\n".join(t.lines())
+    for key in ("llm.models[0].weight: 0.8", "llm.models[1].weight: 0.2", "llm.temperature: 0.7",
+                "llm.max_tokens: 4096", "llm.api_base"):
+        assert key in report, f"{key} missing from:\n{report}"
+    assert t.config["llm"]["models"][1] == {"model": "openai:o3-mini", "temperature": 0.7, "max_tokens": 999}
+
+    sh = {"evo_config": {"llm_models": ["gemini-2.5-flash", "local/qwen@http://127.0.0.1:8000/v1", "gpt-4.1"],
+                         "llm_kwargs": {"temperatures": [0.0, 1.0], "reasoning_efforts": ["low", "high"]}}}
+    t = translate(SHINKA, sh, file=None, root=tmp_path, stages=(), env={"GEMINI_API_KEY": "g"})
+    report = "\n".join(t.lines())
+    assert "evo_config.llm_kwargs.reasoning_efforts" in report
+    # ShinkaEvolve routes models by name: Gemini to Google's endpoint with GEMINI_API_KEY, local/ to its URL
+    assert t.config["llm"]["models"] == [
+        {"model": "openai:gemini-2.5-flash@https://generativelanguage.googleapis.com/v1beta/openai/",
+         "temperature": 0.5, "api_key_env": "GEMINI_API_KEY"},
+        {"model": "openai:qwen@http://127.0.0.1:8000/v1", "temperature": 0.5}]
+    assert "ignored  evo_config.llm_models[2]: gpt-4.1 (OPENAI_API_KEY is not set" in report
