@@ -430,3 +430,32 @@ def test_every_key_of_a_peer_config_is_in_the_report_when_models_are_used(tmp_pa
          "temperature": 0.5, "api_key_env": "GEMINI_API_KEY"},
         {"model": "openai:qwen@http://127.0.0.1:8000/v1", "temperature": 0.5}]
     assert "ignored  evo_config.llm_models[2]: gpt-4.1 (OPENAI_API_KEY is not set" in report
+
+
+def test_resume_survives_edits_to_the_peer_config_but_not_to_the_evaluator(tmp_path):
+    """A peer's config file and launch script are read for settings and task text, like
+    cambrian.yaml and task.md: editing them (more iterations) does not refuse a resume; editing
+    the evaluator or a file beside it still does."""
+    from cambrian.conventions import not_scoring
+    from cambrian.resume import changed_files, evaluator_digests
+
+    root = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "config.yaml": "max_iterations: 2\n",
+                                   "evaluator.py": LOAD + "def evaluate(p):\n    return {'combined_score': _score(p)}\n"})
+    run(root, "--run-dir", tmp_path / "run", "--quiet")
+    (root / "config.yaml").write_text("max_iterations: 4\n")
+    run("--resume", tmp_path / "run", "--budget", 4, "--quiet")
+    (root / "evaluator.py").write_text((root / "evaluator.py").read_text() + "# edited\n")
+    proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", "--resume", str(tmp_path / "run"),
+                           "--budget", "6", "--quiet"], capture_output=True, text=True, env=NO_KEYS)
+    assert proc.returncode == 2 and "evaluator.py changed since this run started" in proc.stderr
+
+    sh = write(tmp_path / "sh", {"initial.py": PROGRAM, "evaluate.py": "def main(p, d):\n    pass\n",
+                                 "shinka_small.yaml": "evo_config: {}\n", "run_evo.py": "x = 1\n", "data.txt": "1"})
+    skip = not_scoring(sh, SHINKA, "initial.py")
+    before = evaluator_digests(sh, skip)
+    assert set(before) == {"evaluate.py", "data.txt"}
+    for name in ("shinka_small.yaml", "run_evo.py", "initial.py"):
+        (sh / name).write_text("changed\n")
+    assert changed_files(before, sh, sh / "evaluate.py", skip) == []
+    (sh / "data.txt").write_text("2")
+    assert changed_files(before, sh, sh / "evaluate.py", skip) == ["data.txt"]
