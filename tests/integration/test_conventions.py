@@ -459,3 +459,22 @@ def test_resume_survives_edits_to_the_peer_config_but_not_to_the_evaluator(tmp_p
     assert changed_files(before, sh, sh / "evaluate.py", skip) == []
     (sh / "data.txt").write_text("2")
     assert changed_files(before, sh, sh / "evaluate.py", skip) == ["data.txt"]
+
+
+def test_an_exception_names_the_stage_that_raised(tmp_path):
+    """OpenEvolve never calls evaluate when stages exist: an exception in a stage is reported
+    as that stage's, not as evaluate()'s."""
+    root = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "evaluator.py": LOAD + textwrap.dedent("""
+        def evaluate_stage1(path):
+            return {"combined_score": _score(path)}
+
+        def evaluate_stage2(path):
+            raise RuntimeError("stage 2 broke")
+
+        def evaluate(path):
+            return {"combined_score": 1.0}
+        """), "config.yaml": "evaluator:\n  cascade_thresholds: [0.0]\n"})
+    proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", str(root), "--budget", "1", "--quiet",
+                           "--run-dir", str(tmp_path / "run")], capture_output=True, text=True, env=NO_KEYS)
+    assert proc.returncode == 2
+    assert "evaluate_stage2() raised RuntimeError: stage 2 broke" in proc.stderr, proc.stderr[-2000:]
