@@ -105,6 +105,8 @@ def run_job(evaluator, job):
     for stage in job.get("stages", ()):
         result = jsonable(conventions.plain(getattr(evaluator, stage["name"])(program)))
         stages.append({"stage": stage["name"], "result": result})
+        if conventions.says_invalid(result):  # the evaluator's own verdict ends the cascade
+            return {"stages": stages, "result": result}
         threshold = stage.get("threshold")
         value = result.get(job["objective"]) if isinstance(result, dict) else None
         if threshold is not None and not _passes(value, threshold, job.get("direction", "maximize")):
