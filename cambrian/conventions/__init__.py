@@ -50,6 +50,18 @@ LAYOUTS = {
 LABELS = {CAMBRIAN: "Cambrian", OPENEVOLVE: "OpenEvolve", SHINKA: "ShinkaEvolve"}
 
 
+NOT_PROGRAMS = (".md", ".txt", ".json", ".yaml", ".yml", ".ipynb", ".pyc")
+
+
+def shinka_program(root: Path) -> str | None:
+    """ShinkaEvolve's initial program: initial.py, else the one initial.<ext> (initial.f90,
+    initial.go...: its evaluate.py compiles and runs it)."""
+    if (root / "initial.py").is_file():
+        return "initial.py"
+    found = sorted(p.name for p in root.glob("initial.*") if p.is_file() and p.suffix not in NOT_PROGRAMS)
+    return found[0] if len(found) == 1 else None
+
+
 def detect(root: Path) -> str | None:
     """The convention a directory's file names follow, or None when none fits."""
     def has(name: str) -> bool:
@@ -59,7 +71,7 @@ def detect(root: Path) -> str | None:
         return CAMBRIAN
     if has("initial_program.py") and has("evaluator.py"):
         return OPENEVOLVE
-    if has("initial.py") and has("evaluate.py"):
+    if shinka_program(root) and has("evaluate.py"):
         return SHINKA
     return None
 
@@ -78,13 +90,22 @@ def layout(root: Path, convention: str | None) -> Layout:
                 f"{root}: missing initial_program.py: a problem directory holds initial_program.py + evaluate.py "
                 f"(Cambrian), initial_program.py + evaluator.py (OpenEvolve) or initial.py + evaluate.py "
                 f"(ShinkaEvolve)")
-        return LAYOUTS[found]
+        return _specific(root, LAYOUTS[found])
     if convention not in LAYOUTS:
         raise ProblemError(f"unknown convention {convention!r} (expected one of: auto, {', '.join(NAMES)})")
-    chosen = LAYOUTS[convention]
+    chosen = _specific(root, LAYOUTS[convention])
     for name in (chosen.program, chosen.evaluator):
         if not (root / name).is_file():
             raise ProblemError(f"{root}: missing {name} (convention {convention})")
+    return chosen
+
+
+def _specific(root: Path, chosen: Layout) -> Layout:
+    """The layout with this directory's own program name, where the convention allows several."""
+    if chosen.convention == SHINKA:
+        from dataclasses import replace
+
+        return replace(chosen, program=shinka_program(root) or chosen.program)
     return chosen
 
 

@@ -14,6 +14,10 @@ from typing import Any, Mapping
 from .translation import Translation, env_reference, model_entry, walk
 
 DEFAULT_THRESHOLDS = (0.5, 0.75, 0.9)
+TOP_LEVEL = {"max_iterations", "checkpoint_interval", "log_level", "log_dir", "random_seed", "language",
+             "file_suffix", "llm", "prompt", "database", "evaluator", "evolution_trace", "diff_based_evolution",
+             "allow_full_rewrites", "max_code_length", "diff_pattern", "early_stopping_patience",
+             "convergence_threshold", "early_stopping_metric", "max_tasks_per_child"}
 
 # Keys with no Cambrian counterpart, and why that is fine (or what to do instead).
 IGNORED = {

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from .translation import Translation, model_entry, walk
 
+TOP_LEVEL = {"evo_config", "db_config", "job_config", "max_evaluation_jobs", "max_proposal_jobs", "max_db_workers"}
 FORMATS = {"diff": "diff", "full": "rewrite", "cross": "crossover"}
 SELECTION = {"weighted": "weighted", "power_law": "power_law"}
 

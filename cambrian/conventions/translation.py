@@ -129,12 +129,15 @@ def translate(convention: str, data: dict[str, Any], *, file: Path | None, root:
 
 def is_native(data: Mapping[str, Any], file: Path | None, convention: str) -> bool:
     """Whether a config file is Cambrian's own (read as it is) rather than the peer's: the
-    Cambrian convention, a file named cambrian.yaml, or one whose keys are all Cambrian's."""
+    Cambrian convention, a file named cambrian.yaml, or one whose keys are all Cambrian's
+    and not all the peer's."""
     from ..config import Config
+    from . import openevolve, shinka
 
     if convention == CAMBRIAN or (file is not None and file.name == "cambrian.yaml"):
         return True
-    return bool(data) and set(data) <= set(Config.model_fields)
+    peer = {"openevolve": openevolve.TOP_LEVEL, "shinka": shinka.TOP_LEVEL}[convention]
+    return bool(data) and set(data) <= set(Config.model_fields) and not set(data) <= peer
 
 
 def configure(problem: Any, file: Path | None, env: Mapping[str, str] | None = None
@@ -146,6 +149,12 @@ def configure(problem: Any, file: Path | None, env: Mapping[str, str] | None = N
 
     data = read_yaml(file) if file is not None else {}
     if is_native(data, file, problem.convention):
+        from . import LAYOUTS
+
+        shadowed = [n for n in LAYOUTS[problem.convention].configs[1:] if (problem.root / n).is_file()]
+        if problem.convention != CAMBRIAN and file is not None and shadowed and file.name not in shadowed:
+            return data, None, [f"{file.name} read as Cambrian's config; {', '.join(shadowed)} "
+                                f"({LABELS[problem.convention]}) not read"]
         return data, None, []
     t = translate(problem.convention, data, file=file, root=problem.root, stages=problem.stages, env=env)
     return t.config, t.task, t.lines()

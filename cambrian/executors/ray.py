@@ -20,6 +20,7 @@ cluster now (another job's tasks leave less room), re-read as nodes come and go.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import os
 import socket
@@ -156,8 +157,9 @@ class RayExecutor:
         if config.memory_mb:
             options["memory"] = config.memory_mb * 1024 * 1024
         root = problem_dir.resolve()
-        relative = spec.evaluator_path.resolve().relative_to(root)
-        spec = type(spec)(**{**spec.__dict__, "evaluator_path": relative})
+        # Not resolved: an evaluator may be a symlink out of the directory (Ray ships its target).
+        relative = Path(os.path.abspath(spec.evaluator_path)).relative_to(root)
+        spec = dataclasses.replace(spec, evaluator_path=relative)  # found again under the node's copy
         backend = RayBackend(address=config.address, problem_dir=root, options=options)
         try:
             return cls(spec, backend, pool=pool, cpus=config.cpus, memory_mb=config.memory_mb, gpus=config.gpus,

@@ -343,3 +343,59 @@ def test_private_metrics_and_feedback_never_reach_a_prompt():
                 feedback={"private_note": "secret", "private": {"k": "secret"}, "text_feedback": "visible"})
     text = describe_program(p, title="t", objective="combined_score")
     assert "secret" not in text and "private" not in text and "visible" in text and "shown" in text
+
+
+def test_cambrian_yaml_beside_a_peer_config_wins_and_says_so(tmp_path):
+    import shutil
+
+    root = tmp_path / "oe"
+    shutil.copytree(OE_EXAMPLE, root)
+    (root / "cambrian.yaml").write_text("budget: 3\n")
+    problem = Problem.load(root)
+    assert problem.convention == OPENEVOLVE and problem.config_path.name == "cambrian.yaml"
+    data, task, lines = configure(problem, problem.config_path, env={})
+    assert data == {"budget": 3} and task is None
+    assert lines == ["cambrian.yaml read as Cambrian's config; config.yaml (OpenEvolve) not read"]
+    (root / "cambrian.yaml").unlink()
+    (root / "config.yaml").write_text("llm:\n  primary_model: m\n  api_base: http://127.0.0.1:9/v1\n")
+    data, _, _ = configure(Problem.load(root), root / "config.yaml", env={})   # 'llm' alone: still OpenEvolve's
+    assert data["llm"]["models"] == [{"model": "openai:m@http://127.0.0.1:9/v1"}]
+
+
+SHINKA_C = {
+    "initial.c": textwrap.dedent("""\
+        #include <stdio.h>
+        // EVOLVE-BLOCK-START
+        double guess(void) { return 1.0; }
+        // EVOLVE-BLOCK-END
+        int main(void) { printf("%.10f\\n", guess()); return 0; }
+        """),
+    "evaluate.py": textwrap.dedent("""\
+        import json, os, subprocess, tempfile
+
+        def main(program_path, results_dir):
+            binary = os.path.join(tempfile.mkdtemp(), "program")
+            subprocess.run(["cc", "-O0", "-o", binary, program_path], check=True)
+            x = float(subprocess.run([binary], capture_output=True, text=True, check=True).stdout)
+            metrics = {"combined_score": 1.0 / (1.0 + (x - 2.5) ** 2), "public": {"x": x}}
+            correct = {"correct": x <= 3.0, "error": None if x <= 3.0 else f"x = {x} is above 3"}
+            for name, value in (("metrics.json", metrics), ("correct.json", correct)):
+                with open(os.path.join(results_dir, name), "w") as f:
+                    json.dump(value, f)
+        """),
+}
+
+
+def test_shinka_program_in_another_language(tmp_path):
+    root = write(tmp_path / "c", SHINKA_C)
+    problem = Problem.load(root)
+    assert problem.convention == SHINKA and problem.program_path.name == "initial.c"
+    run(root, "--budget", 10, "--seed", 1, "--run-dir", tmp_path / "run", "--quiet")
+    found = programs(tmp_path / "run")
+    initial = next(p for p in found if p.generation == 0)
+    assert initial.status == "ok" and initial.metrics["x"] == 1.0 and initial.score == pytest.approx(1 / 3.25)
+    for p in found:
+        assert (p.status == "ok") == (p.metrics.get("x", 99.0) <= 3.0) or p.status not in ("ok", "invalid")
+        if p.status == "invalid":
+            assert "is above 3" in p.reason
+    assert max(p.score for p in found if p.status == "ok") > initial.score   # the C literal was tuned

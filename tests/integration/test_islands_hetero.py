@@ -8,11 +8,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import cambrian
 from tests.fake_llm import FakeLLM, nudging_model
 from tests.runs import TOY
 
 
+@pytest.mark.slow
 def test_islands_keep_their_models_and_prompts_and_still_migrate(tmp_path):
     run = tmp_path / "run"
     with FakeLLM(default=nudging_model()) as server:

@@ -578,3 +578,24 @@ def test_a_reply_giving_back_a_stored_program_is_asked_again_and_replays(fake, t
     assert outcomes.get("duplicate", 0) < len(asked_again)
     replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
     assert "sequence identical to the source" in replay.stdout, replay.stdout + replay.stderr
+
+
+def test_prompts_of_a_stalled_island_show_the_other_islands_best_labelled(fake, tmp_path):
+    """In a real run of the default search: once the first island stalls and a second
+    one opens, prompts show the other island's best, said to be a separate lineage."""
+    crash = "<<<<<<< SEARCH\n    return x, y\n=======\n    return x / 0, y\n>>>>>>> REPLACE\n"
+    answers = iter(range(10_000))
+
+    def respond(request):  # the first child may improve; every later one crashes: the island stalls
+        return nudging_model()(request) if next(answers) < 2 else {"text": crash}
+
+    fake.default = respond
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=16, workers=1,
+                             llm__models=_models(fake), operator_choice="weights", llm__share=1.0,
+                             llm__formats={"diff": 1.0}, search__min_patience=3)
+    assert result.store.programs()
+    prompts = [r["messages"][1]["content"] for r in fake.requests]
+    labelled = [p for p in prompts if "a separate lineage" in p]
+    assert labelled, "no prompt showed another island's best"
+    assert any("the best of island 1, a separate lineage" in p or "the best of island 0, a separate lineage" in p
+               for p in labelled)

@@ -8,6 +8,7 @@ candidate, none of them a failure caused by the lost node."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -118,3 +119,19 @@ def test_a_killed_node_loses_no_candidate(cluster, tmp_path, drop_dir):
     assert status.returncode == 0, status.stderr
     assert f"executor: ray at {cluster.address}" in status.stdout
     assert f"resubmitted after a lost node {info['resubmitted']}" in status.stdout
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler on this machine")
+def test_a_multi_file_c_program_with_a_command_evaluator_runs_on_the_cluster(cluster, tmp_path):
+    """A tree of files and a command evaluator that is a symlink out of the problem
+    directory: Ray ships its target, and the node's sandbox compiles and scores."""
+    from tests.conftest import EXAMPLES
+
+    run = tmp_path / "run"
+    out = _cambrian("run", str(EXAMPLES / "multi_file_c"), "--run-dir", str(run), "--budget", "4", "--quiet",
+                    "--ray-address", cluster.address, env=cluster.env)
+    assert out.returncode == 0, out.stderr
+    conn = sqlite3.connect(run / "cambrian.db")
+    statuses = dict(conn.execute("SELECT status, COUNT(*) FROM programs GROUP BY status").fetchall())
+    conn.close()
+    assert statuses.get("ok", 0) >= 1 and "infrastructure" not in statuses, statuses

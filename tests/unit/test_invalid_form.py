@@ -46,3 +46,14 @@ def test_init_skeleton_says_why_a_program_is_invalid(tmp_path, monkeypatch):
     result = validate(raw, objective="combined_score")
     assert result.status == "invalid" and "solve() must return two finite numbers" in result.reason
     assert "nan" in raw["invalid"]
+
+
+def test_the_reason_reaches_the_prompt():
+    from cambrian.program import Program
+    from cambrian.prompt import describe_program
+
+    result = validate({"invalid": "circle 3 is outside the square"}, objective="combined_score")
+    p = Program("b" * 16, "x = 1\n", None, "perturb", 1, 0, result.status, reason=result.reason,
+                metrics=result.metrics, feedback=result.feedback)
+    assert "invalid: the evaluator says: circle 3 is outside the square" in describe_program(
+        p, title="t", objective="combined_score")
