@@ -134,6 +134,24 @@ def test_rewrite_takes_code_blocks_of_the_program_language():
     assert Frame.parse(child).regions == ("#define C3 0.2\n", "    return 0.0;\n")
 
 
+
+def test_a_rewrite_whose_blocks_name_their_files_puts_each_in_its_file():
+    # TREE's files in order: coeffs.h, main.c, sine.c; the reply names them in the other order
+    named = ("### sine.c\n```c\n// EVOLVE-BLOCK-START\nreturn 0.0;\n// EVOLVE-BLOCK-END\n```\n\n"
+             "**coeffs.h**\n```c\n/* EVOLVE-BLOCK-START */\n#define C3 0.2\n/* EVOLVE-BLOCK-END */\n```\n")
+    child = apply_rewrite(TREE, named)
+    assert isinstance(child, str), child
+    assert Frame.parse(child).regions == ("#define C3 0.2\n", "    return 0.0;\n")
+    only_one = "File: `sine.c`\n```c\n// EVOLVE-BLOCK-START\nreturn 1.0;\n// EVOLVE-BLOCK-END\n```\n"
+    child = apply_rewrite(TREE, only_one)  # a file the reply does not give keeps its regions
+    assert isinstance(child, str) and Frame.parse(child).regions == ("#define C3 0.16\n", "    return 1.0;\n")
+    two = "### sine.c\n```c\n// EVOLVE-BLOCK-START\na;\n// EVOLVE-BLOCK-END\n// EVOLVE-BLOCK-START\nb;\n// EVOLVE-BLOCK-END\n```\n"
+    failure = apply_rewrite(TREE, two)
+    assert isinstance(failure, EditFailure) and "sine.c" in failure.reason and "2 evolve region" in failure.reason
+    texts = bundle(("a.txt", "Alpha.\n", True), ("b.txt", "Beta.\n", True))
+    child = apply_rewrite(texts, "b.txt:\n```\nBeta, better.\n```\na.txt:\n```text\nAlpha, better.\n```\n")
+    assert child == "=== TEXT: a.txt ===\nAlpha, better.\n=== TEXT: b.txt ===\nBeta, better.\n"
+
 def test_rewrite_of_a_text_takes_any_block():
     code = bundle(("prompt.txt", "Be brief.\n", True))
     child = apply_reply(code, "```markdown\nBe brief and exact.\n```", fmt="rewrite")
