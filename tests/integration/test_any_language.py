@@ -197,7 +197,7 @@ def test_a_text_program_without_a_model_is_a_config_error(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-FORGER = r"""=== FILE: forger.c ===
+FORGER = r"""=== FILE: initial_program.c ===
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
