@@ -478,3 +478,26 @@ def test_an_exception_names_the_stage_that_raised(tmp_path):
                            "--run-dir", str(tmp_path / "run")], capture_output=True, text=True, env=NO_KEYS)
     assert proc.returncode == 2
     assert "evaluate_stage2() raised RuntimeError: stage 2 broke" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_openevolve_program_in_another_language(tmp_path):
+    """OpenEvolve's examples in Rust or R keep initial_program.<ext> beside evaluator.py, whose
+    evaluate compiles and runs it; the same directory in C runs unchanged."""
+    evaluator = textwrap.dedent("""\
+        import os, subprocess, tempfile
+        from openevolve.evaluation_result import EvaluationResult
+
+        def evaluate(program_path):
+            binary = os.path.join(tempfile.mkdtemp(), "program")
+            subprocess.run(["cc", "-O0", "-o", binary, program_path], check=True)
+            x = float(subprocess.run([binary], capture_output=True, text=True, check=True).stdout)
+            return EvaluationResult(metrics={"combined_score": 1.0 / (1.0 + (x - 2.5) ** 2), "x": x},
+                                    artifacts={"suffix": os.path.splitext(program_path)[1]})
+        """)
+    root = write(tmp_path / "c", {"initial_program.c": SHINKA_C["initial.c"], "evaluator.py": evaluator,
+                                  "config.yaml": "max_iterations: 8\nlanguage: c\n"})
+    problem = Problem.load(root)
+    assert problem.convention == OPENEVOLVE and problem.program_path.name == "initial_program.c"
+    run(root, "--seed", 1, "--run-dir", tmp_path / "run", "--quiet")
+    initial = next(p for p in programs(tmp_path / "run") if p.generation == 0)
+    assert initial.status == "ok" and initial.metrics["x"] == 1.0 and initial.feedback["artifacts"]["suffix"] == ".c"
