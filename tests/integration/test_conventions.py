@@ -441,7 +441,9 @@ def test_resume_survives_edits_to_the_peer_config_but_not_to_the_evaluator(tmp_p
 
     root = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "config.yaml": "max_iterations: 2\n",
                                    "evaluator.py": LOAD + "def evaluate(p):\n    return {'combined_score': _score(p)}\n"})
-    run(root, "--run-dir", tmp_path / "run", "--quiet")
+    quiet = run(root, "--run-dir", tmp_path / "run", "--quiet")
+    assert "setting(s) mapped" not in quiet.stderr + quiet.stdout     # with --quiet, the report is only saved
+    assert "max_iterations: 2 -> budget: 2" in (tmp_path / "run" / "config.translation.txt").read_text()
     (root / "config.yaml").write_text("max_iterations: 4\n")
     run("--resume", tmp_path / "run", "--budget", 4, "--quiet")
     (root / "evaluator.py").write_text((root / "evaluator.py").read_text() + "# edited\n")
