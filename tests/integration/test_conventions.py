@@ -503,3 +503,16 @@ def test_openevolve_program_in_another_language(tmp_path):
     run(root, "--seed", 1, "--run-dir", tmp_path / "run", "--quiet")
     initial = next(p for p in programs(tmp_path / "run") if p.generation == 0)
     assert initial.status == "ok" and initial.metrics["x"] == 1.0 and initial.feedback["artifacts"]["suffix"] == ".c"
+
+
+def test_a_key_written_in_the_peer_config_never_reaches_the_report(tmp_path):
+    from cambrian.conventions.translation import translate
+
+    data = {"llm": {"primary_model": "gpt-4o", "api_key": "sk-SECRET-1234",
+                    "models": [{"name": "o3", "api_key": "sk-OTHER-5678"}]}}
+    report = "\n".join(translate(OPENEVOLVE, data, file=None, root=tmp_path, stages=(), env={}).lines())
+    assert "SECRET" not in report and "OTHER" not in report and "llm.models[0].api_key" in report
+    by_reference = {"llm": {"primary_model": "gpt-4o", "api_key": "${MY_KEY}"}}
+    t = translate(OPENEVOLVE, by_reference, file=None, root=tmp_path, stages=(), env={"MY_KEY": "k"})
+    assert t.config["llm"]["models"] == [{"model": "openai:gpt-4o", "api_key_env": "MY_KEY"}]
+    assert "  mapped   llm.api_key: ${MY_KEY} -> each model's api_key_env: MY_KEY" in t.lines()
