@@ -246,3 +246,25 @@ def test_a_command_its_uid_cannot_reach_says_how_to_fix_it(tmp_path):
     tmp_path.chmod(0o700)
     result = evaluate_once(spec, PROGRAM)
     assert result.status == ERROR and "Permission denied" in result.reason and "chmod o+rx" in result.reason
+
+
+def _c_sine(body: str) -> str:
+    return ("=== FILE: initial_program.c ===\n#include <math.h>\ndouble approx_sin(double x) {\n"
+            f"    // EVOLVE-BLOCK-START\n    {body}\n    // EVOLVE-BLOCK-END\n}}\n")
+
+
+@needs_cc
+@pytest.mark.parametrize("body, status, reason", [
+    ("double x2 = x * x;\n    return x * (1.0 - x2 * (0.16 - x2 * 0.008));", OK, ""),
+    ("return sin(x);", INVALID, "calls sin "),
+    ("return (sin)(x);", INVALID, "calls sin "),                      # no call a text search would see
+    ("double (*f)(double) = sin;\n    return f(x);", INVALID, "calls sin "),
+    ("return __builtin_sin(x);", INVALID, "calls sin "),
+    ("return x +;", INVALID, "does not compile"),
+])
+def test_the_c_example_scores_arithmetic_and_refuses_any_call(body, status, reason):
+    spec = Spec(EXAMPLES / "c_sine" / "evaluate.sh", timeout=30.0, limits=Limits(cpu_seconds=30.0), command=True)
+    result = evaluate_once(spec, _c_sine(body))
+    assert result.status == status and reason in result.reason, result
+    if status == OK:
+        assert result.score == pytest.approx(1.5658190305)
