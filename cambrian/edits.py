@@ -415,6 +415,11 @@ def _fences(reply: str, langs: tuple[str, ...] | None = _PYTHON) -> list[str]:
             if (langs is None or lang in langs) and not _OPENINGS.search(code)]
 
 
+_ALIASES = {"python": _PYTHON, "c": ("c", "h", "cpp", "c++"), "cpp": ("cpp", "c++", "cxx", "cc", "c"),
+            "javascript": ("js", "javascript", "jsx"), "typescript": ("ts", "typescript", "tsx"),
+            "rust": ("rust", "rs")}
+
+
 def fence_tags(code: str) -> tuple[str, ...] | None:
     """The code-block tags a reply may use for this program's text (None: any)."""
     if not tree.is_bundle(code):
@@ -423,7 +428,7 @@ def fence_tags(code: str) -> tuple[str, ...] | None:
         return None
     tags = {""}
     for f in tree.unpack(code):
-        tags |= {f.fence, f.path.rsplit(".", 1)[-1].lower()} | (set(_PYTHON) if f.is_python else set())
+        tags |= {f.fence, f.path.rsplit(".", 1)[-1].lower()} | set(_ALIASES.get(f.fence, ()))
     return tuple(sorted(tags))
 
 

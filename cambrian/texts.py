@@ -44,8 +44,12 @@ def _put(conn: sqlite3.Connection, text: str) -> list[str]:
     return hashes
 
 
-def encode(conn: sqlite3.Connection, messages: list[dict[str, str]], reply: str) -> tuple[str, str]:
-    """(request, reply) column values for an exchange; its parts go into ``texts``."""
+def encode(conn: sqlite3.Connection, messages: Any, reply: str) -> tuple[str, str]:
+    """(request, reply) column values for an exchange; its parts go into ``texts``. A
+    request that is not a list of text messages is kept whole, as it came."""
+    if not all(isinstance(m, dict) and set(m) == {"role", "content"} and isinstance(m["content"], str)
+               and isinstance(m["role"], str) for m in messages):
+        return json.dumps(messages), reply
     packed = {"messages": [[m["role"], _put(conn, m["content"])] for m in messages],
               "reply": _put(conn, reply) if reply else []}
     return json.dumps(packed, separators=(",", ":")), ""

@@ -63,9 +63,12 @@ class File:
         return Path(self.path).suffix.lower() in TEXT_EXTENSIONS
 
 
+_FIRST_HEADER = re.compile(_HEADER.pattern, re.MULTILINE)
+
+
 def is_bundle(code: str) -> bool:
-    first = code.split("\n", 1)[0]
-    return _HEADER.match(first) is not None
+    """Whether ``code`` starts with a file header (checked in every hot path: no copy of the text)."""
+    return _FIRST_HEADER.match(code) is not None
 
 
 def pack(files: list[File]) -> str:

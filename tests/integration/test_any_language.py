@@ -79,6 +79,20 @@ def test_problem_directories_of_other_languages_load(tmp_path):
         Problem.load(bad)
 
 
+def test_a_python_program_may_have_a_command_evaluator_but_no_probe(tmp_path):
+    from cambrian import config as config_mod
+    from cambrian.errors import ConfigError
+    from cambrian.session import check
+
+    (tmp_path / "initial_program.py").write_text("# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\n")
+    command(tmp_path, "echo '{\"combined_score\": 1}'\n")
+    problem = Problem.load(tmp_path)
+    assert problem.command and problem.initial_code == "# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\n"
+    probe = config_mod.build({"evaluation": {"fingerprint": {"function": "f", "inputs": [[1]]}}})
+    with pytest.raises(ConfigError, match="command evaluator"):
+        check(problem, probe)
+
+
 @needs_cc
 def test_c_evolves_end_to_end_with_the_builtin_operators(tmp_path):
     result = cambrian.evolve(EXAMPLES / "c_sine", run_dir=tmp_path / "run", budget=16, seed=0)

@@ -108,6 +108,9 @@ def test_exchanges_written_whole_by_an_older_cambrian_still_read(tmp_path):
     assert json.loads(call["request"]) == messages and call["reply"] == "the reply"
     _call(store, 2, messages, "new reply")
     assert store.recorded_call(2, 0)["reply"] == "new reply"
+    odd = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]  # not plain text: kept whole
+    _call(store, 3, odd, "r")
+    assert json.loads(store.recorded_call(3, 0)["request"]) == odd and store.recorded_call(3, 0)["reply"] == "r"
 
 
 def test_a_branch_copies_the_parts_of_the_exchanges_it_takes(tmp_path):

@@ -91,3 +91,16 @@ def test_failed_outcome_counts_as_a_child_but_not_an_elite():
     strategy.tell(proposal, Outcome(None, None))
     assert strategy.children["p0"] == 1
     assert len(strategy.policy.islands.grids[0]) == 1
+
+
+def test_reseeded_draws_depend_only_on_their_key():
+    """The re-seeded generator gives the same draws for a key whatever was drawn before,
+    and other draws for another seed, candidate or stream."""
+    from cambrian.strategy import Reseeded
+
+    a, b = Reseeded(), Reseeded()
+    first = a.at(7, 100, 0).random(4).tolist()
+    b.at(7, 99, 0).random(50)
+    assert b.at(7, 100, 0).random(4).tolist() == first
+    others = [a.at(8, 100, 0).random(4).tolist(), a.at(7, 101, 0).random(4).tolist(), a.at(7, 100, 1).random(4).tolist()]
+    assert all(o != first for o in others)

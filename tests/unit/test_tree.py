@@ -123,8 +123,10 @@ def test_edit_of_a_context_file_is_refused():
 
 def test_rewrite_takes_code_blocks_of_the_program_language():
     single = bundle(("program.c", C_FILE, False))
-    child = apply_reply(single, "Here:\n```c\nreturn x * 2.0;\n```\n", fmt="rewrite")
-    assert isinstance(child, str) and "        return x * 2.0;" not in child and "    return x * 2.0;\n" in child
+    for tag in ("c", "C", "cpp", ""):
+        child = apply_reply(single, f"Here:\n```{tag}\nreturn x * 2.0;\n```\n", fmt="rewrite")
+        assert isinstance(child, str) and "        return x * 2.0;" not in child and "    return x * 2.0;\n" in child
+    assert isinstance(apply_reply(single, "```bash\ncc -O2 program.c\n```\n", fmt="rewrite"), EditFailure)
     per_file = ("```c\n/* EVOLVE-BLOCK-START */\n#define C3 0.2\n/* EVOLVE-BLOCK-END */\n```\n"
                 "```c\n// EVOLVE-BLOCK-START\nreturn 0.0;\n// EVOLVE-BLOCK-END\n```\n")
     child = apply_rewrite(TREE, per_file)
