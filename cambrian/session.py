@@ -224,6 +224,9 @@ def check(problem: Problem, config: Config) -> None:
     if problem.command and ev.fingerprint is not None:
         raise ConfigError(f"config: evaluation.fingerprint calls a Python function of the candidate; "
                           f"{problem.evaluator_path.name} is a command evaluator")
+    if tree.kind(problem.initial_code) == "text" and not config.llm.models:
+        raise ConfigError(f"config: llm.models is empty, and {problem.program_file} is a text: the built-in "
+                          "operators edit numbers and code, so a text evolves only with an LLM (set llm.models)")
     if ev.sandbox_uids is not None:
         from .evaluation.identity import UidLease
 
