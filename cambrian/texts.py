@@ -61,7 +61,13 @@ def _get(conn: sqlite3.Connection, hashes: list[str]) -> str:
         row = conn.execute("SELECT body FROM texts WHERE hash = ?", (key,)).fetchone()
         if row is None:
             raise ValueError(f"text part {key} is missing")
-        out.append(zlib.decompress(row[0]).decode("utf-8", "surrogatepass"))
+        try:
+            part = zlib.decompress(row[0]).decode("utf-8", "surrogatepass")
+        except zlib.error as exc:
+            raise ValueError(f"text part {key} is damaged ({exc})") from None
+        if text_hash(part) != key:  # damaged, or another text: never answer with it
+            raise ValueError(f"text part {key} is damaged (its text has another hash)")
+        out.append(part)
     return "".join(out)
 
 
