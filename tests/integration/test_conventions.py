@@ -516,3 +516,23 @@ def test_a_key_written_in_the_peer_config_never_reaches_the_report(tmp_path):
     t = translate(OPENEVOLVE, by_reference, file=None, root=tmp_path, stages=(), env={"MY_KEY": "k"})
     assert t.config["llm"]["models"] == [{"model": "openai:gpt-4o", "api_key_env": "MY_KEY"}]
     assert "  mapped   llm.api_key: ${MY_KEY} -> each model's api_key_env: MY_KEY" in t.lines()
+
+
+def test_shinka_config_is_the_one_its_launch_script_reads_by_default(tmp_path):
+    """ShinkaEvolve's circle_packing ships shinka_large/medium/small.yaml and its run_evo.py
+    reads shinka_small.yaml unless told otherwise: so does Cambrian (not the first by name)."""
+    files = {"initial.py": PROGRAM, "evaluate.py": "def main(p, d):\n    pass\n",
+             "shinka_large.yaml": "max_evaluation_jobs: 20\n", "shinka_small.yaml": "max_evaluation_jobs: 2\n"}
+    root = write(tmp_path / "sh", files)
+    assert Problem.load(root).config_path.name == "shinka_large.yaml"       # no launch script: the first by name
+    (root / "run_evo.py").write_text(textwrap.dedent("""\
+        import argparse
+        if __name__ == "__main__":
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--config_path", type=str, default="shinka_small.yaml")
+        """))
+    problem = Problem.load(root)
+    assert problem.config_path.name == "shinka_small.yaml"
+    data, _, lines = configure(problem, problem.config_path, env={})
+    assert data["workers"] == 2
+    assert lines[0].startswith("shinka_small.yaml (ShinkaEvolve); run_evo.py's default; not read: shinka_large.yaml")
