@@ -118,13 +118,15 @@ def _specific(root: Path, chosen: Layout) -> Layout:
 
 def config_file(root: Path, chosen: Layout) -> Path | None:
     """The config file a directory brings under its convention (Cambrian's own first)."""
-    for name in chosen.configs:
+    names = list(chosen.configs)
+    if chosen.convention == SHINKA:  # the one its launch script reads, before shinka.yaml
+        launched = launch_config(root / "run_evo.py")
+        if launched is not None and launched.endswith((".yaml", ".yml")):
+            names.insert(1, launched)
+    for name in names:
         if (root / name).is_file():
             return root / name
-    if chosen.convention == SHINKA:  # shinka_small.yaml, shinka_medium.yaml...
-        launched = launch_config(root / "run_evo.py")
-        if launched is not None and (root / launched).is_file() and (root / launched).suffix in (".yaml", ".yml"):
-            return root / launched
+    if chosen.convention == SHINKA:  # shinka_small.yaml, shinka_medium.yaml...: the first by name
         found = sorted(root.glob("shinka*.yaml"))
         return found[0] if found else None
     return None

@@ -525,6 +525,8 @@ def test_shinka_config_is_the_one_its_launch_script_reads_by_default(tmp_path):
              "shinka_large.yaml": "max_evaluation_jobs: 20\n", "shinka_small.yaml": "max_evaluation_jobs: 2\n"}
     root = write(tmp_path / "sh", files)
     assert Problem.load(root).config_path.name == "shinka_large.yaml"       # no launch script: the first by name
+    (root / "shinka.yaml").write_text("max_evaluation_jobs: 3\n")
+    assert Problem.load(root).config_path.name == "shinka.yaml"
     (root / "run_evo.py").write_text(textwrap.dedent("""\
         import argparse
         if __name__ == "__main__":
@@ -535,4 +537,4 @@ def test_shinka_config_is_the_one_its_launch_script_reads_by_default(tmp_path):
     assert problem.config_path.name == "shinka_small.yaml"
     data, _, lines = configure(problem, problem.config_path, env={})
     assert data["workers"] == 2
-    assert lines[0].startswith("shinka_small.yaml (ShinkaEvolve); run_evo.py's default; not read: shinka_large.yaml")
+    assert lines[0].startswith("shinka_small.yaml (ShinkaEvolve); run_evo.py's default; not read: shinka.yaml, shinka_large.yaml")
