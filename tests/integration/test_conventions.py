@@ -538,3 +538,34 @@ def test_shinka_config_is_the_one_its_launch_script_reads_by_default(tmp_path):
     data, _, lines = configure(problem, problem.config_path, env={})
     assert data["workers"] == 2
     assert lines[0].startswith("shinka_small.yaml (ShinkaEvolve); run_evo.py's default; not read: shinka.yaml, shinka_large.yaml")
+
+
+def test_resume_with_another_convention_or_cascade_is_refused(tmp_path):
+    """A directory both conventions can read (evaluate and main) scores differently under each:
+    a resume that switches would mix the two, so it is refused like a changed objective."""
+    both = textwrap.dedent("""\
+        import json, os
+        def evaluate(path):
+            return {"combined_score": 0.001}
+        def main(path, results_dir):
+            for name, value in (("metrics.json", {"combined_score": 5.0}), ("correct.json", {"correct": True})):
+                with open(os.path.join(results_dir, name), "w") as f:
+                    json.dump(value, f)
+        """)
+    root = write(tmp_path / "both", {"initial_program.py": PROGRAM, "initial.py": PROGRAM, "evaluate.py": both})
+    run(root, "--budget", 2, "--run-dir", tmp_path / "run", "--quiet")
+    for extra in (["--convention", "shinka"], ["--set", "evaluation.cascade_stages=false"]):
+        proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", "--resume", str(tmp_path / "run"),
+                               "--budget", "4", "--quiet", *extra], capture_output=True, text=True, env=NO_KEYS)
+        assert proc.returncode == 2 and "cannot resume with" in proc.stderr, proc.stderr[-1500:]
+    assert {p.score for p in programs(tmp_path / "run")} == {0.001}
+
+
+def test_openevolve_stages_without_evaluate_and_the_cascade_off_is_a_config_error(tmp_path):
+    root = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "config.yaml": "evaluator:\n  cascade_evaluation: false\n",
+                                   "evaluator.py": LOAD + "def evaluate_stage1(p):\n    return {'combined_score': _score(p)}\n"})
+    proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", str(root), "--budget", "2", "--quiet",
+                           "--run-dir", str(tmp_path / "run")], capture_output=True, text=True, env=NO_KEYS)
+    assert proc.returncode == 2
+    assert "evaluator.py defines no evaluate(program_path), and cascade_evaluation: false" in proc.stderr
+    assert not (tmp_path / "run" / "cambrian.db").exists()
