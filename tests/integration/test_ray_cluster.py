@@ -23,10 +23,14 @@ from tests.ray_cluster import LoopbackCluster, ray_available
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not ray_available(), reason="Ray is not installed (pip install -e '.[ray]')")]
 
-# One second per evaluation; it leaves a marker when it starts and when it ends, named
-# after its node (Ray's working dir lies under that node's temp dir), so the test kills
-# the worker node only once it has answered and while it has evaluations in flight. It
-# reports whether the cluster's secret is visible to it (the sandbox removes it).
+# The evaluations themselves set the scene, with no clock: each leaves a marker named
+# after its node (Ray's working dir lies under that node's temp dir). The head's
+# evaluations wait until the worker node has finished one (so both nodes evaluate);
+# once it has, every later evaluation on the worker node never ends (it is in flight
+# there whenever the test kills the node). The test kills the worker node only once a
+# worker answer is in the store (it reached the driver) and one such evaluation has
+# started. It also reports whether the cluster's secret is visible to it (the sandbox
+# removes it).
 EVALUATOR = """
 import os, time, uuid
 from pathlib import Path
@@ -35,23 +39,27 @@ from cambrian.candidate import load
 DROP = Path("{drop}")
 
 def evaluate(path):
-    node = "worker" if "/w/session" in os.path.abspath(__file__) else "head"
-    mark = DROP / f"{{node}}-{{uuid.uuid4().hex}}"
-    Path(f"{{mark}}.start").write_text("")
-    time.sleep(1.0)
+    worker = "/w/session" in os.path.abspath(__file__)
+    node = "worker" if worker else "head"
+    if worker and any(DROP.glob("worker-*.end")):
+        Path(DROP / f"held-{{uuid.uuid4().hex}}").write_text("")
+        while True:                      # in flight on the worker node until the node is killed
+            time.sleep(1)
+    while not worker and not any(DROP.glob("worker-*.end")):
+        time.sleep(0.05)
     x, y = load(path).solve()
     d = (x - 3.0) ** 2 + (y - 0.5) ** 2
-    Path(f"{{mark}}.end").write_text("")
-    return {{"combined_score": 1.0 / (1.0 + d), "token_visible": float("RAY_AUTH_TOKEN" in os.environ)}}
+    Path(DROP / f"{{node}}-{{uuid.uuid4().hex}}.end").write_text("")
+    return {{"combined_score": 1.0 / (1.0 + d), "token_visible": float("RAY_AUTH_TOKEN" in os.environ),
+            "on_worker": float(worker)}}
 """
 
 
-def _worker_busy(drop: Path) -> bool:
-    """The worker node answered an evaluation a while ago (its answer has arrived) and has
-    one in flight now."""
-    started = {p.stem for p in drop.glob("worker-*.start")}
-    ended = {p.stem: p.stat().st_mtime for p in drop.glob("worker-*.end")}
-    return any(t < time.time() - 1.0 for t in ended.values()) and bool(started - set(ended))
+def _worker_busy(drop: Path, db: Path) -> bool:
+    """A worker node's answer is in the store (it reached the driver) and an evaluation
+    that never ends has started on that node."""
+    return (any(drop.glob("held-*"))
+            and _count(db, "SELECT COUNT(*) FROM programs WHERE json_extract(metrics, '$.on_worker') = 1") > 0)
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +88,16 @@ def test_a_killed_node_loses_no_candidate(cluster, tmp_path, drop_dir):
     budget = 30
     proc = subprocess.Popen([sys.executable, "-m", "cambrian.cli", "run", str(problem), "--run-dir", str(run),
                              "--budget", str(budget), "--workers", "3", "--seed", "3", "--quiet",
-                             "--ray-address", cluster.address, "--set", f"evaluation.writable=[{drop_dir}]"],
+                             "--ray-address", cluster.address, "--set", f"evaluation.writable=[{drop_dir}]",
+                             # room for the head's evaluations to wait for the worker's first answer
+                             "--set", "evaluation.timeout=900"],
                             env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         db = run / "cambrian.db"
-        end = time.monotonic() + 300
-        while not _worker_busy(drop_dir):
+        hang = time.monotonic() + 900                # a guard against a hang, not a timing condition
+        while not _worker_busy(drop_dir, db):
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < end, "the worker node never evaluated"
+            assert time.monotonic() < hang, "the worker node never answered, or never took a second evaluation"
             time.sleep(0.05)
         cluster.kill("worker")                       # mid-run, with evaluations in flight on it
         out, err = proc.communicate(timeout=600)
