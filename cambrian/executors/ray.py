@@ -20,13 +20,16 @@ cluster now (another job's tasks leave less room), re-read as nodes come and go.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import os
 import socket
+import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 from ..errors import CambrianError
 from ..evaluation import INFRASTRUCTURE, EvalResult, Spec
@@ -64,6 +67,26 @@ def fits(resources: dict[str, float], *, cpus: float, memory_mb: int | None, gpu
     return max(0, int(min(counts) + 1e-9))
 
 
+@contextlib.contextmanager
+def _stderr_kept() -> Iterator[Callable[[], str]]:
+    """Whatever is written to file descriptor 2 meanwhile (Ray's C++ logs included) is kept
+    aside; the caller reads it with the function it is given and decides what to show."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    kept = tempfile.TemporaryFile()
+    text = ""
+    try:
+        os.dup2(kept.fileno(), 2)
+        yield lambda: text
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        kept.seek(0)
+        text = kept.read().decode(errors="replace")
+        kept.close()
+
+
 def _reachable(address: str | None, timeout: float = 10.0) -> None:
     """A HOST:PORT nobody answers on is one line now (Ray itself retries for minutes)."""
     if not address or "://" in address or address == "auto":
@@ -88,14 +111,24 @@ class RayBackend:
         self.ray = ray
         _reachable(address or os.environ.get("RAY_ADDRESS"))
         self.lost = tuple(getattr(ray.exceptions, name) for name in LOST if hasattr(ray.exceptions, name))
-        try:
-            info = ray.init(address=address or "auto", namespace="cambrian", log_to_driver=False,
-                            logging_level="WARNING", configure_logging=False,
-                            runtime_env={"working_dir": str(problem_dir), "excludes": EXCLUDES})
-        except Exception as exc:  # ConnectionError, TimeoutError, RuntimeError, ValueError (working_dir too big)
-            first = " ".join(str(exc).split())[:300]
-            raise ExecutorError(f"executor ray: cannot join the cluster at {address or '$RAY_ADDRESS'}: "
-                                f"{type(exc).__name__}: {first}") from None
+        where = address or "$RAY_ADDRESS"
+        with _stderr_kept() as said:  # Ray's C++ client retries for a while, a warning a second
+            try:
+                info = ray.init(address=address or "auto", namespace="cambrian", log_to_driver=False,
+                                logging_level="WARNING", configure_logging=False,
+                                runtime_env={"working_dir": str(problem_dir), "excludes": EXCLUDES})
+            except Exception as exc:  # ConnectionError, TimeoutError, RuntimeError, ValueError (working_dir too big)
+                failure = exc
+            else:
+                failure = None
+        if failure is not None:
+            if "InvalidAuthToken" in said():
+                raise ExecutorError(f"executor ray: the cluster at {where} refused this process's auth token: set "
+                                    f"RAY_AUTH_MODE=token and the cluster's RAY_AUTH_TOKEN in this environment")
+            first = " ".join(str(failure).split())[:300]
+            raise ExecutorError(f"executor ray: cannot join the cluster at {where}: "
+                                f"{type(failure).__name__}: {first}")
+        sys.stderr.write(said())  # joined: what Ray said on the way is shown, as it would have been
         self.address = address or getattr(info, "address_info", {}).get("gcs_address", "auto")
         self.remote = ray.remote(_task).options(max_retries=0, retry_exceptions=False, **options)
 
