@@ -173,12 +173,13 @@ class RayExecutor:
         self.resubmitted = self.hedged = self.late_ignored = 0
         self.node_answers: dict[str, int] = {}
         self._tokens = itertools.count(1)
-        self._capacity = 0
+        self._capacity = 0      # what may be in flight now (free room included)
+        self._total = 0         # what the alive nodes hold at these resources
         self._nodes = 0
         self._read_at = -REFRESH
         self._changed = asyncio.Condition()
         self._refresh(force=True)
-        if self._capacity == 0:
+        if self._total == 0:
             need = ", ".join(f"{k} {v:g}" for k, v in self.resources.items() if v)
             raise ExecutorError(f"executor ray: no node of the cluster can hold one evaluation ({need}; "
                                 f"{self._nodes} node(s) alive); lower executor.cpus/memory_mb/gpus or add nodes")
@@ -213,7 +214,9 @@ class RayExecutor:
         self._read_at = now
         nodes = self.backend.nodes()
         self._nodes = len(nodes)
-        capacity = sum(fits(n, **self.resources) for n in nodes)
+        capacity = self._total = sum(fits(n, **self.resources) for n in nodes)
+        if self.max_in_flight is not None:
+            self._total = min(self._total, self.max_in_flight)
         # What runs now (ours included) plus what the free resources hold: another job's
         # tasks on the same cluster leave less room, and ours never queue behind them.
         capacity = min(capacity, self.in_flight.now + fits(self.backend.available(), **self.resources))
@@ -312,14 +315,14 @@ class RayExecutor:
         """One line for the start of a run: where evaluations go, and whether ``workers`` uses the room."""
         res = ", ".join(f"{k} {v:g}" for k, v in self.resources.items() if v)
         line = (f"evaluating on the Ray cluster at {self.backend.address}: {self._nodes} node(s) alive, room for "
-                f"{self._capacity} evaluation(s) at once ({res} each); {workers} candidate(s) in flight (workers)")
-        if workers < self._capacity:
-            line += f": raise --workers to {self._capacity} or more to use the whole cluster"
+                f"{self._total} evaluation(s) at once ({res} each); {workers} candidate(s) in flight (workers)")
+        if workers < self._total:
+            line += f": raise --workers to {self._total} or more to use the whole cluster"
         return line
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "ray", "address": getattr(self.backend, "address", None), "nodes_alive": self._nodes,
-                "nodes_answered": len(self.node_answers), "capacity": self._capacity,
+                "nodes_answered": len(self.node_answers), "capacity": self._total,
                 "resources": {k: v for k, v in self.resources.items() if v},
                 "resubmitted": self.resubmitted, "hedged": self.hedged, "late_ignored": self.late_ignored,
                 **self.in_flight.describe()}
