@@ -127,16 +127,30 @@ def read_file(path: Path, rel: str, *, whole_if_unmarked: bool) -> File:
     return File(rel, text, whole)
 
 
+SINGLE = "initial_program"  # the name of a one-file program's file in its bundle (its extension kept)
+
+
 def load_single(path: Path) -> str:
-    """A one-file program that is not Python: a bundle of that one file (its name kept)."""
-    return pack([read_file(path, path.name, whole_if_unmarked=True)])
+    """A one-file program that is not Python: a bundle of that one file, ``initial_program.<ext>``."""
+    return pack([read_file(path, SINGLE + path.suffix, whole_if_unmarked=True)])
+
+
+def _one_file(files: list[File]) -> bool:
+    """Whether a bundle is a one-file program (``load_single``'s), written out as a file; a
+    tree is written as a directory, even a tree of one file."""
+    return len(files) == 1 and Path(files[0].path).stem == SINGLE and "/" not in files[0].path
 
 
 def load_tree(root: Path) -> str:
     """Every file under ``root`` (hidden files and caches skipped), as a bundle."""
-    files, total = [], 0
-    for directory, subdirs, names in os.walk(root):
+    files, total, seen = [], 0, {os.path.realpath(root)}
+    for directory, subdirs, names in os.walk(root, followlinks=True):  # a linked directory is part of the tree
         subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d != "__pycache__")
+        for d in subdirs:
+            real = os.path.realpath(os.path.join(directory, d))
+            if real in seen:
+                raise ProblemError(f"{Path(directory) / d}: a link to a directory already in the program tree")
+            seen.add(real)
         for name in sorted(names):
             if name.startswith(".") or name.endswith((".pyc", ".o")):
                 continue
@@ -145,7 +159,10 @@ def load_tree(root: Path) -> str:
             if _HEADER.fullmatch(f"=== FILE: {rel} ===") is None or any(c in rel for c in "\r\n"):
                 raise ProblemError(f"{full}: a file name with a line break or spaces at either end cannot "
                                    "be part of a program (rename the file)")
-            total += full.stat().st_size
+            try:
+                total += full.stat().st_size
+            except OSError as exc:
+                raise ProblemError(f"cannot read {full}: {exc.strerror}") from None
             if total > MAX_TREE_BYTES:
                 raise ProblemError(f"{root}: the program tree is over {MAX_TREE_BYTES:,} bytes")
             files.append(read_file(full, rel, whole_if_unmarked=False))
@@ -160,17 +177,16 @@ def program_name(code: str) -> str:
     if not is_bundle(code):
         return "program.py"
     files = unpack(code)
-    return "program" + Path(files[0].path).suffix if len(files) == 1 else "program"
+    return "program" + Path(files[0].path).suffix if _one_file(files) else "program"
 
 
 def write(code: str, dest: Path) -> list[Path]:
     """Write ``code`` as ``dest`` (a file) or as the tree under ``dest`` (a directory); return
     every path written, directories included, for the caller to chown or list."""
-    if not is_bundle(code) or len(unpack(code)) == 1:
-        text = code if not is_bundle(code) else unpack(code)[0].text
-        dest.write_text(text, encoding="utf-8")
+    files = unpack(code) if is_bundle(code) else []
+    if not files or _one_file(files):
+        dest.write_text(files[0].text if files else code, encoding="utf-8")
         return [dest]
-    files = unpack(code)
     for f in files:  # every path checked before anything is written
         if ".." in Path(f.path).parts or Path(f.path).is_absolute():
             raise ValueError(f"file path outside the tree: {f.path}")

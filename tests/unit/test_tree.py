@@ -8,6 +8,7 @@ import pytest
 from cambrian import tree
 from cambrian.edits import EditFailure, apply_reply, apply_rewrite, apply_search_replace
 from cambrian.errors import ProblemError
+from cambrian.export_git import program_files
 from cambrian.operators.base import Context
 from cambrian.operators.local import Perturb, Structural, constants
 from cambrian.program import Frame, Program, compile_error, outside_change, program_id
@@ -165,6 +166,13 @@ def test_c_literals_keep_their_suffix_and_skip_comments_strings_and_hex():
     assert found == [("1.5", 1.5, "f"), ("2", 2, " "), ("1", 1, ";"), (".5e-3", 0.0005, ";")]
 
 
+
+@pytest.mark.parametrize("name, comment", [("a.lua", "--"), ("a.awk", "#"), ("a.pl", "#"), ("a.f90", "!"),
+                                           ("a.erl", "%"), ("a.toml", "#")])
+def test_literals_in_a_languages_own_comments_are_left_alone(name, comment):
+    code = bundle((name, f"{comment} EVOLVE-BLOCK-START\nx = 2 {comment} was 7\n{comment} EVOLVE-BLOCK-END\n", False))
+    assert [t.text for t, _ in constants(code)] == ["2"]
+
 def test_builtin_operators_edit_c_regions_only():
     parent = Program("p", TREE, None, "init", 0, 0, "ok", score=1.0)
     context = Context(task="", objective="s", direction="maximize")
@@ -204,7 +212,18 @@ def test_write_puts_a_tree_on_disk(tmp_path):
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         "program", "program/coeffs.h", "program/main.c", "program/sine.c"]
     assert (tmp_path / "program" / "coeffs.h").read_text() == HEADER
-    assert tree.program_name(TREE) == "program" and tree.program_name(bundle(("x.c", C_FILE, False))) == "program.c"
+    assert tree.program_name(TREE) == "program" and tree.program_name(bundle(("initial_program.c", C_FILE, False))) == "program.c"
+
+
+def test_a_tree_of_one_file_stays_a_tree(tmp_path):
+    (tmp_path / "single.c").write_text(C_FILE)
+    assert tree.load_single(tmp_path / "single.c").startswith("=== FILE: initial_program.c ===\n")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "solver.c").write_text(C_FILE)
+    code = tree.load_tree(tmp_path / "tree")
+    assert tree.program_name(code) == "program" and program_files(code) == [("program/solver.c", C_FILE)]
+    assert [p.relative_to(tmp_path).as_posix() for p in tree.write(code, tmp_path / "program")] == [
+        "program", "program/solver.c"]
 
 
 def test_a_forged_file_header_in_a_region_is_refused_as_a_new_file(tmp_path):
@@ -223,3 +242,20 @@ def test_a_file_name_a_header_cannot_carry_is_a_problem_error(tmp_path, name):
     (tmp_path / name).write_text("int y;\n")
     with pytest.raises(ProblemError, match="a file name with"):
         tree.load_tree(tmp_path)
+
+
+def test_a_tree_follows_linked_directories_and_says_what_it_cannot_read(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "util.c").write_text("int util;\n")
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "main.c").write_text(C_FILE)
+    (root / "lib").symlink_to("../lib")
+    assert tree.paths(tree.load_tree(root)) == ("lib/util.c", "main.c")
+    (tmp_path / "lib" / "loop").symlink_to("../tree")
+    with pytest.raises(ProblemError, match="already in the program tree"):
+        tree.load_tree(root)
+    (tmp_path / "lib" / "loop").unlink()
+    (root / "gone.c").symlink_to(tmp_path / "nowhere.c")
+    with pytest.raises(ProblemError, match="cannot read .*gone.c"):
+        tree.load_tree(root)
