@@ -21,6 +21,8 @@ from tests.conftest import QUADRATIC_PROGRAM, write_problem
 from tests.ray_cluster import LoopbackCluster, ray_available
 
 pytestmark = [pytest.mark.slow,
+              # a hang guard, not a timing condition: a loaded machine starts the cluster slowly
+              pytest.mark.timeout(900),
               pytest.mark.skipif(not ray_available(), reason="Ray is not installed (pip install -e '.[ray]')")]
 
 # The evaluations themselves set the scene, with no clock: each leaves a marker named
