@@ -8,7 +8,7 @@ exchange keeps only the list of part hashes. ``llm_calls.request`` of such a row
 JSON object ``{"messages": [[role, [hash, ...]], ...], "reply": [hash, ...]}`` and
 its ``reply`` column is empty; a row written before (a JSON list of messages and the
 reply in full) reads the same way. Reading an exchange back gives the exact text sent
-and received, so replay, resume and ``cambrian show`` do not see the difference.
+and received, so replay, resume, branches and the UI do not see the difference.
 """
 
 from __future__ import annotations
