@@ -97,8 +97,7 @@ def main() -> None:
         wall, cpu = import_time(statement, args.repeats)
         print(f"| {label} | {wall:.2f} | {cpu:.2f} | {cpu - base:.2f} |", flush=True)
     print(f"\n(medians of {args.repeats})")
-    examples = sorted(p for p in (ROOT / "examples").iterdir() if (p / "initial_program.py").exists()
-                      or (p / "cambrian.yaml").exists())
+    examples = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
     if args.examples:
         examples = [p for p in examples if p.name in args.examples]
     print("\n| example | `cambrian run` to the first evaluation stored (s) |")
