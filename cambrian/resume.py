@@ -15,7 +15,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .config import Config
 from .errors import ConfigError
@@ -107,7 +107,7 @@ def file_digest(path: Path) -> str:
 _NOT_SCORING = {"initial_program.py", "cambrian.yaml", "task.md", "benchmark.yaml"}
 
 
-def evaluator_digests(root: Path) -> dict[str, str]:
+def evaluator_digests(root: Path, skip: Iterable[str] = ()) -> dict[str, str]:
     """Digest of every file that can change a score: evaluate.py and what lies beside it
     (helper modules, data files), so a resume cannot mix old and new scores. Run
     directories (a run started from inside the problem directory) are not the problem's."""
@@ -118,19 +118,19 @@ def evaluator_digests(root: Path) -> dict[str, str]:
                             and not (Path(directory, d) / "cambrian.db").exists())
         for name in sorted(files):
             rel = (Path(directory) / name).relative_to(root).as_posix()
-            if rel in _NOT_SCORING or name.startswith(".") or name.lower().startswith("readme"):
+            if rel in _NOT_SCORING or rel in skip or name.startswith(".") or name.lower().startswith("readme"):
                 continue
             digests[rel] = file_digest(root / rel)
     return digests
 
 
-def changed_files(stored: Any, root: Path, evaluator: Path) -> list[str]:
+def changed_files(stored: Any, root: Path, evaluator: Path, skip: Iterable[str] = ()) -> list[str]:
     """Files whose content differs from the run's record (a record from before directory
-    digests names evaluate.py only)."""
+    digests names evaluate.py only); ``skip``: the problem's own non-scoring files."""
     if isinstance(stored, str):
         return [evaluator.name] if stored != file_digest(evaluator) else []
-    now = evaluator_digests(root)
-    return sorted(name for name in set(stored) | set(now) if stored.get(name) != now.get(name))
+    now = evaluator_digests(root, skip)
+    return sorted(name for name in set(stored) | set(now) if name not in skip and stored.get(name) != now.get(name))
 
 
 def missing_features(shape: RunShape, metrics: Mapping[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from . import config as config_mod
 from . import tree
 from .config import Config, EvaluationConfig
-from .conventions import translation
+from .conventions import not_scoring, translation
 from .errors import ConfigError, NothingToDo, StoreError
 from .events import EventLog
 from .evaluation import Limits, Spec
@@ -104,7 +104,11 @@ def prepare(
 def _fixed_meta(problem: Problem, config: Config, shape: RunShape | None = None) -> dict[str, Any]:
     return {"config": config.to_dict(), "config_digest": config.digest(),
             SHAPE_KEY: (shape or shape_for(config)).to_dict(),
-            "evaluator_digest": evaluator_digests(problem.root)}
+            "evaluator_digest": evaluator_digests(problem.root, _not_scoring(problem))}
+
+
+def _not_scoring(problem: Problem) -> frozenset[str]:
+    return not_scoring(problem.root, problem.convention, problem.program_file)
 
 
 def _candidates_done(store: Store) -> int:
@@ -159,7 +163,7 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     shape = RunShape.from_dict(stored_shape) if stored_shape else shape_for(config_mod.build(saved))
     check_resume(saved, config, shape, run_dir=run_path)
     evaluator = store.meta("evaluator_digest")
-    changed = changed_files(evaluator, problem.root, problem.evaluator_path) if evaluator is not None else []
+    changed = changed_files(evaluator, problem.root, problem.evaluator_path, _not_scoring(problem)) if evaluator is not None else []
     if changed:
         raise ConfigError(f"cannot resume: {', '.join(changed)} changed since this run started (in {problem.root}),"
                           f" so old and new scores would mix; {instead(run_path)}")
@@ -220,6 +224,9 @@ def check(problem: Problem, config: Config) -> None:
     if problem.command and ev.fingerprint is not None:
         raise ConfigError(f"config: evaluation.fingerprint calls a Python function of the candidate; "
                           f"{problem.evaluator_path.name} is a command evaluator")
+    if tree.kind(problem.initial_code) == "text" and not config.llm.models:
+        raise ConfigError(f"config: llm.models is empty, and {problem.program_file} is a text: the built-in "
+                          "operators edit numbers and code, so a text evolves only with an LLM (set llm.models)")
     if ev.sandbox_uids is not None:
         from .evaluation.identity import UidLease
 

@@ -141,10 +141,14 @@ def load_tree(root: Path) -> str:
             if name.startswith(".") or name.endswith((".pyc", ".o")):
                 continue
             full = Path(directory) / name
+            rel = full.relative_to(root).as_posix()
+            if _HEADER.fullmatch(f"=== FILE: {rel} ===") is None or any(c in rel for c in "\r\n"):
+                raise ProblemError(f"{full}: a file name with a line break or spaces at either end cannot "
+                                   "be part of a program (rename the file)")
             total += full.stat().st_size
             if total > MAX_TREE_BYTES:
                 raise ProblemError(f"{root}: the program tree is over {MAX_TREE_BYTES:,} bytes")
-            files.append(read_file(full, full.relative_to(root).as_posix(), whole_if_unmarked=False))
+            files.append(read_file(full, rel, whole_if_unmarked=False))
     if not files:
         raise ProblemError(f"{root}: the program directory is empty")
     return pack(files)
@@ -166,12 +170,14 @@ def write(code: str, dest: Path) -> list[Path]:
         text = code if not is_bundle(code) else unpack(code)[0].text
         dest.write_text(text, encoding="utf-8")
         return [dest]
-    written = [dest]
-    dest.mkdir()
-    for f in unpack(code):
-        target = dest / f.path
+    files = unpack(code)
+    for f in files:  # every path checked before anything is written
         if ".." in Path(f.path).parts or Path(f.path).is_absolute():
             raise ValueError(f"file path outside the tree: {f.path}")
+    written = [dest]
+    dest.mkdir()
+    for f in files:
+        target = dest / f.path
         for parent in reversed(target.relative_to(dest).parents[:-1]):
             if not (dest / parent).exists():
                 (dest / parent).mkdir()

@@ -120,6 +120,18 @@ def config_file(root: Path, chosen: Layout) -> Path | None:
     return None
 
 
+def not_scoring(root: Path, convention: str, program: str) -> frozenset[str]:
+    """The directory's own files that cannot change a score, beyond Cambrian's (cambrian.yaml,
+    task.md...): the initial program (checked on its own) and a peer's config files and launch
+    script, read for settings and task text only. A resume is not refused when they change."""
+    names = {program}
+    if convention == OPENEVOLVE:
+        names.add("config.yaml")
+    elif convention == SHINKA:
+        names |= {p.name for p in root.glob("shinka*.yaml")} | {"shinka.yaml", "run_evo.py"}
+    return frozenset(names)
+
+
 def forced(root: Path) -> str | None:
     """The ``convention`` key of the directory's cambrian.yaml, if it sets one (read as text:
     a malformed file is reported later, by the config loader)."""

@@ -51,6 +51,9 @@ IGNORED = {
     "evaluator.max_artifact_storage": "artifacts are capped per value",
 }
 
+PER_MODEL = {"weight": "Cambrian's bandit chooses among the models",
+             "api_key": "keys are read from the environment only (the model's provider variable)"}
+
 
 def translate(data: dict[str, Any], *, label: str, root: Path, stages: tuple[str, ...],
               env: Mapping[str, str]) -> Translation:
@@ -106,6 +109,11 @@ def _models(t: Translation, llm: dict[str, Any], env: Mapping[str, str]) -> set[
         if isinstance(m, dict):
             own = {k: m[k] for k in ("temperature", "max_tokens") if m.get(k) is not None}
             named.append((f"llm.models[{i}].name", m.get("name"), {**own, "_base": m.get("api_base")}))
+            for key, value in m.items():
+                if key not in ("name", "temperature", "max_tokens", "api_base"):
+                    t.note(f"llm.models[{i}].{key}", value, PER_MODEL.get(key, "not settable per model here"))
+        else:
+            t.note(f"llm.models[{i}]", m, "not a mapping with a name")
     for key in ("primary_model", "secondary_model"):
         if llm.get(key):
             named.append((f"llm.{key}", llm[key], {}))
@@ -121,8 +129,16 @@ def _models(t: Translation, llm: dict[str, Any], env: Mapping[str, str]) -> set[
     handled = {"llm.api_base", "llm.temperature", "llm.max_tokens", "llm.reasoning_effort", "llm.primary_model",
                "llm.secondary_model", "llm.models"}
     for key in ("temperature", "max_tokens", "api_base", "reasoning_effort"):
-        if llm.get(key) is not None and not entries:
+        if llm.get(key) is None:
+            continue
+        if not entries:
             t.note(f"llm.{key}", llm[key], "no model to apply it to")
+        elif key == "api_base":
+            t.mapped.append((f"llm.api_base: {llm[key]}", "each model's endpoint (unless it names its own)"))
+        elif key in common:
+            t.mapped.append((f"llm.{key}: {llm[key]}", f"each model's {key} (unless it sets its own)"))
+        else:
+            t.note(f"llm.{key}", llm[key], "not one of minimal, low, medium, high")
     return handled
 
 

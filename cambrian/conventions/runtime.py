@@ -69,10 +69,18 @@ def run_job(evaluator, job, jsonable):
     return payload
 
 
+def says_invalid(result):
+    """Whether an evaluator's (or a stage's) result carries the verdict ``invalid``: a reason
+    or true (``evaluation.result.declared_invalid`` words it). A stage that says so ends
+    the cascade: no later stage, nor ``evaluate``, can score the program."""
+    said = result.get("invalid") if isinstance(result, dict) else None
+    return said is True or (isinstance(said, str) and bool(said.strip()))
+
+
 def fitness(result):
     """OpenEvolve's fitness when an evaluator returns no ``combined_score``: the mean of its
     numeric metrics (bools excluded), said in the feedback."""
-    if not isinstance(result, dict) or "combined_score" in result or result.get("invalid"):
+    if not isinstance(result, dict) or "combined_score" in result or says_invalid(result):
         return result
     values = [v for v in result.values() if _real(v)]
     if not values:
@@ -118,6 +126,9 @@ def openevolve(evaluator, job, jsonable):
                 merged[key] = value
         threshold = stage.get("threshold")
         last = i == len(stages) - 1
+        if not last and says_invalid(merged):
+            merged["cascade"] = "stopped after %s: it says the program is invalid" % stage["name"]
+            break
         if not last and threshold is not None and not passes(merged, threshold):
             merged["cascade"] = "stopped after %s: below its threshold %g" % (stage["name"], threshold)
             break

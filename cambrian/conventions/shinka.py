@@ -8,6 +8,7 @@ name ending in ``sys_msg``): it is read from there, statically, when no task.md 
 from __future__ import annotations
 
 import ast
+from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -128,6 +129,34 @@ def _seconds(text: str) -> float | None:
     return seconds if seconds > 0 else None
 
 
+KWARGS_IGNORED = {"reasoning_efforts": "ShinkaEvolve samples one per call; set llm.models[*].reasoning_effort "
+                                        "in cambrian.yaml to fix one"}
+# ShinkaEvolve routes a model by its name; these reach an OpenAI-compatible endpoint here.
+ENDPOINTS = (("gemini", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"),
+             ("deepseek", "https://api.deepseek.com", "DEEPSEEK_API_KEY"))
+
+
+def backend(name: Any) -> tuple[Any, str | None, str | None]:
+    """A ShinkaEvolve model name as (model, endpoint or None, API key variable or None), as
+    ShinkaEvolve resolves it: ``local/MODEL@URL[?api_key_env=VAR]``, ``openrouter/MODEL``,
+    Gemini and DeepSeek models by name; other names go to OpenAI (or Anthropic: claude-*)."""
+    if not isinstance(name, str):
+        return name, None, None
+    if name.startswith("local/") and "@" in name:
+        model, _, url = name[len("local/"):].partition("@")
+        parsed = urlparse(url)
+        query = parse_qs(parsed.query)
+        key_env = (query.pop("api_key_env", [None]) or [None])[0]
+        base = urlunparse(parsed._replace(query=urlencode(query, doseq=True)))
+        return model, base, key_env
+    if name.startswith("openrouter/"):
+        return name[len("openrouter/"):], "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"
+    for prefix, base, key_env in ENDPOINTS:
+        if name.startswith(prefix):
+            return name, base, key_env
+    return name, None, None
+
+
 def _models(t: Translation, evo: dict[str, Any], env: Mapping[str, str]) -> set[str]:
     kwargs = evo.get("llm_kwargs") if isinstance(evo.get("llm_kwargs"), dict) else {}
     extra: dict[str, Any] = {}
@@ -136,9 +165,13 @@ def _models(t: Translation, evo: dict[str, Any], env: Mapping[str, str]) -> set[
         extra["temperature"] = float(sum(temperatures) / len(temperatures))
     if isinstance(kwargs.get("max_tokens"), int):
         extra["max_tokens"] = kwargs["max_tokens"]
+    for key, value in kwargs.items():
+        if key not in ("temperatures", "max_tokens"):
+            t.note(f"evo_config.llm_kwargs.{key}", value, KWARGS_IGNORED.get(key, "not settable here"))
     entries = []
     for i, name in enumerate(evo.get("llm_models") or []):
-        entry = model_entry(t, f"evo_config.llm_models[{i}]", name, base=None, env=env, key_env=None, **extra)
+        model, base, key_env = backend(name)
+        entry = model_entry(t, f"evo_config.llm_models[{i}]", model, base=base, env=env, key_env=key_env, **extra)
         if entry is not None:
             entries.append(entry)
             t.mapped.append((f"evo_config.llm_models[{i}]: {name}", f"llm.models: {entry['model']}"))

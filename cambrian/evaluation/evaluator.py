@@ -433,6 +433,8 @@ def interpret(done: sandbox.Finished, spec: Spec) -> EvalResult:
     if "exception" in payload:
         feedback["traceback"] = payload.get("traceback", "")
         entry = "main()" if spec.convention == "shinka" else "evaluate()"  # the function the user wrote
+        if isinstance(payload.get("function"), str) and payload["function"].isidentifier():
+            entry = payload["function"] + "()"                        # the one that raised (a stage)
         return EvalResult(ERROR, f"{entry} raised {payload['exception']}"[:500], feedback=feedback,
                           seconds=seconds, protections=protections)
     stages = payload.get("stages") or []

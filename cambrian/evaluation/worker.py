@@ -105,6 +105,8 @@ def run_job(evaluator, job):
     for stage in job.get("stages", ()):
         result = jsonable(conventions.plain(getattr(evaluator, stage["name"])(program)))
         stages.append({"stage": stage["name"], "result": result})
+        if conventions.says_invalid(result):  # the evaluator's own verdict ends the cascade
+            return {"stages": stages, "result": result}
         threshold = stage.get("threshold")
         value = result.get(job["objective"]) if isinstance(result, dict) else None
         if threshold is not None and not _passes(value, threshold, job.get("direction", "maximize")):
@@ -137,7 +139,17 @@ def failure(exc):
     if isinstance(exc, candidate_api.CandidateError) and exc.kind:
         return {"exception": "%s (in the candidate)" % exc, "traceback": (
             exc.tail + "\nreached from the evaluator:\n" + text)[-MAX_TEXT:]}
-    return {"exception": "%s: %s" % (type(exc).__name__, exc), "traceback": text[-MAX_TEXT:]}
+    return {"exception": "%s: %s" % (type(exc).__name__, exc), "traceback": text[-MAX_TEXT:],
+            "function": _called(exc)}
+
+
+def _called(exc):
+    """The user's function Cambrian called when ``exc`` was raised (evaluate, evaluate_stage2,
+    main): the first frame outside Cambrian's package, or None."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_name if tb is not None else None
 
 
 def execute(evaluator, job, report_fd, protections, missing=None):

@@ -186,3 +186,52 @@ def test_a_python_tree_is_loaded_file_by_file_in_the_candidates_own_process(tmp_
     assert result.stats.initial_score == -4.0 and result.score > -4.0
     assert result.best.metrics["same_process"] == 0.0  # the tree ran in the candidate's process
     assert (tmp_path / "run" / "best" / "program" / "helpers.py").read_text() == "def square(x):\n    return x * x\n"
+
+
+def test_a_text_program_without_a_model_is_a_config_error(tmp_path):
+    (tmp_path / "initial_program.txt").write_text("Write a haiku about rain.\n")
+    (tmp_path / "evaluate.py").write_text("def evaluate(p):\n    return {'combined_score': 1.0}\n")
+    with pytest.raises(cambrian.errors.ConfigError, match="llm.models"):
+        cambrian.evolve(tmp_path, run_dir=tmp_path / "run", budget=3)
+    assert not (tmp_path / "run").exists()
+
+
+FORGER = r"""=== FILE: forger.c ===
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+/* A hostile candidate: once the command has printed its score and exited, it writes a
+   score of its own to the command's output, which it reached through /proc. */
+__attribute__((constructor)) static void forge(void) {
+    char out[64], stat[64], buf[256];
+    int shell = (int)getppid();
+    snprintf(out, sizeof out, "/proc/%d/fd/1", shell);
+    snprintf(stat, sizeof stat, "/proc/%d/stat", shell);
+    int fd = open(out, O_WRONLY);
+    if (fork() != 0) return;
+    for (;;) {  /* until the command is a zombie: its own JSON line is out */
+        int s = open(stat, O_RDONLY), n = s < 0 ? 0 : (int)read(s, buf, sizeof buf - 1);
+        if (s >= 0) close(s);
+        buf[n > 0 ? n : 0] = 0;
+        char *p = strrchr(buf, ')');
+        if (n <= 0 || (p && p[2] == 'Z')) break;
+        usleep(1000);
+    }
+    const char *fake = "{\"combined_score\": 99}\n";
+    if (fd >= 0) write(fd, fake, strlen(fake));
+    _exit(0);
+}
+int main(void) { return 0; }
+// EVOLVE-BLOCK-START
+// EVOLVE-BLOCK-END
+"""
+
+
+@needs_cc
+def test_a_hostile_candidate_can_forge_a_command_evaluators_score(tmp_path):
+    """The README's warning, shown: a command evaluator shares its uid with the candidate it
+    runs, so the candidate can write to the command's output after the command's own score."""
+    result = run_command(tmp_path, 'cc -o cand "$1" && ./cand; echo \'{"combined_score": 1}\'\n', code=FORGER)
+    assert result.status == OK, result
+    assert result.score == 99.0

@@ -62,6 +62,20 @@ def test_cascade_stops_cheap_failures_before_the_full_evaluation(tmp_path, drop_
     assert (drop_dir / "log").read_text() == "full\n"
 
 
+def test_a_stage_that_says_invalid_ends_the_cascade_with_its_reason(tmp_path, drop_dir, monkeypatch):
+    """"invalid, because X" holds in a stage too, with or without a threshold: the evaluator's
+    reason is the program's, and evaluate (the full evaluation) never scores it."""
+    monkeypatch.setenv("CAMBRIAN_TEST_LOG", str(drop_dir / "log"))
+    evaluator = CASCADE_EVALUATOR.replace('"stage": "cheap"}', '"stage": "cheap", "invalid": "too slow"}')
+    problem = write_problem(tmp_path / "p", PROGRAM, evaluator)
+    for threshold in (None, 0.5):
+        spec = _spec(problem / "evaluate.py", stages=(("evaluate_stage1", threshold),),
+                     allow_env=("CAMBRIAN_TEST_LOG",), limits=Limits(writable=(str(drop_dir),)))
+        result = _evaluate(spec, PROGRAM.replace("scale = 0.3", "scale = 0.7"))
+        assert result.status == INVALID and result.reason == "the evaluator says: too slow"
+    assert not (drop_dir / "log").exists(), "the full evaluation ran after a stage said invalid"
+
+
 @pytest.fixture
 def log_env(drop_dir, monkeypatch):
     """The evaluator logs each full evaluation to a file the sandbox user may write."""

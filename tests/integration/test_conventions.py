@@ -330,7 +330,10 @@ def test_shinka_stand_in_follows_run_shinka_eval_contract(tmp_path, monkeypatch)
     assert (results / "extra.pkl").is_file()
     metrics, correct, error = run_shinka_eval(str(program), str(results), "missing", 1)
     assert correct is False and "missing" in error and metrics["combined_score"] == 0.0
-    for name in ("shinka", "shinka.core"):
+    from shinka.core.wrap_eval import run_shinka_eval as documented  # ShinkaEvolve's API reference path
+
+    assert documented is run_shinka_eval
+    for name in ("shinka", "shinka.core", "shinka.core.wrap_eval"):
         sys.modules.pop(name, None)
 
 
@@ -399,3 +402,79 @@ def test_shinka_program_in_another_language(tmp_path):
         if p.status == "invalid":
             assert "is above 3" in p.reason
     assert max(p.score for p in found if p.status == "ok") > initial.score   # the C literal was tuned
+
+
+def test_every_key_of_a_peer_config_is_in_the_report_when_models_are_used(tmp_path):
+    """With the API keys set, keys absorbed into the model entries (a model's weight, the shared
+    temperature, a Shinka reasoning_efforts list) are still reported, never dropped silently."""
+    from cambrian.conventions.translation import translate
+
+    oe = {"llm": {"models": [{"name": "gpt-4o-mini", "weight": 0.8}, {"name": "o3-mini", "weight": 0.2,
+                                                                      "max_tokens": 999}],
+                  "api_base": "https://api.openai.com/v1", "temperature": 0.7, "max_tokens": 4096}}
+    t = translate(OPENEVOLVE, oe, file=None, root=tmp_path, stages=(), env={"OPENAI_API_KEY": "x"})
+    report = "\n".join(t.lines())
+    for key in ("llm.models[0].weight: 0.8", "llm.models[1].weight: 0.2", "llm.temperature: 0.7",
+                "llm.max_tokens: 4096", "llm.api_base"):
+        assert key in report, f"{key} missing from:\n{report}"
+    assert t.config["llm"]["models"][1] == {"model": "openai:o3-mini", "temperature": 0.7, "max_tokens": 999}
+
+    sh = {"evo_config": {"llm_models": ["gemini-2.5-flash", "local/qwen@http://127.0.0.1:8000/v1", "gpt-4.1"],
+                         "llm_kwargs": {"temperatures": [0.0, 1.0], "reasoning_efforts": ["low", "high"]}}}
+    t = translate(SHINKA, sh, file=None, root=tmp_path, stages=(), env={"GEMINI_API_KEY": "g"})
+    report = "\n".join(t.lines())
+    assert "evo_config.llm_kwargs.reasoning_efforts" in report
+    # ShinkaEvolve routes models by name: Gemini to Google's endpoint with GEMINI_API_KEY, local/ to its URL
+    assert t.config["llm"]["models"] == [
+        {"model": "openai:gemini-2.5-flash@https://generativelanguage.googleapis.com/v1beta/openai/",
+         "temperature": 0.5, "api_key_env": "GEMINI_API_KEY"},
+        {"model": "openai:qwen@http://127.0.0.1:8000/v1", "temperature": 0.5}]
+    assert "ignored  evo_config.llm_models[2]: gpt-4.1 (OPENAI_API_KEY is not set" in report
+
+
+def test_resume_survives_edits_to_the_peer_config_but_not_to_the_evaluator(tmp_path):
+    """A peer's config file and launch script are read for settings and task text, like
+    cambrian.yaml and task.md: editing them (more iterations) does not refuse a resume; editing
+    the evaluator or a file beside it still does."""
+    from cambrian.conventions import not_scoring
+    from cambrian.resume import changed_files, evaluator_digests
+
+    root = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "config.yaml": "max_iterations: 2\n",
+                                   "evaluator.py": LOAD + "def evaluate(p):\n    return {'combined_score': _score(p)}\n"})
+    run(root, "--run-dir", tmp_path / "run", "--quiet")
+    (root / "config.yaml").write_text("max_iterations: 4\n")
+    run("--resume", tmp_path / "run", "--budget", 4, "--quiet")
+    (root / "evaluator.py").write_text((root / "evaluator.py").read_text() + "# edited\n")
+    proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", "--resume", str(tmp_path / "run"),
+                           "--budget", "6", "--quiet"], capture_output=True, text=True, env=NO_KEYS)
+    assert proc.returncode == 2 and "evaluator.py changed since this run started" in proc.stderr
+
+    sh = write(tmp_path / "sh", {"initial.py": PROGRAM, "evaluate.py": "def main(p, d):\n    pass\n",
+                                 "shinka_small.yaml": "evo_config: {}\n", "run_evo.py": "x = 1\n", "data.txt": "1"})
+    skip = not_scoring(sh, SHINKA, "initial.py")
+    before = evaluator_digests(sh, skip)
+    assert set(before) == {"evaluate.py", "data.txt"}
+    for name in ("shinka_small.yaml", "run_evo.py", "initial.py"):
+        (sh / name).write_text("changed\n")
+    assert changed_files(before, sh, sh / "evaluate.py", skip) == []
+    (sh / "data.txt").write_text("2")
+    assert changed_files(before, sh, sh / "evaluate.py", skip) == ["data.txt"]
+
+
+def test_an_exception_names_the_stage_that_raised(tmp_path):
+    """OpenEvolve never calls evaluate when stages exist: an exception in a stage is reported
+    as that stage's, not as evaluate()'s."""
+    root = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "evaluator.py": LOAD + textwrap.dedent("""
+        def evaluate_stage1(path):
+            return {"combined_score": _score(path)}
+
+        def evaluate_stage2(path):
+            raise RuntimeError("stage 2 broke")
+
+        def evaluate(path):
+            return {"combined_score": 1.0}
+        """), "config.yaml": "evaluator:\n  cascade_thresholds: [0.0]\n"})
+    proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", str(root), "--budget", "1", "--quiet",
+                           "--run-dir", str(tmp_path / "run")], capture_output=True, text=True, env=NO_KEYS)
+    assert proc.returncode == 2
+    assert "evaluate_stage2() raised RuntimeError: stage 2 broke" in proc.stderr, proc.stderr[-2000:]

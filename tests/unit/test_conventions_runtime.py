@@ -63,6 +63,16 @@ def test_openevolve_stages_merge_stop_and_never_call_evaluate():
     assert ev.calls == ["evaluate"]
 
 
+def test_openevolve_stage_that_says_invalid_ends_the_cascade():
+    ev = _evaluator(evaluate_stage1=lambda p: {"combined_score": 0.9, "invalid": "too slow"},
+                    evaluate_stage2=lambda p: {"combined_score": 0.95})
+    job = {"program": "p.py", "convention": "openevolve",
+           "stages": [{"name": "evaluate_stage1", "threshold": 0.5}, {"name": "evaluate_stage2", "threshold": None}]}
+    out = runtime.run_job(ev, job, same)["result"]
+    assert ev.calls == ["evaluate_stage1"] and out["invalid"] == "too slow"
+    assert out["cascade"] == "stopped after evaluate_stage1: it says the program is invalid"
+
+
 def _shinka(tmp_path, monkeypatch, metrics, correct):
     def main(program_path, results_dir):
         if metrics is not None:

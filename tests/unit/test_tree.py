@@ -187,3 +187,21 @@ def test_write_puts_a_tree_on_disk(tmp_path):
         "program", "program/coeffs.h", "program/main.c", "program/sine.c"]
     assert (tmp_path / "program" / "coeffs.h").read_text() == HEADER
     assert tree.program_name(TREE) == "program" and tree.program_name(bundle(("x.c", C_FILE, False))) == "program.c"
+
+
+def test_a_forged_file_header_in_a_region_is_refused_as_a_new_file(tmp_path):
+    program = bundle(("a.c", C_FILE, False), ("prompt.txt", "Be brief.\n", True))
+    forged = Frame.parse(program).join(["    return x;\n", "Be brief.\n=== FILE: ../evil.c ===\nint evil;\n"])
+    assert tree.paths(forged) == ("a.c", "prompt.txt", "../evil.c")
+    assert "adds, removes or renames a file" in outside_change(program, forged)
+    with pytest.raises(ValueError, match="outside the tree"):
+        tree.write(forged, tmp_path / "program")
+    assert not (tmp_path / "program").exists()
+
+
+@pytest.mark.parametrize("name", ["trailing ", " leading.c", "new\nline.c", "return\r.c"])
+def test_a_file_name_a_header_cannot_carry_is_a_problem_error(tmp_path, name):
+    (tmp_path / "ok.c").write_text("// EVOLVE-BLOCK-START\nint x;\n// EVOLVE-BLOCK-END\n")
+    (tmp_path / name).write_text("int y;\n")
+    with pytest.raises(ProblemError, match="a file name with"):
+        tree.load_tree(tmp_path)
