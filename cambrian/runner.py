@@ -19,7 +19,7 @@ from pathlib import Path
 from functools import partial
 from typing import Any, Callable, Mapping
 
-from . import history, snapshot
+from . import history, snapshot, summary
 from .config import Config
 from .stats import Stats, failure_kind
 from .evaluation import INFRASTRUCTURE, INVALID, OK, REJECTED, EvalResult
@@ -576,10 +576,13 @@ class Runner:
 
     def _save_snapshot(self, seq: int) -> None:
         """The state after the tell of ``seq``, every attempt up to which is stored."""
-        if not self._snapshots() or seq < 1 or self.strategy.told != seq or seq == getattr(self, "_saved", 0):
+        if not self.snapshot_every or seq < 1 or self.strategy.told != seq or seq == getattr(self, "_saved", 0):
             return
-        state = snapshot.State(seq, self.strategy, self.stats, self.notes, self._max_since)
-        self.store.save_snapshot(seq, snapshot.digest(self.config, self.strategy), snapshot.dump(state, self.config))
+        if self._snapshots():
+            state = snapshot.State(seq, self.strategy, self.stats, self.notes, self._max_since)
+            self.store.save_snapshot(seq, snapshot.digest(self.config, self.strategy),
+                                     snapshot.dump(state, self.config))
+        summary.save(self.store, seq)  # what `cambrian status` shows, up to the same point
         self._saved = seq
 
     def _from_snapshot(self) -> int:

@@ -329,7 +329,7 @@ class Store:
                 raise StoreError(f"{self.path}: the run has candidates; its initial program cannot be reset")
             self.conn.execute("DELETE FROM programs")
             self.conn.execute("DELETE FROM attempts")
-            self.conn.execute("DELETE FROM meta WHERE key = 'state'")
+            self.conn.execute("DELETE FROM meta WHERE key IN ('state', 'summary')")
             self.conn.execute("DELETE FROM snapshots")
         self.program.cache_clear()
 
