@@ -47,6 +47,7 @@ CREATE TABLE programs (
 );
 CREATE INDEX programs_score ON programs(status, score);
 CREATE INDEX programs_fingerprint ON programs(fingerprint);
+CREATE INDEX programs_seq ON programs(seq);
 CREATE TABLE attempts (
     seq INTEGER PRIMARY KEY,
     island INTEGER NOT NULL,
@@ -212,6 +213,10 @@ class Store:
             conn.execute(texts.SCHEMA)
         if "snapshots" not in tables:  # a store from before resume snapshots
             conn.execute(SNAPSHOTS_SCHEMA)
+        try:  # a store from before status's fold, which reads programs by seq
+            conn.execute("CREATE INDEX IF NOT EXISTS programs_seq ON programs(seq)")
+        except sqlite3.OperationalError:  # busy (a live run of an old store): the fold only reads slower
+            pass
         return cls(conn, path)
 
     def claim(self) -> "Store":
