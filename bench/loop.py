@@ -254,9 +254,20 @@ def resume(sizes: list[int], keep: Path | None) -> None:
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             run_dir = Path(keep or tmp) / f"run-{n}"
-            _, fill, _ = run(run_dir, min(n, LOOP_FILL), 8, None)
-            if n > LOOP_FILL:
-                fill += extend(run_dir, n)
+            if (run_dir / "cambrian.db").exists():  # kept from an earlier --keep run: measured afresh
+                fill = float("nan")
+                reused = Store.open(run_dir)
+                last = reused.scalar("SELECT MAX(seq) FROM attempts")
+                reused.conn.execute("DELETE FROM attempts WHERE seq > ?", (n,))
+                reused.conn.execute("DELETE FROM programs WHERE seq > ?", (n,))
+                reused.conn.execute("DELETE FROM snapshots")
+                reused.conn.execute("DELETE FROM meta WHERE key = 'summary'")
+                reused.close()
+                assert last >= n, f"{run_dir} holds {last} candidates, fewer than {n}"
+            else:
+                _, fill, _ = run(run_dir, min(n, LOOP_FILL), 8, None)
+                if n > LOOP_FILL:
+                    fill += extend(run_dir, n)
             size = sum(f.stat().st_size for f in run_dir.glob("cambrian.db*")) / 2**20
             opened = _timed(lambda: Store.open(run_dir).close())
             status = _timed(lambda: subprocess.run(
@@ -282,7 +293,8 @@ def resume(sizes: list[int], keep: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--throughput", type=int, default=300, help="candidates per throughput run (0: skip)")
-    parser.add_argument("--keep", type=Path, help="keep the resume runs in this directory (run-N)")
+    parser.add_argument("--keep", type=Path, help="keep the resume runs in this directory (run-N); a run "
+                        "already there is reused (cut back to N candidates, its snapshots and fold dropped)")
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 8, 32], help="proposals in flight")
     parser.add_argument("--resume", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
                         help="attempts in the resumed runs (none: skip)")

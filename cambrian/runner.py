@@ -534,9 +534,9 @@ class Runner:
         outcome = self._outcome(attempt, program)
         told = self.strategy.tell(proposal, outcome)
         if self.novelty is not None and outcome.score is not None and outcome.program_id is not None:
-            program = self.store.program(outcome.program_id)
-            if program is not None:
-                self.novelty.add(proposal.island, program.id, program.code, proposal.seq)
+            indexed = self.store.program(outcome.program_id)
+            if indexed is not None:
+                self.novelty.add(proposal.island, indexed.id, indexed.code, proposal.seq)
         stats = self.stats
         stats.candidates += 1
         stats.spent += attempt.cost
