@@ -111,7 +111,7 @@ class SearchConfig(_Model):
     patience: float = Field(3.0, gt=0, description="'adaptive': an island is stalled after this many times "
                                                    "its mean gap between improvements without one")
     min_patience: int = Field(12, ge=1, description="'adaptive': ... and at least this many candidates")
-    explore_share: float = Field(0.5, ge=0, le=1, description="'adaptive': share of calls for the other "
+    explore_share: float = Field(0.25, ge=0, le=1, description="'adaptive': share of calls for the other "
                                                                 "islands while the leading island is stalled")
     adapt: bool = Field(True, description="'adaptive': false opens every island at the start, taking turns")
     cross_inspirations: bool = Field(True, description="'adaptive': prompts show other islands' best "

@@ -556,9 +556,50 @@ def _between_markers(text: str) -> str:
     return "".join(line for line in lines[lo:hi] if not _is_marker(line))
 
 
+def _named_regions(reply: str, code: str, langs: tuple[str, ...] | None) -> list[str] | EditFailure | None:
+    """A multi-file rewrite whose code blocks name their files (``### sine.c`` on the line
+    before each): every file's new regions, in the program's order, a file without a block
+    keeping its own. None when a block with evolve markers names no file (then blocks count
+    in order); blocks for context files are ignored."""
+    files = tree.unpack(code)
+    paths = tuple(f.path for f in files)
+    lines = reply.split("\n")
+    given: dict[str, list[str]] = {}
+    for m in _FENCE.finditer(reply):
+        text = m.group("code")
+        marked = START in text or END in text
+        if (langs is not None and m.group("lang").lower() not in langs) or _OPENINGS.search(text):
+            continue
+        path = _named_file(lines, reply.count("\n", 0, m.start()), paths)
+        file = next((f for f in files if f.path == path), None)
+        if file is None or (not marked and not file.whole):
+            if marked:
+                return None
+            continue
+        try:
+            given[file.path] = [text] if file.whole else list(Frame.parse(text).regions)
+        except ProblemError as exc:
+            return EditFailure(f"rewrite of {file.path} has broken evolve markers: {exc}")
+    if not given:
+        return None
+    out: list[str] = []
+    for f in files:
+        try:
+            current = list(Frame.parse(tree.pack([f])).regions)
+        except ProblemError:  # a context file
+            continue
+        new = given.get(f.path, current)
+        if len(new) != len(current):
+            return EditFailure(f"rewrite of {f.path} has {len(new)} evolve region(s); the file has {len(current)}")
+        out += new
+    return out
+
+
 def apply_rewrite(code: str, reply: str) -> str | EditFailure:
     frame = Frame.parse(code)
-    regions = parse_rewrite(reply, len(frame.regions), list(frame.regions), fence_tags(code))
+    named = _named_regions(normalize_reply(reply), code, fence_tags(code)) if len(tree.paths(code)) > 1 else None
+    regions = named if named is not None else parse_rewrite(reply, len(frame.regions), list(frame.regions),
+                                                            fence_tags(code))
     if isinstance(regions, EditFailure):
         return regions
     fitted = [_fit_indent(new, old) for new, old in zip(regions, frame.regions)]

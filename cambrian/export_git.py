@@ -56,7 +56,7 @@ def program_files(code: str) -> list[tuple[str, str]]:
     if not tree.is_bundle(code):
         return [("program.py", code)]
     files = tree.unpack(code)
-    if len(files) == 1:
+    if tree.program_name(code) != "program":
         return [(tree.program_name(code), files[0].text)]
     return [(f"program/{f.path}", f.text) for f in files]
 

@@ -112,7 +112,8 @@ def _multi_file_hint(code: str, kind: str) -> str:
     if kind == "diff":
         return ("\nThis program has several files: put the path of the file a SEARCH block edits on the "
                 "line just before its <<<<<<< SEARCH line.\n")
-    return "\nThis program has several files: give one code block per file that has evolve regions, in the order shown.\n"
+    return ("\nThis program has several files: give one code block for each file whose evolve regions you "
+            "change, on the line after its path (### path), as shown; a file you leave out stays as it is.\n")
 
 
 def source_label(island: int, *, home: int, best: bool) -> str:

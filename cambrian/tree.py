@@ -127,9 +127,18 @@ def read_file(path: Path, rel: str, *, whole_if_unmarked: bool) -> File:
     return File(rel, text, whole)
 
 
+SINGLE = "initial_program"  # the name of a one-file program's file in its bundle (its extension kept)
+
+
 def load_single(path: Path) -> str:
-    """A one-file program that is not Python: a bundle of that one file (its name kept)."""
-    return pack([read_file(path, path.name, whole_if_unmarked=True)])
+    """A one-file program that is not Python: a bundle of that one file, ``initial_program.<ext>``."""
+    return pack([read_file(path, SINGLE + path.suffix, whole_if_unmarked=True)])
+
+
+def _one_file(files: list[File]) -> bool:
+    """Whether a bundle is a one-file program (``load_single``'s), written out as a file; a
+    tree is written as a directory, even a tree of one file."""
+    return len(files) == 1 and Path(files[0].path).stem == SINGLE and "/" not in files[0].path
 
 
 def load_tree(root: Path) -> str:
@@ -160,17 +169,16 @@ def program_name(code: str) -> str:
     if not is_bundle(code):
         return "program.py"
     files = unpack(code)
-    return "program" + Path(files[0].path).suffix if len(files) == 1 else "program"
+    return "program" + Path(files[0].path).suffix if _one_file(files) else "program"
 
 
 def write(code: str, dest: Path) -> list[Path]:
     """Write ``code`` as ``dest`` (a file) or as the tree under ``dest`` (a directory); return
     every path written, directories included, for the caller to chown or list."""
-    if not is_bundle(code) or len(unpack(code)) == 1:
-        text = code if not is_bundle(code) else unpack(code)[0].text
-        dest.write_text(text, encoding="utf-8")
+    files = unpack(code) if is_bundle(code) else []
+    if not files or _one_file(files):
+        dest.write_text(files[0].text if files else code, encoding="utf-8")
         return [dest]
-    files = unpack(code)
     for f in files:  # every path checked before anything is written
         if ".." in Path(f.path).parts or Path(f.path).is_absolute():
             raise ValueError(f"file path outside the tree: {f.path}")

@@ -15,8 +15,9 @@ shinka         initial.py            evaluate.py   ``main(path, results_dir)`` w
                                                    ``metrics.json`` and ``correct.json``
 =============  ====================  ============  ==========================================
 
-Detection looks at file names only (and, for ``evaluate.py``, at whether it defines
-``evaluate`` or ``main``); ``--convention`` or the config key ``convention`` forces one.
+Detection looks at file names only; ``--convention`` or the config key ``convention``
+forces one. A peer's initial program may be one file of another language
+(``initial_program.rs``, ``initial.f90``) that its Python evaluator compiles and runs.
 This module imports only the standard library: the sandboxed worker imports it.
 """
 
@@ -53,13 +54,17 @@ LABELS = {CAMBRIAN: "Cambrian", OPENEVOLVE: "OpenEvolve", SHINKA: "ShinkaEvolve"
 NOT_PROGRAMS = (".md", ".txt", ".json", ".yaml", ".yml", ".ipynb", ".pyc")
 
 
-def shinka_program(root: Path) -> str | None:
-    """ShinkaEvolve's initial program: initial.py, else the one initial.<ext> (initial.f90,
-    initial.go...: its evaluate.py compiles and runs it)."""
-    if (root / "initial.py").is_file():
-        return "initial.py"
-    found = sorted(p.name for p in root.glob("initial.*") if p.is_file() and p.suffix not in NOT_PROGRAMS)
+def program_named(root: Path, stem: str) -> str | None:
+    """A peer's initial program: ``<stem>.py``, else the one ``<stem>.<ext>`` (ShinkaEvolve's
+    initial.f90, OpenEvolve's initial_program.rs...: the Python evaluator compiles and runs it)."""
+    if (root / f"{stem}.py").is_file():
+        return f"{stem}.py"
+    found = sorted(p.name for p in root.glob(f"{stem}.*") if p.is_file() and p.suffix not in NOT_PROGRAMS)
     return found[0] if len(found) == 1 else None
+
+
+def shinka_program(root: Path) -> str | None:
+    return program_named(root, "initial")
 
 
 def detect(root: Path) -> str | None:
@@ -69,7 +74,7 @@ def detect(root: Path) -> str | None:
 
     if has("initial_program.py") and has("evaluate.py"):
         return CAMBRIAN
-    if has("initial_program.py") and has("evaluator.py"):
+    if program_named(root, "initial_program") and has("evaluator.py"):
         return OPENEVOLVE
     if shinka_program(root) and has("evaluate.py"):
         return SHINKA
@@ -102,10 +107,12 @@ def layout(root: Path, convention: str | None) -> Layout:
 
 def _specific(root: Path, chosen: Layout) -> Layout:
     """The layout with this directory's own program name, where the convention allows several."""
-    if chosen.convention == SHINKA:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    if chosen.convention == SHINKA:
         return replace(chosen, program=shinka_program(root) or chosen.program)
+    if chosen.convention == OPENEVOLVE:
+        return replace(chosen, program=program_named(root, "initial_program") or chosen.program)
     return chosen
 
 

@@ -128,6 +128,9 @@ def _models(t: Translation, llm: dict[str, Any], env: Mapping[str, str]) -> set[
         t.config.setdefault("llm", {})["models"] = entries
     handled = {"llm.api_base", "llm.temperature", "llm.max_tokens", "llm.reasoning_effort", "llm.primary_model",
                "llm.secondary_model", "llm.models"}
+    if key_env and entries:
+        t.mapped.append((f"llm.api_key: {llm['api_key']}", f"each model's api_key_env: {key_env}"))
+        handled.add("llm.api_key")
     for key in ("temperature", "max_tokens", "api_base", "reasoning_effort"):
         if llm.get(key) is None:
             continue

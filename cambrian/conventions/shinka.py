@@ -165,9 +165,6 @@ def _models(t: Translation, evo: dict[str, Any], env: Mapping[str, str]) -> set[
         extra["temperature"] = float(sum(temperatures) / len(temperatures))
     if isinstance(kwargs.get("max_tokens"), int):
         extra["max_tokens"] = kwargs["max_tokens"]
-    for key, value in kwargs.items():
-        if key not in ("temperatures", "max_tokens"):
-            t.note(f"evo_config.llm_kwargs.{key}", value, KWARGS_IGNORED.get(key, "not settable here"))
     entries = []
     for i, name in enumerate(evo.get("llm_models") or []):
         model, base, key_env = backend(name)
@@ -180,6 +177,9 @@ def _models(t: Translation, evo: dict[str, Any], env: Mapping[str, str]) -> set[
         if extra:
             t.mapped.append(("evo_config.llm_kwargs", "each model's " + ", ".join(f"{k} {v:g}" for k, v in extra.items())
                              + " (the mean of Shinka's temperatures)" * ("temperature" in extra)))
+        for key, value in kwargs.items():
+            if key not in ("temperatures", "max_tokens"):
+                t.note(f"evo_config.llm_kwargs.{key}", value, KWARGS_IGNORED.get(key, "not settable here"))
     elif kwargs:
         t.note("evo_config.llm_kwargs", None, "no model to apply them to")
     return {"evo_config.llm_models"} | {f"evo_config.llm_kwargs.{k}" for k in kwargs} | {"evo_config.llm_kwargs"}

@@ -38,6 +38,8 @@ class Translation:
         self.mapped.append((f"{source}: {_show(value)}", f"{target}: {_show(out)}"))
 
     def note(self, source: str, value: Any, why: str) -> None:
+        if source.rsplit(".", 1)[-1] == "api_key" and value is not None and env_reference(value) is None:
+            value = "<a key, not shown>"  # a secret written into the peer's config stays out of reports
         self.ignored.append((f"{source}: {_show(value)}" if value is not None else source, why))
 
     def set_task(self, root: Path, source: str, text: str) -> None:

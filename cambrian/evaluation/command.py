@@ -8,6 +8,7 @@ command's last stdout line that is a JSON object is its result, read like the di
 a reason. Standard library only.
 """
 
+import errno
 import json
 import os
 import subprocess
@@ -43,7 +44,10 @@ def run(job, jsonable):
         proc = subprocess.Popen([command, program], cwd=workdir, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, start_new_session=False)
     except OSError as exc:
-        hint = " (does it start with a #! line?)" if exc.errno == 8 else ""
+        hints = {errno.ENOEXEC: " (does it start with a #! line?)",
+                 errno.EACCES: " (the evaluation runs as its own uid: the command and every directory above it "
+                               "must be readable and searchable by others, chmod o+rx)"}
+        hint = hints.get(exc.errno, "")
         return {"command_error": "cannot run the evaluator command %s: %s%s" % (name, exc.strerror, hint)}
     kept, dropped = b"", 0
     while chunk := proc.stdout.read(65536):

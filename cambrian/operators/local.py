@@ -63,9 +63,12 @@ def _python_tokens(code: str, offset: int, path: str) -> list[Token]:
 
 
 CLIKE = -1  # the kind of a swappable operator or name found by the C-like scanner
-_LINE_COMMENT = {".hs": "--", ".lua": "--", ".sql": "--", ".m": "%", ".tex": "%", ".lisp": ";", ".scm": ";",
-                 ".clj": ";", ".asm": ";", ".s": ";", ".sh": "#", ".r": "#", ".jl": "#", ".rb": "#",
-                 ".f90": "!"}
+_LINE_COMMENT = {**dict.fromkeys((".hs", ".lua", ".sql", ".elm", ".ada", ".adb", ".vhd"), "--"),
+                 **dict.fromkeys((".m", ".tex", ".erl", ".pro"), "%"),
+                 **dict.fromkeys((".lisp", ".scm", ".clj", ".el", ".asm", ".s"), ";"),
+                 **dict.fromkeys((".sh", ".bash", ".r", ".jl", ".rb", ".awk", ".pl", ".tcl", ".nim", ".ex", ".exs",
+                                  ".ps1", ".cr", ".yaml", ".yml", ".toml", ".cfg", ".mk", ".cmake"), "#"),
+                 **dict.fromkeys((".f", ".f90", ".f95", ".f03"), "!")}
 _C_SWAPS = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "+": "-", "-": "+", "*": "/", "/": "*",
             "&&": "||", "||": "&&", "fmin": "fmax", "fmax": "fmin", "true": "false", "false": "true"}
 

@@ -3,6 +3,7 @@ the sandbox, C compiled by the system compiler, a multi-file tree edited by a (f
 real-HTTP) model, and a prompt scored by a model through the same providers."""
 
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -196,7 +197,7 @@ def test_a_text_program_without_a_model_is_a_config_error(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-FORGER = r"""=== FILE: forger.c ===
+FORGER = r"""=== FILE: initial_program.c ===
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -235,3 +236,12 @@ def test_a_hostile_candidate_can_forge_a_command_evaluators_score(tmp_path):
     result = run_command(tmp_path, 'cc -o cand "$1" && ./cand; echo \'{"combined_score": 1}\'\n', code=FORGER)
     assert result.status == OK, result
     assert result.score == 99.0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs evaluations as another uid")
+def test_a_command_its_uid_cannot_reach_says_how_to_fix_it(tmp_path):
+    spec = Spec(command(tmp_path, "echo '{\"combined_score\": 1}'\n"), timeout=10.0, limits=Limits(cpu_seconds=10.0),
+                command=True)
+    tmp_path.chmod(0o700)
+    result = evaluate_once(spec, PROGRAM)
+    assert result.status == ERROR and "Permission denied" in result.reason and "chmod o+rx" in result.reason

@@ -441,7 +441,9 @@ def test_resume_survives_edits_to_the_peer_config_but_not_to_the_evaluator(tmp_p
 
     root = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "config.yaml": "max_iterations: 2\n",
                                    "evaluator.py": LOAD + "def evaluate(p):\n    return {'combined_score': _score(p)}\n"})
-    run(root, "--run-dir", tmp_path / "run", "--quiet")
+    quiet = run(root, "--run-dir", tmp_path / "run", "--quiet")
+    assert "setting(s) mapped" not in quiet.stderr + quiet.stdout     # with --quiet, the report is only saved
+    assert "max_iterations: 2 -> budget: 2" in (tmp_path / "run" / "config.translation.txt").read_text()
     (root / "config.yaml").write_text("max_iterations: 4\n")
     run("--resume", tmp_path / "run", "--budget", 4, "--quiet")
     (root / "evaluator.py").write_text((root / "evaluator.py").read_text() + "# edited\n")
@@ -478,3 +480,39 @@ def test_an_exception_names_the_stage_that_raised(tmp_path):
                            "--run-dir", str(tmp_path / "run")], capture_output=True, text=True, env=NO_KEYS)
     assert proc.returncode == 2
     assert "evaluate_stage2() raised RuntimeError: stage 2 broke" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_openevolve_program_in_another_language(tmp_path):
+    """OpenEvolve's examples in Rust or R keep initial_program.<ext> beside evaluator.py, whose
+    evaluate compiles and runs it; the same directory in C runs unchanged."""
+    evaluator = textwrap.dedent("""\
+        import os, subprocess, tempfile
+        from openevolve.evaluation_result import EvaluationResult
+
+        def evaluate(program_path):
+            binary = os.path.join(tempfile.mkdtemp(), "program")
+            subprocess.run(["cc", "-O0", "-o", binary, program_path], check=True)
+            x = float(subprocess.run([binary], capture_output=True, text=True, check=True).stdout)
+            return EvaluationResult(metrics={"combined_score": 1.0 / (1.0 + (x - 2.5) ** 2), "x": x},
+                                    artifacts={"suffix": os.path.splitext(program_path)[1]})
+        """)
+    root = write(tmp_path / "c", {"initial_program.c": SHINKA_C["initial.c"], "evaluator.py": evaluator,
+                                  "config.yaml": "max_iterations: 8\nlanguage: c\n"})
+    problem = Problem.load(root)
+    assert problem.convention == OPENEVOLVE and problem.program_path.name == "initial_program.c"
+    run(root, "--seed", 1, "--run-dir", tmp_path / "run", "--quiet")
+    initial = next(p for p in programs(tmp_path / "run") if p.generation == 0)
+    assert initial.status == "ok" and initial.metrics["x"] == 1.0 and initial.feedback["artifacts"]["suffix"] == ".c"
+
+
+def test_a_key_written_in_the_peer_config_never_reaches_the_report(tmp_path):
+    from cambrian.conventions.translation import translate
+
+    data = {"llm": {"primary_model": "gpt-4o", "api_key": "sk-SECRET-1234",
+                    "models": [{"name": "o3", "api_key": "sk-OTHER-5678"}]}}
+    report = "\n".join(translate(OPENEVOLVE, data, file=None, root=tmp_path, stages=(), env={}).lines())
+    assert "SECRET" not in report and "OTHER" not in report and "llm.models[0].api_key" in report
+    by_reference = {"llm": {"primary_model": "gpt-4o", "api_key": "${MY_KEY}"}}
+    t = translate(OPENEVOLVE, by_reference, file=None, root=tmp_path, stages=(), env={"MY_KEY": "k"})
+    assert t.config["llm"]["models"] == [{"model": "openai:gpt-4o", "api_key_env": "MY_KEY"}]
+    assert "  mapped   llm.api_key: ${MY_KEY} -> each model's api_key_env: MY_KEY" in t.lines()

@@ -8,6 +8,7 @@ import pytest
 from cambrian import tree
 from cambrian.edits import EditFailure, apply_reply, apply_rewrite, apply_search_replace
 from cambrian.errors import ProblemError
+from cambrian.export_git import program_files
 from cambrian.operators.base import Context
 from cambrian.operators.local import Perturb, Structural, constants
 from cambrian.program import Frame, Program, compile_error, outside_change, program_id
@@ -134,6 +135,24 @@ def test_rewrite_takes_code_blocks_of_the_program_language():
     assert Frame.parse(child).regions == ("#define C3 0.2\n", "    return 0.0;\n")
 
 
+
+def test_a_rewrite_whose_blocks_name_their_files_puts_each_in_its_file():
+    # TREE's files in order: coeffs.h, main.c, sine.c; the reply names them in the other order
+    named = ("### sine.c\n```c\n// EVOLVE-BLOCK-START\nreturn 0.0;\n// EVOLVE-BLOCK-END\n```\n\n"
+             "**coeffs.h**\n```c\n/* EVOLVE-BLOCK-START */\n#define C3 0.2\n/* EVOLVE-BLOCK-END */\n```\n")
+    child = apply_rewrite(TREE, named)
+    assert isinstance(child, str), child
+    assert Frame.parse(child).regions == ("#define C3 0.2\n", "    return 0.0;\n")
+    only_one = "File: `sine.c`\n```c\n// EVOLVE-BLOCK-START\nreturn 1.0;\n// EVOLVE-BLOCK-END\n```\n"
+    child = apply_rewrite(TREE, only_one)  # a file the reply does not give keeps its regions
+    assert isinstance(child, str) and Frame.parse(child).regions == ("#define C3 0.16\n", "    return 1.0;\n")
+    two = "### sine.c\n```c\n// EVOLVE-BLOCK-START\na;\n// EVOLVE-BLOCK-END\n// EVOLVE-BLOCK-START\nb;\n// EVOLVE-BLOCK-END\n```\n"
+    failure = apply_rewrite(TREE, two)
+    assert isinstance(failure, EditFailure) and "sine.c" in failure.reason and "2 evolve region" in failure.reason
+    texts = bundle(("a.txt", "Alpha.\n", True), ("b.txt", "Beta.\n", True))
+    child = apply_rewrite(texts, "b.txt:\n```\nBeta, better.\n```\na.txt:\n```text\nAlpha, better.\n```\n")
+    assert child == "=== TEXT: a.txt ===\nAlpha, better.\n=== TEXT: b.txt ===\nBeta, better.\n"
+
 def test_rewrite_of_a_text_takes_any_block():
     code = bundle(("prompt.txt", "Be brief.\n", True))
     child = apply_reply(code, "```markdown\nBe brief and exact.\n```", fmt="rewrite")
@@ -146,6 +165,13 @@ def test_c_literals_keep_their_suffix_and_skip_comments_strings_and_hex():
     found = [(t.text, v, code[t.end]) for t, v in constants(code)]
     assert found == [("1.5", 1.5, "f"), ("2", 2, " "), ("1", 1, ";"), (".5e-3", 0.0005, ";")]
 
+
+
+@pytest.mark.parametrize("name, comment", [("a.lua", "--"), ("a.awk", "#"), ("a.pl", "#"), ("a.f90", "!"),
+                                           ("a.erl", "%"), ("a.toml", "#")])
+def test_literals_in_a_languages_own_comments_are_left_alone(name, comment):
+    code = bundle((name, f"{comment} EVOLVE-BLOCK-START\nx = 2 {comment} was 7\n{comment} EVOLVE-BLOCK-END\n", False))
+    assert [t.text for t, _ in constants(code)] == ["2"]
 
 def test_builtin_operators_edit_c_regions_only():
     parent = Program("p", TREE, None, "init", 0, 0, "ok", score=1.0)
@@ -186,7 +212,18 @@ def test_write_puts_a_tree_on_disk(tmp_path):
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         "program", "program/coeffs.h", "program/main.c", "program/sine.c"]
     assert (tmp_path / "program" / "coeffs.h").read_text() == HEADER
-    assert tree.program_name(TREE) == "program" and tree.program_name(bundle(("x.c", C_FILE, False))) == "program.c"
+    assert tree.program_name(TREE) == "program" and tree.program_name(bundle(("initial_program.c", C_FILE, False))) == "program.c"
+
+
+def test_a_tree_of_one_file_stays_a_tree(tmp_path):
+    (tmp_path / "single.c").write_text(C_FILE)
+    assert tree.load_single(tmp_path / "single.c").startswith("=== FILE: initial_program.c ===\n")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "solver.c").write_text(C_FILE)
+    code = tree.load_tree(tmp_path / "tree")
+    assert tree.program_name(code) == "program" and program_files(code) == [("program/solver.c", C_FILE)]
+    assert [p.relative_to(tmp_path).as_posix() for p in tree.write(code, tmp_path / "program")] == [
+        "program", "program/solver.c"]
 
 
 def test_a_forged_file_header_in_a_region_is_refused_as_a_new_file(tmp_path):
