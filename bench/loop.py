@@ -255,7 +255,7 @@ def resume(sizes: list[int], keep: Path | None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run_dir = Path(keep or tmp) / f"run-{n}"
             if (run_dir / "cambrian.db").exists():  # kept from an earlier --keep run: measured afresh
-                fill = float("nan")
+                fill = float("nan")  # not timed
                 reused = Store.open(run_dir)
                 last = reused.scalar("SELECT MAX(seq) FROM attempts")
                 reused.conn.execute("DELETE FROM attempts WHERE seq > ?", (n,))
@@ -263,7 +263,8 @@ def resume(sizes: list[int], keep: Path | None) -> None:
                 reused.conn.execute("DELETE FROM snapshots")
                 reused.conn.execute("DELETE FROM meta WHERE key = 'summary'")
                 reused.close()
-                assert last >= n, f"{run_dir} holds {last} candidates, fewer than {n}"
+                if last < n:  # an extension cut short: go on with it
+                    fill = extend(run_dir, n)
             else:
                 _, fill, _ = run(run_dir, min(n, LOOP_FILL), 8, None)
                 if n > LOOP_FILL:

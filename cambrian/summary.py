@@ -130,8 +130,9 @@ def _fold_programs(store: Store, state: dict[str, Any], upto: int) -> None:
 def save(store: Store, upto: int) -> None:
     """Advance the saved fold to ``upto`` (every candidate up to which is told)."""
     saved = store.meta(KEY)
-    state = saved if isinstance(saved, dict) and saved.get("version") == VERSION and saved["seq"] <= upto \
-        else empty(store)
+    state = saved if isinstance(saved, dict) and saved.get("version") == VERSION else empty(store)
+    if state["pseq"] >= upto:  # saved further by an earlier session (what it covers stays final)
+        return
     store.set_meta(KEY, fold(store, state, upto))
 
 
