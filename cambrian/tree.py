@@ -143,9 +143,14 @@ def _one_file(files: list[File]) -> bool:
 
 def load_tree(root: Path) -> str:
     """Every file under ``root`` (hidden files and caches skipped), as a bundle."""
-    files, total = [], 0
-    for directory, subdirs, names in os.walk(root):
+    files, total, seen = [], 0, {os.path.realpath(root)}
+    for directory, subdirs, names in os.walk(root, followlinks=True):  # a linked directory is part of the tree
         subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d != "__pycache__")
+        for d in subdirs:
+            real = os.path.realpath(os.path.join(directory, d))
+            if real in seen:
+                raise ProblemError(f"{Path(directory) / d}: a link to a directory already in the program tree")
+            seen.add(real)
         for name in sorted(names):
             if name.startswith(".") or name.endswith((".pyc", ".o")):
                 continue
@@ -154,7 +159,10 @@ def load_tree(root: Path) -> str:
             if _HEADER.fullmatch(f"=== FILE: {rel} ===") is None or any(c in rel for c in "\r\n"):
                 raise ProblemError(f"{full}: a file name with a line break or spaces at either end cannot "
                                    "be part of a program (rename the file)")
-            total += full.stat().st_size
+            try:
+                total += full.stat().st_size
+            except OSError as exc:
+                raise ProblemError(f"cannot read {full}: {exc.strerror}") from None
             if total > MAX_TREE_BYTES:
                 raise ProblemError(f"{root}: the program tree is over {MAX_TREE_BYTES:,} bytes")
             files.append(read_file(full, rel, whole_if_unmarked=False))

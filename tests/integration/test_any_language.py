@@ -95,6 +95,7 @@ def test_a_python_program_may_have_a_command_evaluator_but_no_probe(tmp_path):
 
 
 @needs_cc
+@needs_cc
 def test_c_evolves_end_to_end_with_the_builtin_operators(tmp_path):
     result = cambrian.evolve(EXAMPLES / "c_sine", run_dir=tmp_path / "run", budget=16, seed=0)
     stats = result.stats
@@ -245,3 +246,25 @@ def test_a_command_its_uid_cannot_reach_says_how_to_fix_it(tmp_path):
     tmp_path.chmod(0o700)
     result = evaluate_once(spec, PROGRAM)
     assert result.status == ERROR and "Permission denied" in result.reason and "chmod o+rx" in result.reason
+
+
+def _c_sine(body: str) -> str:
+    return ("=== FILE: initial_program.c ===\n#include <math.h>\ndouble approx_sin(double x) {\n"
+            f"    // EVOLVE-BLOCK-START\n    {body}\n    // EVOLVE-BLOCK-END\n}}\n")
+
+
+@needs_cc
+@pytest.mark.parametrize("body, status, reason", [
+    ("double x2 = x * x;\n    return x * (1.0 - x2 * (0.16 - x2 * 0.008));", OK, ""),
+    ("return sin(x);", INVALID, "calls sin "),
+    ("return (sin)(x);", INVALID, "calls sin "),                      # no call a text search would see
+    ("double (*f)(double) = sin;\n    return f(x);", INVALID, "calls sin "),
+    ("return __builtin_sin(x);", INVALID, "calls sin "),
+    ("return x +;", INVALID, "does not compile"),
+])
+def test_the_c_example_scores_arithmetic_and_refuses_any_call(body, status, reason):
+    spec = Spec(EXAMPLES / "c_sine" / "evaluate.sh", timeout=30.0, limits=Limits(cpu_seconds=30.0), command=True)
+    result = evaluate_once(spec, _c_sine(body))
+    assert result.status == status and reason in result.reason, result
+    if status == OK:
+        assert result.score == pytest.approx(1.5658190305)

@@ -242,3 +242,20 @@ def test_a_file_name_a_header_cannot_carry_is_a_problem_error(tmp_path, name):
     (tmp_path / name).write_text("int y;\n")
     with pytest.raises(ProblemError, match="a file name with"):
         tree.load_tree(tmp_path)
+
+
+def test_a_tree_follows_linked_directories_and_says_what_it_cannot_read(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "util.c").write_text("int util;\n")
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "main.c").write_text(C_FILE)
+    (root / "lib").symlink_to("../lib")
+    assert tree.paths(tree.load_tree(root)) == ("lib/util.c", "main.c")
+    (tmp_path / "lib" / "loop").symlink_to("../tree")
+    with pytest.raises(ProblemError, match="already in the program tree"):
+        tree.load_tree(root)
+    (tmp_path / "lib" / "loop").unlink()
+    (root / "gone.c").symlink_to(tmp_path / "nowhere.c")
+    with pytest.raises(ProblemError, match="cannot read .*gone.c"):
+        tree.load_tree(root)
