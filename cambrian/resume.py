@@ -48,6 +48,8 @@ def shape_for(config: Config) -> RunShape:
 
 # Settings a resume may not change: key path -> why.
 FIXED: dict[str, str] = {
+    "convention": "the evaluator would be called another way, so old and new scores would mix",
+    "evaluation.cascade_stages": "programs would be judged by two different cascades",
     "objective": "scores would mix two objectives",
     "direction": "scores would be compared the other way round",
     "archive.features": "the archive's grid would change under its elites",

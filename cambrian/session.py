@@ -221,6 +221,12 @@ def check(problem: Problem, config: Config) -> None:
     if unknown:
         raise ConfigError(f"config: evaluation.cascade: {', '.join(unknown)} not defined in "
                           f"{problem.evaluator_path.name} (it defines: {', '.join(problem.stages) or 'no stages'})")
+    from .problem import _top_level_names as top_level_names
+
+    if problem.convention == "openevolve" and problem.stages and not ev.cascade_stages \
+            and "evaluate" not in top_level_names(problem.evaluator_path):
+        raise ConfigError(f"config: {problem.evaluator_path.name} defines no evaluate(program_path), and "
+                          "cascade_evaluation: false (evaluation.cascade_stages: false) calls evaluate alone")
     if problem.command and ev.fingerprint is not None:
         raise ConfigError(f"config: evaluation.fingerprint calls a Python function of the candidate; "
                           f"{problem.evaluator_path.name} is a command evaluator")

@@ -118,12 +118,37 @@ def _specific(root: Path, chosen: Layout) -> Layout:
 
 def config_file(root: Path, chosen: Layout) -> Path | None:
     """The config file a directory brings under its convention (Cambrian's own first)."""
-    for name in chosen.configs:
+    names = list(chosen.configs)
+    if chosen.convention == SHINKA:  # the one its launch script reads, before shinka.yaml
+        launched = launch_config(root / "run_evo.py")
+        if launched is not None and launched.endswith((".yaml", ".yml")):
+            names.insert(1, launched)
+    for name in names:
         if (root / name).is_file():
             return root / name
     if chosen.convention == SHINKA:  # shinka_small.yaml, shinka_medium.yaml...: the first by name
         found = sorted(root.glob("shinka*.yaml"))
         return found[0] if found else None
+    return None
+
+
+def launch_config(script: Path) -> str | None:
+    """The config file ShinkaEvolve's launch script reads by default: the ``default`` of its
+    ``--config_path`` (or ``config_path``) argument, read statically (the script is never run)."""
+    import ast
+
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"
+                and node.args and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value in ("--config_path", "config_path", "--config-path", "--config")):
+            for keyword in node.keywords:
+                if keyword.arg == "default" and isinstance(keyword.value, ast.Constant) \
+                        and isinstance(keyword.value.value, str) and "/" not in keyword.value.value:
+                    return keyword.value.value
     return None
 
 
@@ -136,6 +161,7 @@ def not_scoring(root: Path, convention: str, program: str) -> frozenset[str]:
         names.add("config.yaml")
     elif convention == SHINKA:
         names |= {p.name for p in root.glob("shinka*.yaml")} | {"shinka.yaml", "run_evo.py"}
+        names |= {launch_config(root / "run_evo.py")} - {None}
     return frozenset(names)
 
 

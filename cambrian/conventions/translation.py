@@ -120,10 +120,12 @@ def translate(convention: str, data: dict[str, Any], *, file: Path | None, root:
 
     module = {"openevolve": openevolve, "shinka": shinka}[convention]
     label = f"{file.name if file else 'no config file'} ({LABELS[convention]})"
-    from . import LAYOUTS, config_file
+    from . import LAYOUTS, config_file, launch_config
 
     chosen = convention == "shinka" and file is not None and file == config_file(root, LAYOUTS[convention])
     others = sorted(p.name for p in root.glob("shinka*.yaml") if p != file) if chosen else []
+    if chosen and file.name == launch_config(root / "run_evo.py"):
+        label += "; run_evo.py's default"
     if others:
         label += f"; not read: {', '.join(others)} (--config FILE to use one)"
     return module.translate(data, label=label, root=root, stages=stages, env=os.environ if env is None else env)

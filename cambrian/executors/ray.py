@@ -20,13 +20,16 @@ cluster now (another job's tasks leave less room), re-read as nodes come and go.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import os
 import socket
+import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 from ..errors import CambrianError
 from ..evaluation import INFRASTRUCTURE, EvalResult, Spec
@@ -64,6 +67,26 @@ def fits(resources: dict[str, float], *, cpus: float, memory_mb: int | None, gpu
     return max(0, int(min(counts) + 1e-9))
 
 
+@contextlib.contextmanager
+def _stderr_kept() -> Iterator[Callable[[], str]]:
+    """Whatever is written to file descriptor 2 meanwhile (Ray's C++ logs included) is kept
+    aside; the caller reads it with the function it is given and decides what to show."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    kept = tempfile.TemporaryFile()
+    text = ""
+    try:
+        os.dup2(kept.fileno(), 2)
+        yield lambda: text
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        kept.seek(0)
+        text = kept.read().decode(errors="replace")
+        kept.close()
+
+
 def _reachable(address: str | None, timeout: float = 10.0) -> None:
     """A HOST:PORT nobody answers on is one line now (Ray itself retries for minutes)."""
     if not address or "://" in address or address == "auto":
@@ -88,14 +111,24 @@ class RayBackend:
         self.ray = ray
         _reachable(address or os.environ.get("RAY_ADDRESS"))
         self.lost = tuple(getattr(ray.exceptions, name) for name in LOST if hasattr(ray.exceptions, name))
-        try:
-            info = ray.init(address=address or "auto", namespace="cambrian", log_to_driver=False,
-                            logging_level="WARNING", configure_logging=False,
-                            runtime_env={"working_dir": str(problem_dir), "excludes": EXCLUDES})
-        except Exception as exc:  # ConnectionError, TimeoutError, RuntimeError, ValueError (working_dir too big)
-            first = " ".join(str(exc).split())[:300]
-            raise ExecutorError(f"executor ray: cannot join the cluster at {address or '$RAY_ADDRESS'}: "
-                                f"{type(exc).__name__}: {first}") from None
+        where = address or "$RAY_ADDRESS"
+        with _stderr_kept() as said:  # Ray's C++ client retries for a while, a warning a second
+            try:
+                info = ray.init(address=address or "auto", namespace="cambrian", log_to_driver=False,
+                                logging_level="WARNING", configure_logging=False,
+                                runtime_env={"working_dir": str(problem_dir), "excludes": EXCLUDES})
+            except Exception as exc:  # ConnectionError, TimeoutError, RuntimeError, ValueError (working_dir too big)
+                failure = exc
+            else:
+                failure = None
+        if failure is not None:
+            if "InvalidAuthToken" in said():
+                raise ExecutorError(f"executor ray: the cluster at {where} refused this process's auth token: set "
+                                    f"RAY_AUTH_MODE=token and the cluster's RAY_AUTH_TOKEN in this environment")
+            first = " ".join(str(failure).split())[:300]
+            raise ExecutorError(f"executor ray: cannot join the cluster at {where}: "
+                                f"{type(failure).__name__}: {first}")
+        sys.stderr.write(said())  # joined: what Ray said on the way is shown, as it would have been
         self.address = address or getattr(info, "address_info", {}).get("gcs_address", "auto")
         self.remote = ray.remote(_task).options(max_retries=0, retry_exceptions=False, **options)
 
@@ -140,12 +173,13 @@ class RayExecutor:
         self.resubmitted = self.hedged = self.late_ignored = 0
         self.node_answers: dict[str, int] = {}
         self._tokens = itertools.count(1)
-        self._capacity = 0
+        self._capacity = 0      # what may be in flight now (free room included)
+        self._total = 0         # what the alive nodes hold at these resources
         self._nodes = 0
         self._read_at = -REFRESH
         self._changed = asyncio.Condition()
         self._refresh(force=True)
-        if self._capacity == 0:
+        if self._total == 0:
             need = ", ".join(f"{k} {v:g}" for k, v in self.resources.items() if v)
             raise ExecutorError(f"executor ray: no node of the cluster can hold one evaluation ({need}; "
                                 f"{self._nodes} node(s) alive); lower executor.cpus/memory_mb/gpus or add nodes")
@@ -180,7 +214,9 @@ class RayExecutor:
         self._read_at = now
         nodes = self.backend.nodes()
         self._nodes = len(nodes)
-        capacity = sum(fits(n, **self.resources) for n in nodes)
+        capacity = self._total = sum(fits(n, **self.resources) for n in nodes)
+        if self.max_in_flight is not None:
+            self._total = min(self._total, self.max_in_flight)
         # What runs now (ours included) plus what the free resources hold: another job's
         # tasks on the same cluster leave less room, and ours never queue behind them.
         capacity = min(capacity, self.in_flight.now + fits(self.backend.available(), **self.resources))
@@ -279,14 +315,14 @@ class RayExecutor:
         """One line for the start of a run: where evaluations go, and whether ``workers`` uses the room."""
         res = ", ".join(f"{k} {v:g}" for k, v in self.resources.items() if v)
         line = (f"evaluating on the Ray cluster at {self.backend.address}: {self._nodes} node(s) alive, room for "
-                f"{self._capacity} evaluation(s) at once ({res} each); {workers} candidate(s) in flight (workers)")
-        if workers < self._capacity:
-            line += f": raise --workers to {self._capacity} or more to use the whole cluster"
+                f"{self._total} evaluation(s) at once ({res} each); {workers} candidate(s) in flight (workers)")
+        if workers < self._total:
+            line += f": raise --workers to {self._total} or more to use the whole cluster"
         return line
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "ray", "address": getattr(self.backend, "address", None), "nodes_alive": self._nodes,
-                "nodes_answered": len(self.node_answers), "capacity": self._capacity,
+                "nodes_answered": len(self.node_answers), "capacity": self._total,
                 "resources": {k: v for k, v in self.resources.items() if v},
                 "resubmitted": self.resubmitted, "hedged": self.hedged, "late_ignored": self.late_ignored,
                 **self.in_flight.describe()}

@@ -516,3 +516,56 @@ def test_a_key_written_in_the_peer_config_never_reaches_the_report(tmp_path):
     t = translate(OPENEVOLVE, by_reference, file=None, root=tmp_path, stages=(), env={"MY_KEY": "k"})
     assert t.config["llm"]["models"] == [{"model": "openai:gpt-4o", "api_key_env": "MY_KEY"}]
     assert "  mapped   llm.api_key: ${MY_KEY} -> each model's api_key_env: MY_KEY" in t.lines()
+
+
+def test_shinka_config_is_the_one_its_launch_script_reads_by_default(tmp_path):
+    """ShinkaEvolve's circle_packing ships shinka_large/medium/small.yaml and its run_evo.py
+    reads shinka_small.yaml unless told otherwise: so does Cambrian (not the first by name)."""
+    files = {"initial.py": PROGRAM, "evaluate.py": "def main(p, d):\n    pass\n",
+             "shinka_large.yaml": "max_evaluation_jobs: 20\n", "shinka_small.yaml": "max_evaluation_jobs: 2\n"}
+    root = write(tmp_path / "sh", files)
+    assert Problem.load(root).config_path.name == "shinka_large.yaml"       # no launch script: the first by name
+    (root / "shinka.yaml").write_text("max_evaluation_jobs: 3\n")
+    assert Problem.load(root).config_path.name == "shinka.yaml"
+    (root / "run_evo.py").write_text(textwrap.dedent("""\
+        import argparse
+        if __name__ == "__main__":
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--config_path", type=str, default="shinka_small.yaml")
+        """))
+    problem = Problem.load(root)
+    assert problem.config_path.name == "shinka_small.yaml"
+    data, _, lines = configure(problem, problem.config_path, env={})
+    assert data["workers"] == 2
+    assert lines[0].startswith("shinka_small.yaml (ShinkaEvolve); run_evo.py's default; not read: shinka.yaml, shinka_large.yaml")
+
+
+def test_resume_with_another_convention_or_cascade_is_refused(tmp_path):
+    """A directory both conventions can read (evaluate and main) scores differently under each:
+    a resume that switches would mix the two, so it is refused like a changed objective."""
+    both = textwrap.dedent("""\
+        import json, os
+        def evaluate(path):
+            return {"combined_score": 0.001}
+        def main(path, results_dir):
+            for name, value in (("metrics.json", {"combined_score": 5.0}), ("correct.json", {"correct": True})):
+                with open(os.path.join(results_dir, name), "w") as f:
+                    json.dump(value, f)
+        """)
+    root = write(tmp_path / "both", {"initial_program.py": PROGRAM, "initial.py": PROGRAM, "evaluate.py": both})
+    run(root, "--budget", 2, "--run-dir", tmp_path / "run", "--quiet")
+    for extra in (["--convention", "shinka"], ["--set", "evaluation.cascade_stages=false"]):
+        proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", "--resume", str(tmp_path / "run"),
+                               "--budget", "4", "--quiet", *extra], capture_output=True, text=True, env=NO_KEYS)
+        assert proc.returncode == 2 and "cannot resume with" in proc.stderr, proc.stderr[-1500:]
+    assert {p.score for p in programs(tmp_path / "run")} == {0.001}
+
+
+def test_openevolve_stages_without_evaluate_and_the_cascade_off_is_a_config_error(tmp_path):
+    root = write(tmp_path / "oe", {"initial_program.py": PROGRAM, "config.yaml": "evaluator:\n  cascade_evaluation: false\n",
+                                   "evaluator.py": LOAD + "def evaluate_stage1(p):\n    return {'combined_score': _score(p)}\n"})
+    proc = subprocess.run([sys.executable, "-m", "cambrian.cli", "run", str(root), "--budget", "2", "--quiet",
+                           "--run-dir", str(tmp_path / "run")], capture_output=True, text=True, env=NO_KEYS)
+    assert proc.returncode == 2
+    assert "evaluator.py defines no evaluate(program_path), and cascade_evaluation: false" in proc.stderr
+    assert not (tmp_path / "run" / "cambrian.db").exists()

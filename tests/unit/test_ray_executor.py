@@ -186,6 +186,22 @@ def test_another_jobs_tasks_leave_less_room():
     asyncio.run(main())
 
 
+def test_a_cluster_busy_with_another_job_at_the_start_is_waited_for_not_refused():
+    """No free CPU now is not 'no node can hold one evaluation': the run starts and waits;
+    the capacity it reports is what the alive nodes hold."""
+    async def main():
+        backend = FakeBackend([{"CPU": 2.0}])
+        backend.others = 2.0                        # another job holds every CPU
+        ex = RayExecutor(SPEC, backend)
+        assert ex.describe()["capacity"] == 2 and "room for 2 evaluation(s)" in ex.summary(2)
+        call = asyncio.ensure_future(ex.run("c"))
+        await settle()
+        token, future = backend.submitted[0]        # one at a time while the cluster is full
+        future.set_result(answer(token, 1.0))
+        assert (await call).score == 1.0
+    asyncio.run(main())
+
+
 def test_max_in_flight_caps_the_cluster():
     ex = RayExecutor(SPEC, FakeBackend([{"CPU": 64.0}]), max_in_flight=12)
     assert ex.slots == 12
