@@ -318,8 +318,9 @@ class RunView:
                 with self._lock:
                     self._execute("SELECT 1", ())  # (re)opens the connection
                     call["request"], call["reply"] = texts.decode(self.conn, call["request"], call["reply"])
-            except (ValueError, KeyError, TypeError, sqlite3.Error):
-                call["request"] = _json(call["request"], call["request"])  # shown as stored
+            except (ValueError, KeyError, TypeError, sqlite3.Error) as exc:  # shown as stored, with why
+                call["error"] = "; ".join(filter(None, [f"this exchange cannot be read from the store ({exc})",
+                                                        call["error"]]))
         return calls
 
     def lineage(self, program_id: str) -> list[dict[str, Any]]:

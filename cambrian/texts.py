@@ -8,7 +8,7 @@ exchange keeps only the list of part hashes. ``llm_calls.request`` of such a row
 JSON object ``{"messages": [[role, [hash, ...]], ...], "reply": [hash, ...]}`` and
 its ``reply`` column is empty; a row written before (a JSON list of messages and the
 reply in full) reads the same way. Reading an exchange back gives the exact text sent
-and received, so replay, resume and ``cambrian show`` do not see the difference.
+and received, so replay, resume, branches and the UI do not see the difference.
 """
 
 from __future__ import annotations
@@ -61,7 +61,13 @@ def _get(conn: sqlite3.Connection, hashes: list[str]) -> str:
         row = conn.execute("SELECT body FROM texts WHERE hash = ?", (key,)).fetchone()
         if row is None:
             raise ValueError(f"text part {key} is missing")
-        out.append(zlib.decompress(row[0]).decode("utf-8", "surrogatepass"))
+        try:
+            part = zlib.decompress(row[0]).decode("utf-8", "surrogatepass")
+        except zlib.error as exc:
+            raise ValueError(f"text part {key} is damaged ({exc})") from None
+        if text_hash(part) != key:  # damaged, or another text: never answer with it
+            raise ValueError(f"text part {key} is damaged (its text has another hash)")
+        out.append(part)
     return "".join(out)
 
 

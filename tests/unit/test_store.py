@@ -1,4 +1,5 @@
 import sqlite3
+import zlib
 
 import pytest
 
@@ -124,3 +125,24 @@ def test_a_branch_copies_the_parts_of_the_exchanges_it_takes(tmp_path):
     assert [branch.recorded_call(s, 0)["reply"] for s in (1, 2)] == ["reply 1", "reply 2"]
     assert json.loads(branch.recorded_call(2, 0)["request"]) == _prompt("def f(): pass", "2")
     assert branch.recorded_call(3, 0) is None
+
+
+def test_a_damaged_exchange_part_is_a_store_error_never_other_text(tmp_path):
+    """A part whose bytes were damaged (not zlib) or replaced by other text (its hash no
+    longer matches) is reported as damage: replay never answers with another text, and
+    the UI shows the row as stored instead of failing."""
+    from cambrian import texts
+    from cambrian.runview import RunView
+
+    store = _store(tmp_path)
+    _call(store, 1, _prompt("def f(): pass", "-"), "## Plan\nthe reply")
+    _call(store, 2, _prompt("def f(): pass", "-"), "## Plan\nanother reply")
+    reply_part = texts.split("## Plan\nthe reply")[0]
+    for body in (b"not zlib", zlib.compress(b"## Plan\nanother reply")):
+        store.conn.execute("UPDATE texts SET body = ? WHERE hash = ?", (body, texts.text_hash(reply_part)))
+        with pytest.raises(StoreError, match="LLM exchange 1 cannot be read"):
+            store.recorded_call(1, 0)
+        [call] = RunView(tmp_path).llm_calls(1)
+        assert call["reply"] == "" and call["request"].startswith('{"messages"')  # the row as stored
+        assert "cannot be read from the store" in call["error"] and "damaged" in call["error"]
+    assert store.recorded_call(2, 0)["reply"] == "## Plan\nanother reply"
