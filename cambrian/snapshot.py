@@ -113,7 +113,13 @@ class _Unpickler(pickle.Unpickler):
         return self.config
 
     def find_class(self, module: str, name: str) -> Any:
-        if module.startswith("cambrian.") or name in _SAFE.get(module, ()) or (
+        if module.startswith("cambrian.") and "." not in name:
+            found = super().find_class(module, name)
+            # a class defined in Cambrian itself: never a function (a REDUCE would call it) nor
+            # something a module merely imported (os, subprocess...)
+            if isinstance(found, type) and found.__module__.startswith("cambrian."):
+                return found
+        elif name in _SAFE.get(module, ()) or (
                 module.startswith("numpy") and name in {"_reconstruct", "ndarray", "dtype", "scalar",
                                                          "__randomstate_ctor", "__generator_ctor",
                                                          "__bit_generator_ctor", "_frombuffer"}):
