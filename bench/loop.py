@@ -10,11 +10,13 @@ the code), so what is timed is Cambrian's own work per candidate.
   milliseconds of this process per candidate beside the wall-clock rate (the machine
   is shared: CPU time is what the loop costs, wall time what a run waits); and where
   the CPU time of the LLM path goes (a profile, by area).
-* resume: a run of N candidates (built-in operators) is resumed with a budget of N + 1,
-  so every stored attempt is replayed and one is made; the time to open the store,
-  the time ``cambrian status`` takes, and the whole resume.
+* resume: a run of N candidates (a real run of 1,000, extended by its own strategy
+  writing straight into the store) is resumed with a budget of N + 1, so every stored
+  attempt is replayed and one is made, then again with N + 2, from the snapshot the
+  first resume left; the time to open the store and ``cambrian status`` takes.
 
-    python bench/loop.py [--throughput 300] [--resume 10000 100000] [--in-flight 1 8 32]
+    python bench/loop.py [--throughput 300] [--resume 10000 100000 1000000] [--in-flight 1 8 32]
+                         [--keep DIR]
 """
 
 from __future__ import annotations
@@ -153,40 +155,149 @@ def throughput(budget: int, in_flight: list[int]) -> None:
         server.join()
 
 
-def resume(sizes: list[int]) -> None:
-    print("\n### Resume: every stored attempt replayed, then one made\n")
-    print("| attempts | fill (s) | store MB | Store.open (s) | `cambrian status` (s) | resume (s) | "
-          "resume per attempt (ms) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+LOOP_FILL = 1_000   # candidates made by the real loop before a store is extended directly
+
+
+def extend(run_dir: Path, n: int) -> float:
+    """Grow a real run (made by the loop) to ``n`` candidates without the loop's operators
+    and asyncio: the run's own strategy (rebuilt from its config and shape, told what is
+    stored) asks for each next candidate; the child is a new program (the parent's code
+    and a line naming the candidate), scored like ``InstantExecutor``, written with the
+    attempt in the store's schema, and told. Rows as a run writes them, at a fraction of
+    the loop's cost. Returns the seconds it took."""
+    from cambrian.config import build
+    from cambrian.program import Program, program_id
+    from cambrian.resume import RunShape
+    from cambrian.store import NEW, Store
+    from cambrian.strategy import Outcome, Proposal, Strategy
+
+    start = time.perf_counter()
+    store = Store.open(run_dir)
+    cfg = build(store.meta("config"))
+    strategy = Strategy(cfg, shape=RunShape.from_dict(store.meta("run_shape")))
+    code: dict[str, str] = {}
+    sql = ("SELECT a.seq, a.island, a.parent_id, a.inspirations, a.operator, a.program_id, a.outcome, p.status,"
+           " p.score, p.metrics, p.code FROM attempts a LEFT JOIN programs p ON p.id = a.program_id ORDER BY a.seq")
+    import json
+
+    for seq, island, parent, insp, op, pid, outcome, status, score, metrics, text in store.rows(sql):
+        if text is not None:
+            code[pid] = text
+        features = {**json.loads(metrics or "{}"), "code_length": float(len(text or ""))}
+        if seq == 0:
+            strategy.seed(pid, score, features)
+            continue
+        ok = outcome == NEW and status == "ok"
+        strategy.tell(Proposal(seq, island, parent, tuple(json.loads(insp)), op),
+                      Outcome(pid if ok else None, score if ok else None, features))
+    last = store.scalar("SELECT MAX(seq) FROM attempts")
+    now = time.time()
+    programs, attempts = [], []
+    for seq in range(last + 1, n + 1):
+        proposal = strategy.ask(seq)
+        child = code[proposal.parent_id].rstrip("\n") + f"\n# candidate {seq}\n"
+        result = _instant(child)
+        pid = program_id(child)
+        code[pid] = child
+        metrics = result.metrics
+        programs.append((pid, seq, child, proposal.parent_id, json.dumps(list(proposal.inspiration_ids)),
+                         proposal.operator, 1, proposal.island, OK, "", result.score, json.dumps(metrics), "{}",
+                         0.0, None, None, now))
+        attempts.append((seq, proposal.island, proposal.parent_id, json.dumps(list(proposal.inspiration_ids)),
+                         proposal.operator, pid, NEW, "", 0.0, 0.0, None, now))
+        strategy.tell(proposal, Outcome(pid, result.score, {**metrics, "code_length": float(len(child))}))
+        if len(attempts) == 10_000 or seq == n:
+            with store.conn:
+                store.conn.execute("BEGIN")
+                store.conn.executemany(f"INSERT INTO programs VALUES ({', '.join('?' * 17)})", programs)
+                store.conn.executemany(f"INSERT INTO attempts VALUES ({', '.join('?' * 12)})", attempts)
+            programs, attempts = [], []
+    store.conn.execute("DELETE FROM snapshots")  # the loop's, of the first candidates only
+    store.close()
+    return time.perf_counter() - start
+
+
+def _instant(code: str) -> EvalResult:
+    score = int(hashlib.sha256(code.encode()).hexdigest()[:8], 16) / 2**32
+    return EvalResult(OK, score=score, metrics={"combined_score": score, "mse": 1 - score})
+
+
+def _timed(step):
+    """(wall s, CPU s of this process and its children) of ``step()``."""
+    import resource
+
+    def cpu() -> float:
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    start, before = time.perf_counter(), cpu()
+    step()
+    return time.perf_counter() - start, cpu() - before
+
+
+def resume(sizes: list[int], keep: Path | None) -> None:
+    print("\n### Resume and status\n")
+    print(f"Each store: a real run of {LOOP_FILL:,} candidates (built-in operators, 8 in flight, evaluation "
+          "instant), extended to N candidates by the run's own strategy writing straight into the store "
+          "(`extend()`: no operators, no asyncio). Then: `Store.open`; `cambrian status` (a new process, "
+          "which folds every row: no run has saved its fold yet); "
+          "a resume with a budget of N + 1 that replays all N (no snapshot yet; it saves one every 1,000 "
+          "tells); a second resume (N + 2) that starts from the snapshot taken when its last candidate was "
+          "asked; `cambrian status` again (the fold the resumes saved, and the few candidates after it). "
+          "Wall seconds, CPU seconds (this process and its children) in brackets.\n")
+    print("| attempts | fill (s) | store MB | Store.open | `cambrian status`, no fold saved | "
+          "`cambrian status` after the resumes | resume, full replay | full replay per attempt (ms CPU) | "
+          "resume from a snapshot |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     from cambrian.store import Store
 
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            run_dir = Path(tmp) / "run"
-            _, fill, _ = run(run_dir, n, 8, None)
+            run_dir = Path(keep or tmp) / f"run-{n}"
+            if (run_dir / "cambrian.db").exists():  # kept from an earlier --keep run: measured afresh
+                fill = float("nan")  # not timed
+                reused = Store.open(run_dir)
+                last = reused.scalar("SELECT MAX(seq) FROM attempts")
+                reused.conn.execute("DELETE FROM attempts WHERE seq > ?", (n,))
+                reused.conn.execute("DELETE FROM programs WHERE seq > ?", (n,))
+                reused.conn.execute("DELETE FROM snapshots")
+                reused.conn.execute("DELETE FROM meta WHERE key = 'summary'")
+                reused.close()
+                if last < n:  # an extension cut short: go on with it
+                    fill = extend(run_dir, n)
+            else:
+                _, fill, _ = run(run_dir, min(n, LOOP_FILL), 8, None)
+                if n > LOOP_FILL:
+                    fill += extend(run_dir, n)
             size = sum(f.stat().st_size for f in run_dir.glob("cambrian.db*")) / 2**20
-            start = time.perf_counter()
-            Store.open(run_dir).close()
-            opened = time.perf_counter() - start
-            start = time.perf_counter()
-            subprocess.run([str(Path(sys.executable).parent / "cambrian"), "status", str(run_dir)],
-                           capture_output=True, check=True, timeout=3600)
-            status = time.perf_counter() - start
-            start = time.perf_counter()
-            # One candidate more than stored: a resume with nothing to do is refused.
-            problem, config, store, path = session.prepare(resume=run_dir, overrides={"budget": n + 1})
-            result = asyncio.run(session.execute(problem, config, store, path))
-            took = time.perf_counter() - start
-            assert result.stats.session_candidates == 1, "the resume did not replay the stored attempts"
-            print(f"| {n:,} | {fill:.0f} | {size:.0f} | {opened:.2f} | {status:.2f} | {took:.1f} |"
-                  f" {took / n * 1e3:.2f} |", flush=True)
+            opened = _timed(lambda: Store.open(run_dir).close())
+            status = _timed(lambda: subprocess.run(
+                [str(Path(sys.executable).parent / "cambrian"), "status", str(run_dir)],
+                capture_output=True, check=True, timeout=3600))
+
+            def again(budget: int) -> None:
+                problem, config, store, path = session.prepare(resume=run_dir, overrides={"budget": budget})
+                result = asyncio.run(session.execute(problem, config, store, path))
+                result.store.close()
+                assert result.stats.session_candidates == 1, "the resume did not replay the stored attempts"
+
+            full = _timed(lambda: again(n + 1))
+            snap = _timed(lambda: again(n + 2))
+            folded = _timed(lambda: subprocess.run(
+                [str(Path(sys.executable).parent / "cambrian"), "status", str(run_dir)],
+                capture_output=True, check=True, timeout=3600))
+            print(f"| {n:,} | {fill:.0f} | {size:.0f} | {opened[0]:.2f} ({opened[1]:.2f}) | {status[0]:.2f} "
+                  f"({status[1]:.2f}) | {folded[0]:.2f} ({folded[1]:.2f}) | {full[0]:.1f} ({full[1]:.1f}) | "
+                  f"{full[1] / n * 1e3:.3f} | {snap[0]:.2f} ({snap[1]:.2f}) |", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--throughput", type=int, default=300, help="candidates per throughput run (0: skip)")
+    parser.add_argument("--keep", type=Path, help="keep the resume runs in this directory (run-N); a run "
+                        "already there is reused (cut back to N candidates, its snapshots and fold dropped)")
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 8, 32], help="proposals in flight")
-    parser.add_argument("--resume", type=int, nargs="*", default=[10_000, 100_000],
+    parser.add_argument("--resume", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
                         help="attempts in the resumed runs (none: skip)")
     args = parser.parse_args()
     print(header("The loop's own cost (evaluation instant)"))
@@ -194,7 +305,7 @@ def main() -> None:
     if args.throughput:
         throughput(args.throughput, args.in_flight)
     if args.resume:
-        resume(args.resume)
+        resume(args.resume, args.keep)
     print(f"\n{load()} at the end")
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .contributions import BUILTIN, from_store
+from .contributions import BUILTIN
 from .program import Program
-from .stats import failure_kind
-from .runview import RunView
 from .store import Store
 
 # Warning lines, shown by `cambrian status` and at the end of a run.
@@ -115,81 +113,80 @@ def archive_summary(rows: list[tuple[float, dict]], features: list[dict], *, max
 
 
 def status(store: Store) -> Status:
-    maximize = (store.meta("config") or {}).get("direction", "maximize") == "maximize"
+    """A run's summary from its running fold (summary.py) and index lookups: its cost
+    does not grow with the run (beyond the candidates since the runner last saved the fold)."""
+    from . import summary
+    from .contributions import Contribution
+
+    config = store.meta("config") or {}
+    maximize = config.get("direction", "maximize") == "maximize"
     top = store.top(5, maximize=maximize)
     best = top[0] if top else None
-    view = RunView(store.path)  # the same per-operator numbers as `cambrian ui` and `report`
-    try:
-        arms = view.arms()
-    finally:
-        view.close()
+    fold = summary.current(store)
+    counts = fold["counts"]
     last_stop = store.rows("SELECT data FROM events WHERE kind = 'stopped' ORDER BY id DESC LIMIT 1")
-    valid = [(score, {**json.loads(metrics), "code_length": float(length)}) for score, metrics, length in store.rows(
-        "SELECT score, metrics, length(code) FROM programs WHERE status = 'ok' AND score IS NOT NULL")]
-    cells, total_cells, qd_score = archive_summary(
-        valid, ((store.meta("config") or {}).get("archive") or {}).get("features") or [], maximize=maximize)
-    candidates = store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0")
-    duplicates = store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'duplicate'")
-    groups = failure_groups(store)
+    cells, total_cells, qd_score = _archive(fold)
+    groups = [FailureGroup(kind, n, example, reason) for kind, (n, example, reason)
+              in sorted(fold["kinds"].items(), key=lambda item: (-item[1][0], item[0]))]
+    operators = [(name, tries, failed, min(reasons.items(), key=lambda r: (-r[1], r[0]))[0] if reasons else "")
+                 for name, (tries, failed, reasons) in sorted(fold["ops"].items())]
+    models = [(model, n, failed, tin, tout, cost) for model, (n, failed, tin, tout, cost) in sorted(fold["models"].items())]
+    # The archive share: each elite of the last saved archive counts for where it was born.
+    archive = (store.meta("state") or {}).get("archive") or []
+    elites = sorted({pid for island in archive for pid in island})
+    born: dict[tuple[str, str], int] = {}
+    for i in range(0, len(elites), 500):
+        chunk = elites[i:i + 500]
+        for island, model in store.rows(f"SELECT island, model FROM programs WHERE seq > 0 AND id IN"
+                                        f" ({', '.join('?' * len(chunk))})", *chunk):
+            for key in (("island", f"island {island}"), ("model", model or BUILTIN)):
+                born[key] = born.get(key, 0) + 1
+
+    def contributions(by: str) -> list:
+        rows = fold["by"][by]
+        return [Contribution(k, *rows[k], elites=born.get((by, k), 0),
+                             share=born.get((by, k), 0) / len(elites) if elites else 0.0)
+                for k in sorted(rows, key=lambda k: (k == BUILTIN, k))]
 
     return Status(
-        candidates=candidates,
-        evaluated=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND outcome = 'new' AND"
-                               " program_id IN (SELECT id FROM programs WHERE status != 'rejected')"),
-        valid=store.scalar("SELECT COUNT(*) FROM attempts a JOIN programs p ON p.id = a.program_id"
-                           " WHERE a.seq > 0 AND a.outcome = 'new' AND p.status = 'ok'"),
-        duplicates=duplicates,
-        equivalent=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'equivalent'"),
-        no_candidate=store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'failed'"),
+        candidates=counts["candidates"],
+        evaluated=counts["evaluated"],
+        valid=counts["valid"],
+        duplicates=counts["duplicates"],
+        equivalent=counts["equivalent"],
+        no_candidate=counts["no_candidate"],
         best=best,
         lineage_depth=len(store.lineage(best.id)) - 1 if best else 0,
-        operators=[OperatorRow(a["arm"], a["candidates"], a["valid"], a["improved"]) for a in arms],
+        operators=[OperatorRow(name, *fold["arms"][name]) for name in sorted(fold["arms"])],
         top=top,
-        statuses=dict(store.rows("SELECT status, COUNT(*) FROM programs WHERE seq > 0 GROUP BY status")),
+        statuses=dict(fold["statuses"]),
         stop_reason=json.loads(last_stop[0][0]).get("reason") if last_stop else None,
-        models=store.rows("SELECT model, COUNT(*), SUM(error != ''), SUM(tokens_in), SUM(tokens_out), SUM(cost)"
-                          " FROM llm_calls WHERE replayed = 0 GROUP BY model ORDER BY model"),
-        spent=store.spent(),
+        models=models,
+        spent=sum(m[5] for m in models),
         failures=groups,
-        warnings=waste(candidates, duplicates, groups, operator_failures(store)),
-        calls=store.calls_sent(),
-        max_calls=(store.meta("config") or {}).get("max_calls"),
-        builtin=store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND operator NOT LIKE 'llm:%'"),
+        warnings=waste(counts["candidates"], counts["duplicates"], groups, operators),
+        calls=sum(m[1] for m in models),
+        max_calls=config.get("max_calls"),
+        builtin=counts["builtin"],
         cells=cells, total_cells=total_cells, qd_score=qd_score,
-        islands=max(1, store.scalar("SELECT COUNT(DISTINCT island) FROM attempts WHERE seq > 0") or 0),
+        islands=max(1, len(fold["islands"])),
         initial_failure=_initial_failure(store),
         run_dir=str(store.path.parent),
         executor=store.meta("executor"),
-        **dict(zip(("by_island", "by_model"), from_store(store, maximize=maximize))),
+        by_island=contributions("island"),
+        by_model=contributions("model"),
     )
 
 
-def failure_groups(store: Store) -> list[FailureGroup]:
-    """Every failed candidate grouped by kind, most frequent first, with one example each."""
-    rows = store.rows(
-        "SELECT p.status, p.reason, p.id FROM attempts a JOIN programs p ON p.id = a.program_id"
-        " WHERE a.seq > 0 AND a.outcome = 'new' AND p.status != 'ok'"
-        " UNION ALL SELECT 'no candidate', reason, 'candidate ' || seq || ' (' || operator || ')'"
-        " FROM attempts WHERE outcome = 'failed' ORDER BY 3")
-    groups: dict[str, list] = {}
-    for status_, reason, example in rows:
-        kind = failure_kind(status_, reason)
-        entry = groups.setdefault(kind, [0, example, reason])
-        entry[0] += 1
-    ordered = sorted(groups.items(), key=lambda item: (-item[1][0], item[0]))
-    return [FailureGroup(kind, n, example, reason) for kind, (n, example, reason) in ordered]
-
-
-def operator_failures(store: Store) -> list[tuple[str, int, int, str]]:
-    """Per operator: (name, tries, tries that produced no candidate, its most common reason)."""
-    out = []
-    for operator, tries, failed in store.rows(
-            "SELECT operator, COUNT(*), SUM(outcome = 'failed') FROM attempts WHERE seq > 0"
-            " GROUP BY operator ORDER BY operator"):
-        top = store.rows("SELECT reason, COUNT(*) AS n FROM attempts WHERE operator = ? AND outcome = 'failed'"
-                         " GROUP BY reason ORDER BY n DESC, reason LIMIT 1", operator)
-        out.append((operator, tries, failed or 0, top[0][0] if top else ""))
-    return out
+def _archive(fold: dict) -> tuple[int, int, float]:
+    """(occupied cells, total cells, QD-score) from the fold's best score per cell (see
+    ``archive_summary``)."""
+    total = 1
+    for f in fold["features"]:
+        total *= f.get("bins", 10)
+    if fold["worst"] is None:
+        return 0, total, 0.0
+    return len(fold["cells"]), total, sum(abs(b - fold["worst"]) for b in fold["cells"].values())
 
 
 def waste(candidates: int, duplicates: int, groups: list[FailureGroup],

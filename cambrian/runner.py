@@ -19,7 +19,7 @@ from pathlib import Path
 from functools import partial
 from typing import Any, Callable, Mapping
 
-from . import history
+from . import history, snapshot, summary
 from .config import Config
 from .stats import Stats, failure_kind
 from .evaluation import INFRASTRUCTURE, INVALID, OK, REJECTED, EvalResult
@@ -31,7 +31,7 @@ from .operators import Candidate, Context, Operator, ProposalFailure
 from .profiles import instructions
 from .prompt import load_templates
 from .program import Program, compile_error, outside_change, program_id
-from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Store
+from .store import DUPLICATE, EQUIVALENT, FAILED, NEW, Attempt, Replayed, Store
 from .strategy import OPERATOR_STREAM, Outcome, Proposal, Strategy, rng_for
 from .operators.seeds import SEED
 from .resume import missing_features
@@ -47,6 +47,7 @@ def one_line(text: str) -> str:
 INITIAL = "initial"
 STOP_GRACE = 10.0   # seconds in-flight candidates get after a stop before they are cancelled
 POLL = 0.5          # how often stop conditions are checked while waiting on a candidate
+REPLAY_PROGRESS_EVERY = 1000   # replayed candidates between progress updates
 EXECUTOR_EVERY = 25 # candidates between records of the executor's in-flight counts
 
 
@@ -95,6 +96,12 @@ class Runner:
         self._stop_at: float | None = None
         self.stop_grace = STOP_GRACE
         self._in_flight: dict[str, asyncio.Future[EvalResult]] = {}
+        self._stored = _StoredAttempts(store)
+        # seq -> (stored attempt and program, reassignments when it was read), until told
+        self._replayed: dict[int, tuple[tuple[Attempt, Replayed | None], int]] = {}
+        self._reassigned = 0
+        self.snapshot_every = snapshot.EVERY   # tells between resume snapshots (0: none)
+        self._max_since = 0                    # the longest run without improvement so far
 
     # -- control -------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
@@ -139,21 +146,28 @@ class Runner:
                 self.novelty.add(island, initial.id, initial.code, 0)
         self.stats.best_score = self.stats.initial_score = initial.score
         self.stats.best_id = initial.id
+        told = self._from_snapshot()
         self.events.emit("started", budget=self.config.budget, workers=self.config.workers,
                          islands=self.strategy.island_count)
         self._record_executor()
         budget, window = self.config.budget, self.config.workers
         # seq -> (proposal, its task, whether it was answered from the store)
         pending: dict[int, tuple[Proposal, asyncio.Future[None], bool]] = {}
-        next_ask = next_tell = 1
+        next_ask = next_tell = told + 1
+        asked_all = False
         deadline = time.monotonic() + self.config.max_time if self.config.max_time else None
         try:
             while True:
                 while self._stop is None and next_ask <= budget and next_ask < next_tell + window:
-                    if self.store.attempt(next_ask) is None and (self._over_cost(pending) or self._over_calls()):
+                    if self._stored.get(next_ask) is None and (self._over_cost(pending) or self._over_calls()):
                         break
                     pending[next_ask] = self._start(next_ask)
                     next_ask += 1
+                if not asked_all and (self._stop is not None or next_ask > budget):
+                    # The state every candidate after the last one asked would be asked from
+                    # (on a resume with at most as many workers): the snapshot it starts at.
+                    asked_all = True
+                    self._save_snapshot(next_tell - 1)
                 if next_tell >= next_ask:
                     break
                 proposal, future, replayed = pending[next_tell]
@@ -291,8 +305,10 @@ class Runner:
 
     # -- one candidate -------------------------------------------------------
     def _start(self, seq: int) -> tuple[Proposal, asyncio.Future[None], bool]:
-        stored = self.store.attempt(seq)
-        if stored is not None:
+        row = self._stored.get(seq)
+        if row is not None:
+            self._replayed[seq] = (row, self._reassigned)
+            stored = row[0]
             proposal = Proposal(seq, stored.island, stored.parent_id or "", stored.inspirations, stored.operator)
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             done.set_result(None)
@@ -329,15 +345,23 @@ class Runner:
                 self.store.record(Attempt(proposal.seq, proposal.island, parent.id, proposal.inspiration_ids,
                                           proposal.operator, None, FAILED, reason, 0.0, 0.0, None))
 
-    def _outcome(self, attempt: Attempt) -> Outcome:
+    @staticmethod
+    def _outcome(attempt: Attempt, program: Replayed | None) -> Outcome:
         """What the strategy is told about a candidate: read from its stored attempt, the
         canonical record, whether it ran in this session or an earlier one."""
         if attempt.outcome != NEW or attempt.program_id is None:
             return Outcome(None, None, cost=attempt.cost)
-        program = self.store.program(attempt.program_id)
         if program is None or program.status != OK:
             return Outcome(attempt.program_id, None, cost=attempt.cost)
-        return Outcome(program.id, program.score, self._features(program), cost=attempt.cost)
+        return Outcome(program.id, program.score, program.features, cost=attempt.cost)
+
+    def _read(self, seq: int) -> tuple[Attempt, Replayed | None]:
+        """A stored attempt and its program, read now (a candidate of this session)."""
+        attempt = self.store.attempt(seq)
+        assert attempt is not None, "a candidate finished without recording its attempt"
+        program = self.store.program(attempt.program_id) if attempt.program_id else None
+        return attempt, None if program is None else Replayed(program.id, program.seq, program.status, program.reason,
+                                                              program.score, self._features(program))
 
     def _context(self, proposal: Proposal, parent: Program) -> Context:
         """The operator's view for this proposal. ``tried`` holds only candidates told
@@ -494,20 +518,25 @@ class Runner:
 
     # -- bookkeeping ---------------------------------------------------------
     def _tell(self, proposal: Proposal, *, replayed: bool) -> None:
-        attempt = self.store.attempt(proposal.seq)
-        assert attempt is not None, "a candidate finished without recording its attempt"
+        cached = self._replayed.pop(proposal.seq, None)
+        # A replayed attempt was read once, with its program, when it was taken up; a
+        # reassignment since may have changed it: then it is read again.
+        attempt, program = cached[0] if cached is not None and cached[1] == self._reassigned \
+            else self._read(proposal.seq)
         if attempt.outcome == DUPLICATE and attempt.program_id:
-            owner = self.store.program(attempt.program_id)
+            owner = program
             if owner is not None and owner.seq > proposal.seq:
                 parent = self.store.program(attempt.parent_id) if attempt.parent_id else None
                 self.store.reassign(owner.id, attempt, generation=(parent.generation + 1) if parent else 0)
-                attempt = self.store.attempt(proposal.seq)
-        outcome = self._outcome(attempt)
+                self._reassigned += 1
+                self._stored.forget()
+                attempt, program = self._read(proposal.seq)
+        outcome = self._outcome(attempt, program)
         told = self.strategy.tell(proposal, outcome)
         if self.novelty is not None and outcome.score is not None and outcome.program_id is not None:
-            program = self.store.program(outcome.program_id)
-            if program is not None:
-                self.novelty.add(proposal.island, program.id, program.code, proposal.seq)
+            indexed = self.store.program(outcome.program_id)
+            if indexed is not None:
+                self.novelty.add(proposal.island, indexed.id, indexed.code, proposal.seq)
         stats = self.stats
         stats.candidates += 1
         stats.spent += attempt.cost
@@ -526,7 +555,6 @@ class Runner:
             stats.failures[failure_kind("no candidate", attempt.reason)] += 1
         else:
             stats.evaluated += 1
-            program = self.store.program(attempt.program_id)
             if program is not None and program.status == OK:
                 stats.valid += 1
             elif program is not None:
@@ -536,7 +564,60 @@ class Runner:
             if not replayed:
                 self.events.emit("new_best", seq=proposal.seq, score=outcome.score,
                                  program_id=outcome.program_id, operator=proposal.operator)
-        self.on_progress(stats)
+        self._max_since = max(self._max_since, self.strategy.since_improvement)
+        if self.snapshot_every and proposal.seq % self.snapshot_every == 0:
+            self._save_snapshot(proposal.seq)
+        if not replayed or proposal.seq % REPLAY_PROGRESS_EVERY == 0:
+            self.on_progress(stats)
+
+    # -- resume snapshots (snapshot.py) -----------------------------------------
+    def _snapshots(self) -> bool:
+        return bool(self.snapshot_every) and self.novelty is None
+
+    def _save_snapshot(self, seq: int) -> None:
+        """The state after the tell of ``seq``, every attempt up to which is stored."""
+        if not self.snapshot_every or seq < 1 or self.strategy.told != seq or seq == getattr(self, "_saved", 0):
+            return
+        if self._snapshots():
+            state = snapshot.State(seq, self.strategy, self.stats, self.notes, self._max_since)
+            self.store.save_snapshot(seq, snapshot.digest(self.config, self.strategy),
+                                     snapshot.dump(state, self.config))
+        summary.save(self.store, seq)  # what `cambrian status` shows, up to the same point
+        self._saved = seq
+
+    def _from_snapshot(self) -> int:
+        """Take up the newest usable snapshot (see snapshot.py); the candidates it covers
+        are not replayed. Returns the last candidate it covers (0: none, replay them all)."""
+        rows = self.store.snapshots() if self._snapshots() else []
+        if not rows:
+            return 0
+        cfg, digest, why = self.config, snapshot.digest(self.config, self.strategy), []
+        for seq, saved_digest, blob in rows:
+            last = min(seq + cfg.workers - 1, cfg.budget)
+            if saved_digest != digest:
+                why.append(f"{seq}: made by another version of Cambrian or under another configuration")
+            elif seq > cfg.budget or self.store.scalar(
+                    "SELECT COUNT(*) FROM attempts WHERE seq BETWEEN 1 AND ?", last) != last:
+                why.append(f"{seq}: candidates up to {last} are not all stored")
+            else:
+                try:
+                    state = snapshot.load(blob, cfg)
+                except Exception as exc:  # a damaged snapshot is only a slower resume
+                    why.append(f"{seq}: unreadable ({type(exc).__name__})")
+                    continue
+                best = state.stats.best_score
+                if cfg.target is not None and best is not None and self.strategy.sign * (best - cfg.target) >= 0:
+                    why.append(f"{seq}: the target was reached before it")
+                elif cfg.patience is not None and state.max_since >= cfg.patience:
+                    why.append(f"{seq}: the patience ran out before it")
+                else:
+                    self.strategy, self.notes, self._max_since = state.strategy, state.notes, state.max_since
+                    self.stats = snapshot.fresh_session(state.stats)
+                    self._saved = seq
+                    self.events.emit("resumed_from_snapshot", seq=seq)
+                    return seq
+        self.events.emit("snapshot_ignored", reasons=why)
+        return 0
 
     async def _initial(self, code: str) -> Program:
         from .errors import InitialProgramError
@@ -574,6 +655,30 @@ class Runner:
             raise error
         self.note(f"initial program: score {program.score:.10g} ({program.eval_seconds:.1f} s)")
         return program
+
+
+class _StoredAttempts:
+    """The attempts stored before this session, each with its program, read in seq order
+    a chunk at a time: a resume reads each once. Candidates are taken up in seq order and
+    this session only records candidates it has taken up, so a chunk never misses one;
+    a reassignment changes stored rows, and ``forget`` drops the chunk."""
+
+    CHUNK = 2000
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._rows: dict[int, tuple[Attempt, Replayed | None]] = {}
+        self._low, self._high = 0, -1.0
+
+    def get(self, seq: int) -> tuple[Attempt, Replayed | None] | None:
+        if not self._low <= seq <= self._high:
+            rows = self.store.replay_rows(seq, self.CHUNK)
+            self._rows = {row[0].seq: row for row in rows}
+            self._low, self._high = seq, rows[-1][0].seq if len(rows) == self.CHUNK else float("inf")
+        return self._rows.get(seq)
+
+    def forget(self) -> None:
+        self._high = -1.0
 
 
 def _encodes(code: str) -> bool:

@@ -47,6 +47,7 @@ CREATE TABLE programs (
 );
 CREATE INDEX programs_score ON programs(status, score);
 CREATE INDEX programs_fingerprint ON programs(fingerprint);
+CREATE INDEX programs_seq ON programs(seq);
 CREATE TABLE attempts (
     seq INTEGER PRIMARY KEY,
     island INTEGER NOT NULL,
@@ -81,6 +82,7 @@ CREATE TABLE llm_calls (
 );
 CREATE INDEX llm_calls_seq ON llm_calls(seq, attempt);
 CREATE TABLE texts (hash TEXT PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, digest TEXT NOT NULL, state BLOB NOT NULL, created REAL NOT NULL);
 CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     t REAL NOT NULL,
@@ -88,6 +90,10 @@ CREATE TABLE events (
     data TEXT NOT NULL DEFAULT '{}'
 );
 """
+
+SNAPSHOTS_SCHEMA = ("CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, digest TEXT NOT NULL,"
+                    " state BLOB NOT NULL, created REAL NOT NULL)")
+SNAPSHOTS_KEPT = 2   # the newest ones; an older one is the fallback when the newest cannot be used
 
 # Attempt outcomes: a new program was evaluated; a known program came back; a new
 # program computes the same as a known one (its result is reused, no evaluation);
@@ -108,6 +114,18 @@ class Attempt:
     seconds: float = 0.0
     cost: float = 0.0
     model: str | None = None
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What replaying a stored attempt needs of its program (not its code or feedback)."""
+
+    id: str
+    seq: int
+    status: str
+    reason: str
+    score: float | None
+    features: dict[str, Any]   # its metrics and code_length
 
 
 def _private_dir(path: Path) -> None:
@@ -193,6 +211,12 @@ class Store:
             raise StoreError(f"{path}: the store is damaged: table {', '.join(missing)} is missing")
         if "texts" not in tables:  # a store from before exchanges were stored in parts
             conn.execute(texts.SCHEMA)
+        if "snapshots" not in tables:  # a store from before resume snapshots
+            conn.execute(SNAPSHOTS_SCHEMA)
+        try:  # a store from before status's fold, which reads programs by seq
+            conn.execute("CREATE INDEX IF NOT EXISTS programs_seq ON programs(seq)")
+        except sqlite3.OperationalError:  # busy (a live run of an old store): the fold only reads slower
+            pass
         return cls(conn, path)
 
     def claim(self) -> "Store":
@@ -310,7 +334,8 @@ class Store:
                 raise StoreError(f"{self.path}: the run has candidates; its initial program cannot be reset")
             self.conn.execute("DELETE FROM programs")
             self.conn.execute("DELETE FROM attempts")
-            self.conn.execute("DELETE FROM meta WHERE key = 'state'")
+            self.conn.execute("DELETE FROM meta WHERE key IN ('state', 'summary')")
+            self.conn.execute("DELETE FROM snapshots")
         self.program.cache_clear()
 
     def calls_sent(self) -> int:
@@ -367,6 +392,42 @@ class Store:
             self.conn.execute("UPDATE attempts SET outcome = 'duplicate', reason = 'same code as a stored program'"
                               " WHERE seq = ?", (later,))
         self.program.cache_clear()
+
+    # -- resume snapshots (see snapshot.py) ------------------------------------
+    def save_snapshot(self, seq: int, digest: str, state: bytes) -> None:
+        """The search state after the tell of candidate ``seq`` (which, like every
+        candidate before it, is stored already); only the newest few are kept."""
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", (seq, digest, state, time.time()))
+            self.conn.execute("DELETE FROM snapshots WHERE seq NOT IN"
+                              " (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)", (SNAPSHOTS_KEPT,))
+
+    def snapshots(self) -> list[tuple[int, str, bytes]]:
+        """(seq, digest, state), newest first."""
+        return self.rows("SELECT seq, digest, state FROM snapshots ORDER BY seq DESC")
+
+    def replay_rows(self, start: int, limit: int) -> list[tuple[Attempt, "Replayed | None"]]:
+        """Stored attempts from ``start`` on (at most ``limit``), each with what a replay
+        needs of its program, in one query: a resume reads each attempt once."""
+        rows = self.conn.execute(
+            f"SELECT {', '.join('a.' + c.strip() for c in _ATTEMPT_COLUMNS.split(','))},"
+            # length() stops at a NUL: such a program's length is taken from its code
+            " p.id, p.seq, p.status, p.reason, p.score, p.metrics,"
+            " CASE WHEN instr(CAST(p.code AS BLOB), x'00') THEN NULL ELSE length(p.code) END"
+            " FROM attempts a LEFT JOIN programs p ON p.id = a.program_id"
+            " WHERE a.seq >= ? ORDER BY a.seq LIMIT ?", (start, limit)).fetchall()
+        out = []
+        for row in rows:
+            attempt = _attempt(row[:11])
+            pid, pseq, status, reason, score, metrics, length = row[11:]
+            if pid is not None and length is None:
+                length = len(self.scalar("SELECT code FROM programs WHERE id = ?", pid))
+            program = None if pid is None else Replayed(
+                pid, pseq, status, reason, score,
+                {**_json(metrics, f"program {pid} metrics"), "code_length": float(length)})
+            out.append((attempt, program))
+        return out
 
     def has_program(self, program_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM programs WHERE id = ?", (program_id,)).fetchone() is not None
