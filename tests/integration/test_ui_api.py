@@ -30,8 +30,10 @@ def client(root: Path, **kw) -> TestClient:
 
 
 def digest(run: Path) -> str:
+    """The store's data: the database and its WAL. Not ``-shm``, SQLite's shared index of
+    the WAL, where every reader (read-only ones too) takes a read mark."""
     h = hashlib.sha256()
-    for name in sorted(p.name for p in run.iterdir() if p.name.startswith("cambrian.db")):
+    for name in sorted(p.name for p in run.iterdir() if p.name in ("cambrian.db", "cambrian.db-wal")):
         h.update(name.encode() + (run / name).read_bytes())
     return h.hexdigest()
 
