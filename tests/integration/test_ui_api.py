@@ -30,12 +30,14 @@ def client(root: Path, **kw) -> TestClient:
 
 
 def digest(run: Path) -> str:
-    """The store's data: the database and its WAL. Not ``-shm``, SQLite's shared index of
-    the WAL, where every reader (read-only ones too) takes a read mark."""
-    h = hashlib.sha256()
-    for name in sorted(p.name for p in run.iterdir() if p.name in ("cambrian.db", "cambrian.db-wal")):
-        h.update(name.encode() + (run / name).read_bytes())
-    return h.hexdigest()
+    """The store's content, every row of every table (not its files: SQLite may checkpoint
+    the WAL into the database when the run's own connection closes, and every reader takes
+    read marks in -shm, neither of which changes a row)."""
+    conn = sqlite3.connect(f"file:{run / 'cambrian.db'}?mode=ro", uri=True)
+    try:
+        return hashlib.sha256("\n".join(conn.iterdump()).encode("utf-8", "surrogatepass")).hexdigest()
+    finally:
+        conn.close()
 
 
 def test_ten_thousand_programs_are_paged_and_aggregated(big_run):
