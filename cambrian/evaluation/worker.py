@@ -213,7 +213,9 @@ def start(job, report_fd):
     missing = {}
     lifeline = job.get("lifeline_fd")
     protections = jail.confine(job["limits"], workdir=job["workdir"],
-                               expose_paths=[os.path.dirname(job["evaluator"])],
+                               # a linked evaluator's target may live elsewhere (another problem's directory)
+                               expose_paths=[os.path.dirname(job["evaluator"]),
+                                             os.path.dirname(os.path.realpath(job["evaluator"]))],
                                hide=[] if command else [job["evaluator"]],
                                missing=missing, parent_alive=None if lifeline is None else lambda: alive(lifeline))
     if lifeline is not None:

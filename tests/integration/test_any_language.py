@@ -51,6 +51,21 @@ def test_a_command_evaluator_runs_in_the_sandbox_and_failures_are_data(tmp_path,
         assert result.score == 3.0 and "log line" in result.feedback["stdout"]
 
 
+def test_a_command_linked_from_another_directory_runs(tmp_path):
+    # examples/multi_file_c links its evaluate.sh into c_sine; under /tmp (the sandbox's private
+    # /tmp) the link's target is reachable only if its own directory is exposed too
+    shared, problem = tmp_path / "shared", tmp_path / "problem"
+    shared.mkdir()
+    problem.mkdir()
+    real = command(shared, 'echo "{\\"combined_score\\": 2}"\n')
+    tmp_path.chmod(0o755)
+    problem.chmod(0o755)
+    (problem / "evaluate.sh").symlink_to(Path("..") / "shared" / real.name)
+    spec = Spec(problem / "evaluate.sh", timeout=10.0, limits=Limits(cpu_seconds=10.0), command=True)
+    result = evaluate_once(spec, PROGRAM)
+    assert result.status == OK and result.score == 2.0, result
+
+
 def test_a_command_sees_its_program_and_not_the_host_secrets(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
     result = run_command(tmp_path, 'if env | grep -q sk-secret; then leak=1; else leak=0; fi\n'
