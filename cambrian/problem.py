@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import conventions, tree
 from .errors import ProblemError
-from .program import Frame, compile_error
+from .program import END, START, Frame, compile_error
 
 PROGRAM_FILE = "initial_program.py"
 EVALUATOR_FILE = "evaluate.py"
@@ -83,6 +83,9 @@ class Problem:
             layout = conventions.layout(root, chosen)
             program, evaluator, command = root / layout.program, root / layout.evaluator, False
         code = _read(program) if program.suffix == ".py" else _read_bundle(program)
+        if layout.convention == conventions.OPENEVOLVE and program.suffix == ".py" and START not in code:
+            # OpenEvolve evolves a file without markers as a whole: so does its directory here
+            code = f"# {START}\n{code}{'' if code.endswith(chr(10)) else chr(10)}# {END}\n"
         try:
             Frame.parse(code)
         except ProblemError as exc:

@@ -221,6 +221,19 @@ def test_openevolve_evaluation_result_with_artifacts_without_openevolve(tmp_path
                                            "blob": "<3 bytes of binary data>"}
 
 
+def test_openevolve_program_without_markers_evolves_as_a_whole(tmp_path):
+    bare = PROGRAM.replace("# EVOLVE-BLOCK-START\n", "").replace("# EVOLVE-BLOCK-END\n", "")
+    root = write(tmp_path / "bare", {"initial_program.py": bare,
+                                     "evaluator.py": LOAD + "\ndef evaluate(path):\n"
+                                                    "    return {'combined_score': _score(path)}\n"})
+    assert Problem.load(root).initial_code == f"# EVOLVE-BLOCK-START\n{bare}# EVOLVE-BLOCK-END\n"
+    run(root, "--budget", 6, "--run-dir", tmp_path / "run", "--quiet")
+    assert sum(p.status == "ok" for p in programs(tmp_path / "run")) >= 2
+    (root / "evaluator.py").rename(root / "evaluate.py")  # Cambrian's own convention still asks for markers
+    with pytest.raises(ProblemError, match="no evolve region"):
+        Problem.load(root)
+
+
 def test_shinka_example_incorrect_programs_are_invalid_whatever_metrics_json_says(tmp_path):
     proc = run(SHINKA_EXAMPLE, "--budget", 16, "--seed", 3, "--run-dir", tmp_path / "run")
     assert "shinka.yaml (ShinkaEvolve):" in proc.stderr
