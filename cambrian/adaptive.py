@@ -11,8 +11,12 @@ When the island holding the best program (the *leader*) stalls, the search split
 a new island starts from the initial program and from then on takes ``explore_share``
 of the calls while the leader stays stuck (the leader keeps the rest and all of them
 again once it improves). Islands never exchange programs, so each keeps its own
-basin; but each prompt shows the current best of the other islands beside the
-parent, labelled by island, so the model can copy what another lineage found. Among
+basin; but a stalled island's prompt shows the current best of the other islands
+beside the parent, labelled by island, so the model can copy what another lineage
+found. The leader is shown another island only once that island has caught up with
+where the leader stood when it was opened (a *rival*): a young explorer far below is
+not worth a call's attention (with a weak model, copying from a program far below
+mostly copies it back down; measured in bench/search/README.md). Among
 the explorers, the one least stalled (relative to its own patience) gets the call:
 a new island is exploited hard while it improves. When every explorer is stalled
 too, another island is opened, up to ``max_islands``; past that, the explorer stuck
@@ -51,6 +55,7 @@ class Island:
     tells: int = 0
     improvements: int = 0
     since: int = 0          # tells since its best last improved
+    bar: float = float("-inf")  # the leader's best when this island was opened: reaching it makes a rival
 
     def stall(self, *, factor: float, floor: int) -> float:
         """How stuck, in units of its own patience: >= 1 is stalled."""
@@ -92,7 +97,8 @@ class Adaptive:
         grid = Grid(self.features, self.capacity, replace_equal=self.config.archive.replace_equal)
         elite, values = self.initial
         grid.add(elite, values)
-        return Island(grid, elite)
+        bar = self.islands[self.leader].current.fitness if self.islands else float("-inf")
+        return Island(grid, elite, bar=bar)
 
     def _open(self) -> None:
         self.islands.append(self._fresh())
@@ -161,12 +167,18 @@ class Adaptive:
             return self.leader
         return min((i for i in range(count) if i != self.leader), key=lambda i: (self._stalled(i), i))
 
+    def _rival(self, index: int) -> bool:
+        """Has this island caught up with where the leader stood when it was opened?"""
+        isle = self.islands[index]
+        return isle.current.fitness >= isle.bar
+
     def _inspirations(self, island: int, parent: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
         wanted = self.config.selection.inspirations
         if wanted == 0:
             return (), ()
         if self.config.search.cross_inspirations:
-            others = sorted((i for i in range(len(self.islands)) if i != island),
+            others = sorted((i for i in range(len(self.islands)) if i != island
+                             and (island != self.leader or self._rival(i))),
                             key=lambda i: (-self.islands[i].current.fitness, i))
             chosen: list[tuple[str, int]] = []
             for i in others:

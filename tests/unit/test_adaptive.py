@@ -40,10 +40,29 @@ def test_a_stalled_leader_splits_off_an_island_from_the_initial_program():
     leader = [p for p in asked if p.island == 0]
     assert explorer and leader  # the leader keeps a share while stalled
     assert all(p.parent_id == "p0" for p in explorer)  # the new island starts from the initial program
-    # The stalled leader is shown the other island's best, labelled with its island.
-    assert all(p.inspiration_ids == ("p0",) and p.inspiration_islands == (1,) for p in leader)
+    # The new island is far below where the leader stood when it opened: not shown to the leader.
+    assert all(p.inspiration_ids == () for p in leader)
     # A young island that has not stalled is kept apart: no inspirations.
     assert all(p.inspiration_ids == () for p in explorer)
+
+
+def test_the_leader_is_shown_an_island_once_it_has_caught_up():
+    strategy = _strategy()
+    for seq in range(1, 4):
+        _tell(strategy, seq, 1.0 + seq)  # the leader reaches 4.0
+    seq = 4
+    while strategy.island_count == 1:
+        _tell(strategy, seq, 0.5)
+        seq += 1
+    while True:  # the new island climbs to where the leader stood (4.0), not past it
+        proposal = strategy.ask(seq)
+        strategy.tell(proposal, Outcome(f"p{seq}", 4.0 if proposal.island == 1 else 0.5))
+        seq += 1
+        if proposal.island == 1:
+            break
+    rival = f"p{seq - 1}"
+    leader = [p for p in (strategy.ask(s) for s in range(seq, seq + 40)) if p.island == 0]
+    assert leader and all(p.inspiration_ids == (rival,) and p.inspiration_islands == (1,) for p in leader)
 
 
 def test_the_leader_gets_every_call_again_once_it_improves():

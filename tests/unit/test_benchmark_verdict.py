@@ -50,3 +50,18 @@ def test_verdict_names_the_best_baseline_and_judges_by_median_and_spread():
 def test_verdict_is_empty_without_the_default_or_a_baseline():
     assert benchmark.verdict({"p": {"greedy": _row([1.0])}}) == []
     assert benchmark.verdict({"p": {"cambrian": _row([1.0])}}) == []
+
+
+def test_a_median_a_hair_below_is_met_only_within_the_spread():
+    spread = [0.990 + 0.001 * i for i in range(10)]
+    summary = {
+        "hair": {"cambrian": _row([v - 0.002 for v in spread]), "greedy": _row(spread)},
+        "hair-but-always": {"cambrian": _row([0.9900] * 20), "greedy": _row([0.9920] * 20)},
+        "beyond-tolerance": {"cambrian": _row([0.894 + 0.01 * i for i in range(10)]),
+                             "greedy": _row([0.900 + 0.01 * i for i in range(10)])},
+    }
+    lines = benchmark.verdict(summary)
+    hair, always, beyond = (next(line for line in lines if line.startswith(f"| {p} |")) for p in summary)
+    assert hair.endswith("| met within 0.5% (median 0.20% below, within the seeds' spread) |")
+    assert always.endswith("| not met (beyond the seeds' spread) |")  # 0.2% below, but on every seed
+    assert beyond.endswith("| not met (within the seeds' spread) |")  # 0.63% below: over the tolerance
