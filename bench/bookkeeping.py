@@ -11,7 +11,9 @@ reading a clock (``time.thread_time`` is a system call, 1-200 us on a loaded VM)
 out of the figure: per batch, CPU time of this thread (what the bookkeeping costs,
 little moved by other processes on a shared machine) and wall time (what a run waits:
 the store's write system calls and its WAL checkpoints, and any time the scheduler
-gives another process). A batch that holds a WAL checkpoint (every ~1,000 pages
+gives another process). Before the first batch, the duplicate check's first call
+reads the stored ids into a set (what a resumed session pays once): its seconds and the
+set's size are the last column. A batch that holds a WAL checkpoint (every ~1,000 pages
 written) is slower: the median batch says what a candidate usually costs, the mean
 what a run of many candidates pays. The split by phase (median over batches of each
 phase's wall time per candidate, in us) reads ``time.perf_counter`` (no system call)
@@ -75,8 +77,12 @@ def measure(n: int, samples: int, batch: int, cfg: config.Config) -> dict[str, l
         store = Store.create(Path(tmp) / "cambrian.db", {"config": cfg.to_dict()})
         strategy = Strategy(cfg, mate_operators=frozenset({"crossover"}))
         fill(store, strategy, n)
-        store.has_program("")  # the duplicate check's first call reads the stored ids: once per session
-        out: dict[str, list[float]] = {"cpu": [], "wall": [], **{p: [] for p in PHASES}}
+        # The duplicate check's first call reads the stored ids (once per session, e.g. on resume).
+        start = time.perf_counter()
+        store.has_program("")
+        known = getattr(store, "_ids", None) or set()  # (a store before the set: none)
+        ids = [time.perf_counter() - start, (sys.getsizeof(known) + sum(map(sys.getsizeof, known))) / 2**20]
+        out: dict[str, list[float]] = {"cpu": [], "wall": [], "ids": ids, **{p: [] for p in PHASES}}
         clock = time.perf_counter
         for first in range(n, n + samples - samples % batch, batch):
             # The operator's product (the child's code) is made before the clock starts.
@@ -133,8 +139,8 @@ def main() -> None:
     print(f"{commit()} · {load()} at the start · {args.samples:,} candidates per row, clocked per batch of "
           f"{args.batch}\n")
     print("| setup | programs in store | median CPU ms | median wall ms | mean wall ms | slowest batch, wall ms |"
-          " ask | reads | dedupe | insert | tell | candidates/s (wall) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " ask | reads | dedupe | insert | tell | candidates/s (wall) | reading the ids: s, MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, cfg in setups.items():
         for n in args.sizes:
             got = measure(n, args.samples, args.batch, cfg)
@@ -142,7 +148,7 @@ def main() -> None:
             split = " | ".join(f"{statistics.median(got[p]) * 1e6:.0f}" for p in PHASES)
             print(f"| {name} | {n:,} | {statistics.median(got['cpu']) * 1e3:.3f} | {statistics.median(wall) * 1e3:.3f}"
                   f" | {statistics.mean(wall) * 1e3:.3f} | {max(wall) * 1e3:.3f} | {split} |"
-                  f" {1 / statistics.mean(wall):,.0f} |", flush=True)
+                  f" {1 / statistics.mean(wall):,.0f} | {got['ids'][0]:.2f}, {got['ids'][1]:.0f} |", flush=True)
     print(f"\n{load()} at the end")
 
 
