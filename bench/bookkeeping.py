@@ -13,11 +13,12 @@ little moved by other processes on a shared machine) and wall time (what a run w
 the store's write system calls and its WAL checkpoints, and any time the scheduler
 gives another process). Before the first batch, the duplicate check's first call
 reads the stored ids into a set (what a resumed session pays once): its seconds and the
-set's size are the last column. A batch that holds a WAL checkpoint (every ~1,000 pages
+set's size are the last column. A batch that holds a WAL checkpoint (every 4,000 pages
 written) is slower: the median batch says what a candidate usually costs, the mean
 what a run of many candidates pays. The split by phase (median over batches of each
 phase's wall time per candidate, in us) reads ``time.perf_counter`` (no system call)
-around each phase.
+around each phase. A last table times the store's SQL alone, committed per candidate
+and (for comparison; the store does not) per 10 candidates.
 
     python bench/bookkeeping.py [--sizes 1000 10000 100000 1000000] [--samples 5000] [--batch 100]
 """
@@ -120,6 +121,45 @@ def measure(n: int, samples: int, batch: int, cfg: config.Config) -> dict[str, l
         return out
 
 
+def bare_sql(n: int, samples: int, batch: int, per_commit: int) -> tuple[float, float, float]:
+    """The store's statements alone (the two INSERTs of ``Store.record``, and a COMMIT every
+    ``per_commit`` candidates) after ``n`` programs: (median CPU s, median wall s, mean wall s)
+    per candidate over batches."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.create(Path(tmp) / "cambrian.db", {})
+        conn = store.conn
+
+        def rows(seq: int) -> tuple[tuple, tuple]:
+            code = CODE.format(i=seq)
+            pid, parent = program_id(code), program_id(CODE.format(i=seq // 3))
+            return ((pid, seq, code, parent, "[]", "bench", 1, 0, "ok", "", (seq * 7919 % 1000) / 1000, "{}", "{}",
+                     0.0, None, None, 0.0), (seq, 0, parent, "[]", "bench", pid, "new", "", 0.0, 0.0, None, 0.0))
+
+        programs = f"INSERT INTO programs VALUES ({', '.join('?' * 17)})"
+        attempts = f"INSERT INTO attempts VALUES ({', '.join('?' * 12)})"
+        with conn:
+            conn.execute("BEGIN")
+            for seq in range(n):
+                program, attempt = rows(seq)
+                conn.execute(programs, program)
+                conn.execute(attempts, attempt)
+        cpu, wall = [], []
+        for first in range(n, n + samples - samples % batch, batch):
+            made = [rows(seq) for seq in range(first, first + batch)]
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            for k, (program, attempt) in enumerate(made):
+                if k % per_commit == 0:
+                    conn.execute("BEGIN")
+                conn.execute(programs, program)
+                conn.execute(attempts, attempt)
+                if k % per_commit == per_commit - 1 or k == batch - 1:
+                    conn.execute("COMMIT")
+            cpu.append((time.thread_time() - start_cpu) / batch)
+            wall.append((time.perf_counter() - start) / batch)
+        store.close()
+        return statistics.median(cpu), statistics.median(wall), statistics.mean(wall)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000, 1000000],
@@ -149,6 +189,14 @@ def main() -> None:
             print(f"| {name} | {n:,} | {statistics.median(got['cpu']) * 1e3:.3f} | {statistics.median(wall) * 1e3:.3f}"
                   f" | {statistics.mean(wall) * 1e3:.3f} | {max(wall) * 1e3:.3f} | {split} |"
                   f" {1 / statistics.mean(wall):,.0f} | {got['ids'][0]:.2f}, {got['ids'][1]:.0f} |", flush=True)
+    print("\nThe store's SQL alone (the two INSERTs of `Store.record`; a COMMIT per candidate, as the store does,"
+          f" or one per 10 candidates), after {args.sizes[0]:,} programs, ms per candidate:\n")
+    print("| COMMIT | median CPU ms | median wall ms | mean wall ms |")
+    print("|---|---:|---:|---:|")
+    for per_commit in (1, 10):
+        cpu, med, mean = bare_sql(args.sizes[0], args.samples, args.batch, per_commit)
+        label = "per candidate (the store)" if per_commit == 1 else f"per {per_commit} candidates (not done)"
+        print(f"| {label} | {cpu * 1e3:.3f} | {med * 1e3:.3f} | {mean * 1e3:.3f} |", flush=True)
     print(f"\n{load()} at the end")
 
 

@@ -158,7 +158,7 @@ class Store:
         # of FULL's cost per commit.
         conn.execute("PRAGMA synchronous=NORMAL")
         # The WAL moves into the database (a checkpoint: two fsyncs) every 4,000 pages, not
-        # SQLite's 1,000: ~500 candidates apart rather than ~140, which made the fsyncs most of a
+        # SQLite's 1,000: ~570 candidates apart rather than ~125, which made the fsyncs most of a
         # candidate's store time. A power cut may take back what the WAL holds since the last
         # checkpoint (the store stays consistent; a resume asks those candidates again).
         conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
