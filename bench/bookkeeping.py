@@ -1,15 +1,26 @@
 """Bookkeeping cost per candidate as the store grows: no operator work, no evaluation.
 
 Per candidate: ask (parent + inspiration selection), parent and inspiration reads,
-the duplicate check, the store insert (one transaction) and tell (archive insert).
-This is everything the runner does around the operator and the evaluator.
+the duplicate check (content hash, then the store's set of ids), the store insert (one
+transaction) and tell (archive insert). This is everything the runner does around the
+operator and the evaluator. The child's code (the operator's product) is made before
+the clock starts.
 
-Each candidate is timed twice: CPU time of this thread (``time.thread_time``: what the
-bookkeeping costs, little moved by other processes on a shared machine) and wall time
-(``time.perf_counter``: what a run waits, which includes the store's write system calls
-and any time the scheduler gives another process).
+The clocks are read once per batch of candidates (``--batch``, 100) and divided, so
+reading a clock (``time.thread_time`` is a system call, 1-200 us on a loaded VM) stays
+out of the figure: per batch, CPU time of this thread (what the bookkeeping costs,
+little moved by other processes on a shared machine) and wall time (what a run waits:
+the store's write system calls and its WAL checkpoints, and any time the scheduler
+gives another process). Before the first batch, the duplicate check's first call
+reads the stored ids into a set (what a resumed session pays once): its seconds and the
+set's size are the last column. A batch that holds a WAL checkpoint (every 4,000 pages
+written) is slower: the median batch says what a candidate usually costs, the mean
+what a run of many candidates pays. The split by phase (median over batches of each
+phase's wall time per candidate, in us) reads ``time.perf_counter`` (no system call)
+around each phase. A last table times the store's SQL alone, committed per candidate
+and (for comparison; the store does not) per 10 candidates.
 
-    python bench/bookkeeping.py [--sizes 1000 10000 100000 1000000] [--samples 2000]
+    python bench/bookkeeping.py [--sizes 1000 10000 100000 1000000] [--samples 5000] [--batch 100]
 """
 
 from __future__ import annotations
@@ -57,39 +68,104 @@ def features(score: float, length: int) -> dict[str, float]:
     return {"combined_score": score, "code_length": float(length)}
 
 
-def measure(n: int, samples: int, cfg: config.Config) -> tuple[list[float], list[float]]:
-    """(CPU seconds, wall seconds) of each of ``samples`` candidates after ``n`` programs."""
+PHASES = ("ask", "reads", "dedupe", "insert", "tell")
+
+
+def measure(n: int, samples: int, batch: int, cfg: config.Config) -> dict[str, list[float]]:
+    """Per batch of ``batch`` candidates after ``n`` programs, each figure divided by ``batch``:
+    CPU seconds of this thread, wall seconds, and the wall seconds of each phase."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.create(Path(tmp) / "cambrian.db", {"config": cfg.to_dict()})
         strategy = Strategy(cfg, mate_operators=frozenset({"crossover"}))
         fill(store, strategy, n)
-        cpu, wall = [], []
-        for k in range(samples):
-            seq = n + k
-            start, start_cpu = time.perf_counter(), time.thread_time()
-            proposal = strategy.ask(seq)
-            parent = store.program(proposal.parent_id)
-            _ = [store.program(i) for i in proposal.inspiration_ids]
-            code = CODE.format(i=seq) + "# child"
-            pid = program_id(code)
-            if not store.has_program(pid):
-                score = (seq * 7919 % 1000) / 1000
-                program = Program(pid, code, parent.id, proposal.operator, parent.generation + 1,
-                                  proposal.island, "ok", score=score, seq=seq)
-                store.record(Attempt(seq, proposal.island, parent.id, proposal.inspiration_ids,
-                                     proposal.operator, pid, NEW), program)
-                strategy.tell(proposal, Outcome(pid, score, features(score, len(code) + seq % 100)))
-            cpu.append(time.thread_time() - start_cpu)
-            wall.append(time.perf_counter() - start)
+        # The duplicate check's first call reads the stored ids (once per session, e.g. on resume).
+        start = time.perf_counter()
+        store.has_program("")
+        stored = getattr(store, "_ids", None) or set()  # (a store before the set: none)
+        ids = [time.perf_counter() - start, (sys.getsizeof(stored) + sum(map(sys.getsizeof, stored))) / 2**20]
+        out: dict[str, list[float]] = {"cpu": [], "wall": [], "ids": ids, **{p: [] for p in PHASES}}
+        clock = time.perf_counter
+        for first in range(n, n + samples - samples % batch, batch):
+            # The operator's product (the child's code) is made before the clock starts.
+            codes = [CODE.format(i=seq) + "# child" for seq in range(first, first + batch)]
+            spent = dict.fromkeys(PHASES, 0.0)
+            start, start_cpu = clock(), time.thread_time()
+            for seq, code in zip(range(first, first + batch), codes):
+                t0 = clock()
+                proposal = strategy.ask(seq)
+                t1 = clock()
+                parent = store.program(proposal.parent_id)
+                _ = [store.program(i) for i in proposal.inspiration_ids]
+                t2 = clock()
+                pid = program_id(code)
+                known = store.has_program(pid)
+                t3 = clock()
+                if not known:
+                    score = (seq * 7919 % 1000) / 1000
+                    program = Program(pid, code, parent.id, proposal.operator, parent.generation + 1,
+                                      proposal.island, "ok", score=score, seq=seq)
+                    store.record(Attempt(seq, proposal.island, parent.id, proposal.inspiration_ids,
+                                         proposal.operator, pid, NEW), program)
+                    t4 = clock()
+                    strategy.tell(proposal, Outcome(pid, score, features(score, len(code) + seq % 100)))
+                else:
+                    t4 = clock()
+                t5 = clock()
+                for phase, took in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                    spent[phase] += took
+            out["cpu"].append((time.thread_time() - start_cpu) / batch)
+            out["wall"].append((clock() - start) / batch)
+            for phase in PHASES:
+                out[phase].append(spent[phase] / batch)
         store.close()
-        return cpu, wall
+        return out
+
+
+def bare_sql(n: int, samples: int, batch: int, per_commit: int) -> tuple[float, float, float]:
+    """The store's statements alone (the two INSERTs of ``Store.record``, and a COMMIT every
+    ``per_commit`` candidates) after ``n`` programs: (median CPU s, median wall s, mean wall s)
+    per candidate over batches."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.create(Path(tmp) / "cambrian.db", {})
+        conn = store.conn
+
+        def rows(seq: int) -> tuple[tuple, tuple]:
+            code = CODE.format(i=seq)
+            pid, parent = program_id(code), program_id(CODE.format(i=seq // 3))
+            return ((pid, seq, code, parent, "[]", "bench", 1, 0, "ok", "", (seq * 7919 % 1000) / 1000, "{}", "{}",
+                     0.0, None, None, 0.0), (seq, 0, parent, "[]", "bench", pid, "new", "", 0.0, 0.0, None, 0.0))
+
+        programs = f"INSERT INTO programs VALUES ({', '.join('?' * 17)})"
+        attempts = f"INSERT INTO attempts VALUES ({', '.join('?' * 12)})"
+        with conn:
+            conn.execute("BEGIN")
+            for seq in range(n):
+                program, attempt = rows(seq)
+                conn.execute(programs, program)
+                conn.execute(attempts, attempt)
+        cpu, wall = [], []
+        for first in range(n, n + samples - samples % batch, batch):
+            made = [rows(seq) for seq in range(first, first + batch)]
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            for k, (program, attempt) in enumerate(made):
+                if k % per_commit == 0:
+                    conn.execute("BEGIN")
+                conn.execute(programs, program)
+                conn.execute(attempts, attempt)
+                if k % per_commit == per_commit - 1 or k == batch - 1:
+                    conn.execute("COMMIT")
+            cpu.append((time.thread_time() - start_cpu) / batch)
+            wall.append((time.perf_counter() - start) / batch)
+        store.close()
+        return statistics.median(cpu), statistics.median(wall), statistics.mean(wall)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000, 1000000],
                         help="programs in the store before the timed candidates")
-    parser.add_argument("--samples", type=int, default=2000, help="timed candidates per row")
+    parser.add_argument("--samples", type=int, default=5000, help="timed candidates per row")
+    parser.add_argument("--batch", type=int, default=100, help="candidates per clock reading")
     args = parser.parse_args()
     setups = {
         "defaults (1 island x 40)": config.build({"budget": 200}),
@@ -100,17 +176,27 @@ def main() -> None:
         }),
     }
     print(header("Bookkeeping per candidate (ask + reads + dedupe + store insert + tell)"))
-    print(f"{commit()} · {load()} at the start\n")
-    print("| setup | programs in store | median CPU ms | median wall ms | p95 wall ms | candidates/s (wall) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(f"{commit()} · {load()} at the start · {args.samples:,} candidates per row, clocked per batch of "
+          f"{args.batch}\n")
+    print("| setup | programs in store | median CPU ms | median wall ms | mean wall ms | slowest batch, wall ms |"
+          " ask | reads | dedupe | insert | tell | candidates/s (wall) | reading the ids: s, MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, cfg in setups.items():
         for n in args.sizes:
-            cpu, wall = measure(n, args.samples, cfg)
-            wall.sort()
-            med = statistics.median(wall) * 1e3
-            p95 = wall[int(0.95 * len(wall))] * 1e3
-            print(f"| {name} | {n:,} | {statistics.median(cpu) * 1e3:.3f} | {med:.3f} | {p95:.3f} |"
-                  f" {1e3 / med:,.0f} |", flush=True)
+            got = measure(n, args.samples, args.batch, cfg)
+            wall = got["wall"]
+            split = " | ".join(f"{statistics.median(got[p]) * 1e6:.0f}" for p in PHASES)
+            print(f"| {name} | {n:,} | {statistics.median(got['cpu']) * 1e3:.3f} | {statistics.median(wall) * 1e3:.3f}"
+                  f" | {statistics.mean(wall) * 1e3:.3f} | {max(wall) * 1e3:.3f} | {split} |"
+                  f" {1 / statistics.mean(wall):,.0f} | {got['ids'][0]:.2f}, {got['ids'][1]:.0f} |", flush=True)
+    print("\nThe store's SQL alone (the two INSERTs of `Store.record`; a COMMIT per candidate, as the store does,"
+          f" or one per 10 candidates), after {args.sizes[0]:,} programs, ms per candidate:\n")
+    print("| COMMIT | median CPU ms | median wall ms | mean wall ms |")
+    print("|---|---:|---:|---:|")
+    for per_commit in (1, 10):
+        cpu, med, mean = bare_sql(args.sizes[0], args.samples, args.batch, per_commit)
+        label = "per candidate (the store)" if per_commit == 1 else f"per {per_commit} candidates (not done)"
+        print(f"| {label} | {cpu * 1e3:.3f} | {med * 1e3:.3f} | {mean * 1e3:.3f} |", flush=True)
     print(f"\n{load()} at the end")
 
 

@@ -146,3 +146,62 @@ def test_a_damaged_exchange_part_is_a_store_error_never_other_text(tmp_path):
         assert call["reply"] == "" and call["request"].startswith('{"messages"')  # the row as stored
         assert "cannot be read from the store" in call["error"] and "damaged" in call["error"]
     assert store.recorded_call(2, 0)["reply"] == "## Plan\nanother reply"
+
+
+def _program(i: int, **kw) -> Program:
+    return Program(f"{i:016x}", f"code{i}", None, "x", 0, 0, "ok", score=float(i), seq=i, **kw)
+
+
+def test_the_duplicate_check_agrees_with_the_table_across_resume_branch_and_reset(tmp_path):
+    store = _store(tmp_path)
+    for i in range(3):
+        store.record(Attempt(i, 0, None, (), "x", _program(i).id, NEW), _program(i))
+    # a row the store did not write itself, before the first check: read with the others
+    store.conn.execute("INSERT INTO programs (id, seq, code, operator, generation, island, status, created)"
+                       " VALUES (?, 3, 'code3', 'x', 0, 0, 'ok', 0)", (_program(3).id,))
+
+    def agrees(s: Store) -> None:
+        stored = {row[0] for row in s.rows("SELECT id FROM programs")}
+        for i in range(8):
+            assert s.has_program(_program(i).id) == (_program(i).id in stored)
+
+    agrees(store)
+    with pytest.raises(sqlite3.IntegrityError):  # its attempt's seq is taken: all rolled back, 4 not stored
+        store.record(Attempt(0, 0, None, (), "x", _program(4).id, NEW), _program(4))
+    store.record(Attempt(5, 0, None, (), "x", _program(5).id, NEW), _program(5))  # after the set was read
+    agrees(store)
+    assert store.has_program(_program(5).id)
+    store.close()
+
+    resumed = Store.open(tmp_path)
+    agrees(resumed)
+    branch = Store.create(tmp_path / "branch" / "cambrian.db", {"config": {}})
+    assert not branch.has_program(_program(1).id)
+    branch.copy_prefix(resumed, until=1)
+    agrees(branch)
+    assert branch.has_program(_program(1).id) and not branch.has_program(_program(2).id)
+    only_initial = Store.create(tmp_path / "reset" / "cambrian.db", {"config": {}})
+    only_initial.record(Attempt(0, 0, None, (), "initial", _program(0).id, NEW), _program(0))
+    assert only_initial.has_program(_program(0).id)
+    only_initial.reset_initial()
+    agrees(only_initial)
+    assert not only_initial.has_program(_program(0).id)
+
+
+def test_fingerprint_lookups_use_the_index_in_new_and_old_stores(tmp_path):
+    store = _store(tmp_path)
+    store.record(Attempt(0, 0, None, (), "x", _program(0).id, NEW), _program(0))
+    store.record(Attempt(1, 0, None, (), "x", _program(1).id, NEW), _program(1, fingerprint="f1"))
+    plan = store.rows("EXPLAIN QUERY PLAN SELECT id FROM programs WHERE fingerprint = ? AND status != 'rejected'"
+                      " AND seq <= ? ORDER BY seq LIMIT 1", "f1", 9)
+    assert "programs_fingerprint" in str(plan)  # the partial index (rows with a fingerprint only) is used
+    assert store.by_fingerprint("f1", max_seq=9).id == _program(1).id
+    # a store made before the index was partial: it still reads, through its full index
+    store.conn.execute("DROP INDEX programs_fingerprint")
+    store.conn.execute("CREATE INDEX programs_fingerprint ON programs(fingerprint)")
+    store.close()
+    old = Store.open(tmp_path)
+    assert old.by_fingerprint("f1", max_seq=9).id == _program(1).id
+    assert old.by_fingerprint("f1", max_seq=0) is None
+    old.record(Attempt(2, 0, None, (), "x", _program(2).id, NEW), _program(2, fingerprint="f1"))
+    assert old.by_fingerprint("f1", max_seq=9).id == _program(1).id
