@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 import yaml  # noqa: E402
 from cambrian.landscapes import score  # noqa: E402
 from weak_llm import reply  # noqa: E402
-from _machine import header  # noqa: E402
+from _machine import commit, header  # noqa: E402
 
 from cambrian import benchmark, config  # noqa: E402
 from cambrian.edits import EditFailure, apply_rewrite, apply_search_replace  # noqa: E402
@@ -170,7 +170,7 @@ def main() -> None:
         results = pool.map(_one, jobs, chunksize=1)
     load = f" Load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."
     title = "Search benchmark, in-process replica: weak scripted LLM, LLM proposals only"
-    command = (f"`python bench/search/simulate.py --seeds {args.seeds} --budget {args.budget}"
+    command = (f"{commit()}. `python bench/search/simulate.py --seeds {args.seeds} --budget {args.budget}"
                + (f" --first-seed {args.first_seed}" if args.first_seed else "")
                + (f" --systems {args.systems}" if args.systems != ",".join(benchmark.SYSTEMS) else "") + "`"
                + "".join(f" `--set {item}`" for item in args.set)

@@ -582,7 +582,8 @@ def test_a_reply_giving_back_a_stored_program_is_asked_again_and_replays(fake, t
 
 def test_prompts_of_a_stalled_island_show_the_other_islands_best_labelled(fake, tmp_path):
     """In a real run of the default search: once the first island stalls and a second
-    one opens, prompts show the other island's best, said to be a separate lineage."""
+    one opens and stalls too, its prompts show the other island's best, said to be a
+    separate lineage (the leader is shown only an island that caught up with it)."""
     crash = "<<<<<<< SEARCH\n    return x, y\n=======\n    return x / 0, y\n>>>>>>> REPLACE\n"
     answers = iter(range(10_000))
 
@@ -592,7 +593,8 @@ def test_prompts_of_a_stalled_island_show_the_other_islands_best_labelled(fake, 
     fake.default = respond
     result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", budget=16, workers=1,
                              llm__models=_models(fake), operator_choice="weights", llm__share=1.0,
-                             llm__formats={"diff": 1.0}, search__min_patience=3)
+                             llm__formats={"diff": 1.0}, search__min_patience=3, search__max_islands=2,
+                             search__explore_share=1.0)
     assert result.store.programs()
     prompts = [r["messages"][1]["content"] for r in fake.requests]
     labelled = [p for p in prompts if "a separate lineage" in p]
