@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _machine import header  # noqa: E402
+from _machine import commit, header  # noqa: E402
 from weak_llm import WeakLLM  # noqa: E402
 
 from cambrian import benchmark  # noqa: E402
@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     title = "Search benchmark: weak scripted LLM, " + ("built-in operators on" if args.builtin else "LLM proposals only")
     meta = {"seeds": args.seeds, "budget": args.budget, "systems": systems, "overrides": overrides}
     js, md = benchmark.write(results, out, title=title, header=header(title).split("\n", 2)[2]
-                             + f"\n`python bench/search/run.py --seeds {args.seeds} --budget {args.budget}"
+                             + f"\n{commit()}. `python bench/search/run.py --seeds {args.seeds} --budget {args.budget}"
+                             + (f" --systems {args.systems}" if args.systems != SYSTEMS else "")
+                             + (f" --landscapes {args.landscapes}" if args.landscapes != ",".join(LANDSCAPES) else "")
                              + (" --builtin" if args.builtin else "") + f"`; budget {args.budget} LLM calls per run.",
                              meta=meta)
     print(md.read_text())
