@@ -31,6 +31,7 @@ from weak_llm import reply  # noqa: E402
 from _machine import commit, header  # noqa: E402
 
 from cambrian import benchmark, config  # noqa: E402
+from cambrian.errors import CambrianError  # noqa: E402
 from cambrian.edits import EditFailure, apply_rewrite, apply_search_replace  # noqa: E402
 from cambrian.program import Program, program_id  # noqa: E402
 from cambrian.prompt import build_messages, load_templates  # noqa: E402
@@ -143,7 +144,35 @@ def _one(job: tuple) -> benchmark.RunResult:
     return result
 
 
-def main() -> None:
+def _jobs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[tuple]:
+    """The runs asked for, or a one-line error (parser.error exits 2) for any bad argument."""
+    for flag, value in (("--seeds", args.seeds), ("--jobs", args.jobs), ("--budget", args.budget)):
+        if value < 1:
+            parser.error(f"{flag} must be at least 1 (got {value})")
+    if args.first_seed < 0:
+        parser.error(f"--first-seed must be at least 0 (got {args.first_seed})")
+    landscapes, systems = args.landscapes.split(","), args.systems.split(",")
+    for kind, names, known in (("landscape", landscapes, LANDSCAPES), ("system", systems, benchmark.SYSTEMS)):
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            parser.error(f"unknown {kind} {', '.join(unknown)}; choose from {', '.join(known)}")
+    common = {}
+    for item in args.set:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            parser.error(f"--set {item}: expected KEY=VALUE")
+        common[key] = yaml.safe_load(value)
+    for system in systems:  # a bad override is refused here, not in a worker's traceback
+        try:
+            config.build({"llm": {"models": [{"model": "openai:weak"}]}}, {**common, **benchmark.SYSTEMS[system]})
+        except CambrianError as exc:
+            parser.error(str(exc).splitlines()[0])
+    return [(name, system, {**common, **benchmark.SYSTEMS[system]}, seed, args.budget)
+            for name in landscapes for system in systems
+            for seed in range(args.first_seed, args.first_seed + args.seeds)]
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds per landscape and system")
     parser.add_argument("--first-seed", type=int, default=0, help="seeds FIRST .. FIRST+SEEDS-1")
@@ -155,12 +184,8 @@ def main() -> None:
                         help="a config override for every system (repeatable)")
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel")
     parser.add_argument("--out", default="runs/bench-search-sim", help="directory for results.md and results.json")
-    args = parser.parse_args()
-    common = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
-    systems = args.systems.split(",")
-    jobs = [(name, system, {**common, **benchmark.SYSTEMS[system]}, seed, args.budget)
-            for name in args.landscapes.split(",") for system in systems
-            for seed in range(args.first_seed, args.first_seed + args.seeds)]
+    args = parser.parse_args(argv)
+    jobs = _jobs(parser, args)
     from multiprocessing import Pool
 
     import os
@@ -172,7 +197,8 @@ def main() -> None:
     title = "Search benchmark, in-process replica: weak scripted LLM, LLM proposals only"
     command = (f"{commit()}. `python bench/search/simulate.py --seeds {args.seeds} --budget {args.budget}"
                + (f" --first-seed {args.first_seed}" if args.first_seed else "")
-               + (f" --systems {args.systems}" if args.systems != ",".join(benchmark.SYSTEMS) else "") + "`"
+               + (f" --systems {args.systems}" if args.systems != ",".join(benchmark.SYSTEMS) else "")
+               + (f" --landscapes {args.landscapes}" if args.landscapes != ",".join(LANDSCAPES) else "") + "`"
                + "".join(f" `--set {item}`" for item in args.set)
                + f"; budget {args.budget} LLM calls per run (retries included); 'wall s' is CPU seconds." + load)
     _, md = benchmark.write(results, Path(args.out), title=title,

@@ -108,3 +108,40 @@ def test_combine_merges_seeds_and_refuses_disagreeing_runs(tmp_path, monkeypatch
     monkeypatch.setattr(sys, "argv", ["combine.py", a, clash, "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match="another file says"):
         combine.main()
+
+
+def _simulate(tmp_path, *args):
+    import simulate
+
+    out = tmp_path / "sim"
+    return simulate.main(["--seeds", "1", "--landscapes", "smooth", "--systems", "cambrian,greedy", "--jobs", "1",
+                          "--out", str(out), *args]), out
+
+
+def test_the_replica_reproduces_the_published_table_from_this_checkout(tmp_path):
+    """Seed 0 of the README's search table (results/replica40.json), run again: the same scores,
+    so the published figures come from the code as it is (re-run the bench when this fails)."""
+    _simulate(tmp_path)
+    published = json.loads((BENCH / "results" / "replica40.json").read_text())["summary"]["smooth"]
+    again = json.loads((tmp_path / "sim" / "results.json").read_text())["summary"]["smooth"]
+    for system in ("cambrian", "greedy"):
+        assert again[system]["best_per_seed"] == published[system]["best_per_seed"][:1], system
+    assert "--landscapes smooth" in (tmp_path / "sim" / "results.md").read_text()  # the command as run
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--landscapes", "smooth,bogus"], "unknown landscape bogus"),
+    (["--systems", "cambrian,bogus"], "unknown system bogus"),
+    (["--seeds", "0"], "--seeds must be at least 1"),
+    (["--jobs", "0"], "--jobs must be at least 1"),
+    (["--first-seed", "-1"], "--first-seed must be at least 0"),
+    (["--set", "nonsense"], "--set nonsense: expected KEY=VALUE"),
+    (["--set", "search.explore_share=2"], "search.explore_share"),
+])
+def test_the_replica_refuses_bad_arguments_in_one_line(tmp_path, capsys, args, said):
+    with pytest.raises(SystemExit) as exit_:
+        _simulate(tmp_path, *args)
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said in error and "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "sim").exists()
