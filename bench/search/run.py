@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from _machine import commit, header  # noqa: E402
+from _args import check  # noqa: E402
 from weak_llm import WeakLLM  # noqa: E402
 
 from cambrian import benchmark  # noqa: E402
@@ -47,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     os.environ.setdefault("OPENAI_API_KEY", "unused-by-the-weak-model")
-    problems = [HERE / "landscapes" / name for name in args.landscapes.split(",")]
-    systems = [s for s in args.systems.split(",") if s]
+    landscapes, systems = check(parser, args, LANDSCAPES, benchmark.SYSTEMS)
+    problems = [HERE / "landscapes" / name for name in landscapes]
     overrides = {**COMMON, "max_calls": args.budget, **({} if args.builtin else LLM_ONLY)}
     out = Path(args.out)
     with WeakLLM() as model:

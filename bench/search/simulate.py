@@ -29,6 +29,7 @@ import yaml  # noqa: E402
 from cambrian.landscapes import score  # noqa: E402
 from weak_llm import reply  # noqa: E402
 from _machine import commit, header  # noqa: E402
+from _args import check  # noqa: E402
 
 from cambrian import benchmark, config  # noqa: E402
 from cambrian.errors import CambrianError  # noqa: E402
@@ -146,16 +147,7 @@ def _one(job: tuple) -> benchmark.RunResult:
 
 def _jobs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[tuple]:
     """The runs asked for, or a one-line error (parser.error exits 2) for any bad argument."""
-    for flag, value in (("--seeds", args.seeds), ("--jobs", args.jobs), ("--budget", args.budget)):
-        if value < 1:
-            parser.error(f"{flag} must be at least 1 (got {value})")
-    if args.first_seed < 0:
-        parser.error(f"--first-seed must be at least 0 (got {args.first_seed})")
-    landscapes, systems = args.landscapes.split(","), args.systems.split(",")
-    for kind, names, known in (("landscape", landscapes, LANDSCAPES), ("system", systems, benchmark.SYSTEMS)):
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            parser.error(f"unknown {kind} {', '.join(unknown)}; choose from {', '.join(known)}")
+    landscapes, systems = check(parser, args, LANDSCAPES, benchmark.SYSTEMS)
     common = {}
     for item in args.set:
         key, eq, value = item.partition("=")

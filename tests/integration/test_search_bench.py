@@ -145,3 +145,21 @@ def test_the_replica_refuses_bad_arguments_in_one_line(tmp_path, capsys, args, s
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert said in error and "Traceback" not in capsys.readouterr().err
     assert not (tmp_path / "sim").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--landscapes", "trap,bogus"], "unknown landscape bogus"),
+    (["--systems", "bogus"], "unknown system bogus"),
+    (["--systems", ","], "unknown system (none given)"),
+    (["--budget", "0"], "--budget must be at least 1"),
+])
+def test_the_real_benchmark_refuses_bad_arguments_before_any_run(tmp_path, capsys, args, said):
+    sys.path.insert(0, str(BENCH.parent))
+    import run as real  # bench/search/run.py
+
+    with pytest.raises(SystemExit) as exit_:
+        real.main([*args, "--out", str(tmp_path / "real")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err.strip().splitlines()[-1] and "Traceback" not in err
+    assert not (tmp_path / "real").exists()
