@@ -22,9 +22,15 @@ def evaluate(path):
 """
 
 
-def _cambrian(*args, log):
+# `cambrian` with resume snapshots every {} candidates.
+_SNAPSHOTS_EVERY = ("import sys; import cambrian.snapshot as s; s.EVERY = {}; from cambrian.cli import main;"
+                    " sys.exit(main())")
+
+
+def _cambrian(*args, log, snapshots_every=None):
     env = {**os.environ, "CAMBRIAN_TEST_LOG": str(log)}
-    return subprocess.Popen([sys.executable, "-m", "cambrian.cli", *args], env=env,
+    entry = ["-m", "cambrian.cli"] if snapshots_every is None else ["-c", _SNAPSHOTS_EVERY.format(snapshots_every)]
+    return subprocess.Popen([sys.executable, *entry, *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -59,6 +65,17 @@ def _wait_for_attempts(db, n, proc, limit=60.0):
     raise AssertionError("run made no progress")
 
 
+def _start_run(tmp_path, drop_dir, n, **kwargs):
+    """`cambrian run` of the slow problem into tmp_path/run, once n attempts are stored:
+    the process, its run directory and its evaluation log."""
+    problem = _problem(tmp_path, drop_dir)
+    log = drop_dir / "eval.log"
+    run_dir = tmp_path / "run"
+    proc = _cambrian("run", str(problem), "--run-dir", str(run_dir), "--quiet", log=log, **kwargs)
+    _wait_for_attempts(run_dir / "cambrian.db", n, proc)
+    return proc, run_dir, log
+
+
 def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path, drop_dir):
     problem = _problem(tmp_path, drop_dir)
     reference_log = drop_dir / "reference.log"
@@ -67,11 +84,8 @@ def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path, drop_dir
     reference = _attempts(tmp_path / "ref" / "cambrian.db")
     assert len(reference) == 31
 
-    log = drop_dir / "eval.log"
-    run_dir = tmp_path / "run"
+    proc, run_dir, log = _start_run(tmp_path, drop_dir, 12)
     db = run_dir / "cambrian.db"
-    proc = _cambrian("run", str(problem), "--run-dir", str(run_dir), "--quiet", log=log)
-    _wait_for_attempts(db, 12, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(0.5)  # let orphaned in-flight candidates finish writing their log lines
@@ -95,11 +109,7 @@ def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path, drop_dir
 
 
 def test_ctrl_c_stops_gracefully_and_resume_finishes(tmp_path, drop_dir):
-    problem = _problem(tmp_path, drop_dir)
-    log = drop_dir / "eval.log"
-    run_dir = tmp_path / "run"
-    proc = _cambrian("run", str(problem), "--run-dir", str(run_dir), "--quiet", log=log)
-    _wait_for_attempts(run_dir / "cambrian.db", 6, proc)
+    proc, run_dir, log = _start_run(tmp_path, drop_dir, 6)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err

@@ -10,18 +10,14 @@ import json
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from cambrian import session, snapshot
 from cambrian.strategy import Reseeded
-from tests.integration.test_resume import _attempts, _problem, _wait_for_attempts
+from tests.integration.test_resume import _attempts, _cambrian, _start_run
 from tests.runs import FEATURES, TOY
-
-import os
 
 POLICIES = {
     "adaptive, bandit": dict(operator_choice="bandit"),
@@ -125,22 +121,8 @@ def test_a_snapshot_of_another_configuration_or_version_is_ignored(tmp_path, mon
     assert _events(other, "snapshot_ignored")
 
 
-# `cambrian run` with snapshots every 5 candidates.
-CLI = "import sys; import cambrian.snapshot as s; s.EVERY = 5; from cambrian.cli import main; sys.exit(main())"
-
-
-def _cli(*args, log):
-    env = {**os.environ, "CAMBRIAN_TEST_LOG": str(log)}
-    return subprocess.Popen([sys.executable, "-c", CLI, *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def test_sigkill_between_checkpoints_then_resume_from_the_snapshot(tmp_path, drop_dir):
-    problem = _problem(tmp_path, drop_dir)
-    log = drop_dir / "eval.log"
-    run_dir = tmp_path / "run"
-    proc = _cli("run", str(problem), "--run-dir", str(run_dir), "--quiet", log=log)
-    _wait_for_attempts(run_dir / "cambrian.db", 18, proc)
+    proc, run_dir, log = _start_run(tmp_path, drop_dir, 18, snapshots_every=5)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     full = tmp_path / "full"
@@ -152,7 +134,7 @@ def test_sigkill_between_checkpoints_then_resume_from_the_snapshot(tmp_path, dro
     assert saved and all(seq % 5 == 0 for seq in saved), saved
 
     for where in (run_dir, full):
-        done = _cli("run", "--resume", str(where), "--quiet", log=log)
+        done = _cambrian("run", "--resume", str(where), "--quiet", log=log, snapshots_every=5)
         out, err = done.communicate(timeout=180)
         assert done.returncode == 0, err
     (used,) = _events(run_dir, "resumed_from_snapshot")
