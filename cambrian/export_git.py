@@ -55,9 +55,9 @@ def program_files(code: str) -> list[tuple[str, str]]:
     """The files a program's commit holds: program.py, program.c, or program/<each file>."""
     if not tree.is_bundle(code):
         return [("program.py", code)]
-    files = tree.unpack(code)
-    if tree.program_name(code) != "program":
-        return [(tree.program_name(code), files[0].text)]
+    files, name = tree.unpack(code), tree.program_name(code)
+    if name != "program":
+        return [(name, files[0].text)]
     return [(f"program/{f.path}", f.text) for f in files]
 
 

@@ -63,10 +63,6 @@ def program_named(root: Path, stem: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def shinka_program(root: Path) -> str | None:
-    return program_named(root, "initial")
-
-
 def detect(root: Path) -> str | None:
     """The convention a directory's file names follow, or None when none fits."""
     def has(name: str) -> bool:
@@ -76,7 +72,7 @@ def detect(root: Path) -> str | None:
         return CAMBRIAN
     if program_named(root, "initial_program") and has("evaluator.py"):
         return OPENEVOLVE
-    if shinka_program(root) and has("evaluate.py"):
+    if program_named(root, "initial") and has("evaluate.py"):
         return SHINKA
     return None
 
@@ -109,10 +105,8 @@ def _specific(root: Path, chosen: Layout) -> Layout:
     """The layout with this directory's own program name, where the convention allows several."""
     from dataclasses import replace
 
-    if chosen.convention == SHINKA:
-        return replace(chosen, program=shinka_program(root) or chosen.program)
-    if chosen.convention == OPENEVOLVE:
-        return replace(chosen, program=program_named(root, "initial_program") or chosen.program)
+    if chosen.convention in (SHINKA, OPENEVOLVE):
+        return replace(chosen, program=program_named(root, Path(chosen.program).stem) or chosen.program)
     return chosen
 
 

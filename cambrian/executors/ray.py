@@ -214,15 +214,11 @@ class RayExecutor:
         self._read_at = now
         nodes = self.backend.nodes()
         self._nodes = len(nodes)
-        capacity = self._total = sum(fits(n, **self.resources) for n in nodes)
-        if self.max_in_flight is not None:
-            self._total = min(self._total, self.max_in_flight)
+        total = sum(fits(n, **self.resources) for n in nodes)
+        self._total = total if self.max_in_flight is None else min(total, self.max_in_flight)
         # What runs now (ours included) plus what the free resources hold: another job's
         # tasks on the same cluster leave less room, and ours never queue behind them.
-        capacity = min(capacity, self.in_flight.now + fits(self.backend.available(), **self.resources))
-        if self.max_in_flight is not None:
-            capacity = min(capacity, self.max_in_flight)
-        self._capacity = capacity
+        self._capacity = min(self._total, self.in_flight.now + fits(self.backend.available(), **self.resources))
 
     async def _admit(self) -> None:
         """Wait until one more evaluation fits the alive nodes."""

@@ -110,7 +110,6 @@ def test_a_python_program_may_have_a_command_evaluator_but_no_probe(tmp_path):
 
 
 @needs_cc
-@needs_cc
 def test_c_evolves_end_to_end_with_the_builtin_operators(tmp_path):
     result = cambrian.evolve(EXAMPLES / "c_sine", run_dir=tmp_path / "run", budget=16, seed=0)
     stats = result.stats

@@ -166,12 +166,12 @@ def test_c_literals_keep_their_suffix_and_skip_comments_strings_and_hex():
     assert found == [("1.5", 1.5, "f"), ("2", 2, " "), ("1", 1, ";"), (".5e-3", 0.0005, ";")]
 
 
-
 @pytest.mark.parametrize("name, comment", [("a.lua", "--"), ("a.awk", "#"), ("a.pl", "#"), ("a.f90", "!"),
                                            ("a.erl", "%"), ("a.toml", "#")])
 def test_literals_in_a_languages_own_comments_are_left_alone(name, comment):
     code = bundle((name, f"{comment} EVOLVE-BLOCK-START\nx = 2 {comment} was 7\n{comment} EVOLVE-BLOCK-END\n", False))
     assert [t.text for t, _ in constants(code)] == ["2"]
+
 
 def test_builtin_operators_edit_c_regions_only():
     parent = Program("p", TREE, None, "init", 0, 0, "ok", score=1.0)
