@@ -102,6 +102,7 @@ class Runner:
         self._reassigned = 0
         self.snapshot_every = snapshot.EVERY   # tells between resume snapshots (0: none)
         self._max_since = 0                    # the longest run without improvement so far
+        self._saved = 0                        # the last candidate a snapshot was saved after
 
     # -- control -------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
@@ -576,7 +577,7 @@ class Runner:
 
     def _save_snapshot(self, seq: int) -> None:
         """The state after the tell of ``seq``, every attempt up to which is stored."""
-        if not self.snapshot_every or seq < 1 or self.strategy.told != seq or seq == getattr(self, "_saved", 0):
+        if not self.snapshot_every or seq < 1 or self.strategy.told != seq or seq == self._saved:
             return
         if self._snapshots():
             state = snapshot.State(seq, self.strategy, self.stats, self.notes, self._max_since)
