@@ -127,10 +127,27 @@ def _fold_programs(store: Store, state: dict[str, Any], upto: int) -> None:
     state["pseq"] = max(state["pseq"], upto)
 
 
+def _saved(store: Store) -> dict[str, Any]:
+    """The saved fold, or an empty one to fold from the start when there is none, it is of
+    another version, or it is damaged (a part missing or of another type): it is derived
+    from the rows, so folding again is always right."""
+    fresh, saved = empty(store), store.meta(KEY)
+    if (isinstance(saved, dict) and saved.get("version") == VERSION
+            and all(k in saved and _same_kind(v, saved[k]) for k, v in fresh.items())
+            and all(k in saved["counts"] for k in fresh["counts"])):
+        return saved
+    return fresh
+
+
+def _same_kind(fresh: Any, saved: Any) -> bool:
+    numbers = (int, float)
+    return (fresh is None or saved is None or isinstance(saved, type(fresh))
+            or (isinstance(fresh, numbers) and isinstance(saved, numbers) and not isinstance(saved, bool)))
+
+
 def save(store: Store, upto: int) -> None:
     """Advance the saved fold to ``upto`` (every candidate up to which is told)."""
-    saved = store.meta(KEY)
-    state = saved if isinstance(saved, dict) and saved.get("version") == VERSION else empty(store)
+    state = _saved(store)
     if state["pseq"] >= upto:  # saved further by an earlier session (what it covers stays final)
         return
     store.set_meta(KEY, fold(store, state, upto))
@@ -138,7 +155,6 @@ def save(store: Store, upto: int) -> None:
 
 def current(store: Store) -> dict[str, Any]:
     """The fold over everything stored: the saved part and what came after it."""
-    saved = store.meta(KEY)
-    state = saved if isinstance(saved, dict) and saved.get("version") == VERSION else empty(store)
+    state = _saved(store)
     last = store.scalar("SELECT COALESCE(MAX(seq), 0) FROM attempts")
     return fold(store, state, max(last, store.scalar("SELECT COALESCE(MAX(seq), 0) FROM programs")))

@@ -97,3 +97,29 @@ def test_a_run_saves_the_fold_with_its_snapshots(toy_run):
         assert saved is not None and saved["seq"] >= 1, "the run saved no summary"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("damage", [
+    lambda saved: saved.pop("counts"),
+    lambda saved: saved.update(counts=5),
+    lambda saved: saved["counts"].pop("valid"),
+    lambda saved: saved.update(cells=[]),
+])
+def test_a_damaged_saved_fold_is_folded_again_from_the_start(damage, toy_run, tmp_path):
+    """The fold is derived from the rows: a saved one with this version but missing or
+    mistyped parts is ignored (status counts from the rows), not a KeyError traceback."""
+    copy = tmp_path / "run"
+    shutil.copytree(toy_run, copy)
+    store = Store.open(copy)
+    try:
+        store.set_meta(summary.KEY, None)
+        expected = counted(store)
+        summary.save(store, store.scalar("SELECT MAX(seq) FROM attempts") // 2)
+        saved = store.meta(summary.KEY)
+        damage(saved)
+        store.set_meta(summary.KEY, saved)
+        assert shown(store) == expected
+        summary.save(store, store.scalar("SELECT MAX(seq) FROM attempts"))
+        assert shown(store) == expected
+    finally:
+        store.close()
