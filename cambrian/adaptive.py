@@ -56,6 +56,7 @@ class Island:
     improvements: int = 0
     since: int = 0          # tells since its best last improved
     bar: float = float("-inf")  # the leader's best when this island was opened: reaching it makes a rival
+    stuck: float = 0.0      # stall() as of its last tell: read by every ask, changed only by its own tells
 
     def stall(self, *, factor: float, floor: int) -> float:
         """How stuck, in units of its own patience: >= 1 is stalled."""
@@ -120,11 +121,12 @@ class Adaptive:
                 isle.current = Elite(program_id, fitness)  # drift: not progress
             if improved and fitness > self.islands[self.leader].current.fitness:
                 self.leader = island
+        isle.stuck = isle.stall(factor=self.factor, floor=self.floor)
         self._split_or_reset()
         return status, improved
 
     def _stalled(self, index: int) -> float:
-        return self.islands[index].stall(factor=self.factor, floor=self.floor)
+        return self.islands[index].stuck
 
     def _split_or_reset(self) -> None:
         if not self.config.search.adapt and not self.config.search.resets:
@@ -147,12 +149,12 @@ class Adaptive:
     def select(self, seq: int, rng: np.random.Generator) -> Pick:
         island = self._island(seq, rng)
         isle = self.islands[island]
-        parent = isle.current
-        if len(isle.grid.occupied) > 1 and self._stalled(island) >= 1 and rng.random() < 0.5:
+        parent, stalled = isle.current, isle.stuck >= 1
+        if stalled and len(isle.grid.occupied) > 1 and rng.random() < 0.5:
             # A stalled island also explores its MAP-Elites cells, uniformly over occupied cells.
             cell = isle.grid.occupied[int(rng.integers(len(isle.grid.occupied)))]
             parent = isle.grid.best_of_cell(cell)
-        if self._stalled(island) < 1:  # an island that still improves on its own is kept apart
+        if not stalled:  # an island that still improves on its own is kept apart
             return island, parent.program_id, (), ()
         ids, where = self._inspirations(island, parent.program_id)
         return island, parent.program_id, ids, where

@@ -321,7 +321,7 @@ class Store:
         A program id or attempt seq already stored is refused (sqlite3.IntegrityError), nothing written."""
         now = time.time()
         seq = attempt.seq
-        inspirations = json.dumps(list(attempt.inspirations)) if attempt.inspirations else "[]"
+        inspirations = _id_list(attempt.inspirations)
         if seq in self._pending_attempts or seq <= self._highest_seq() and \
                 self._conn.execute("SELECT 1 FROM attempts WHERE seq = ?", (seq,)).fetchone():
             raise sqlite3.IntegrityError("UNIQUE constraint failed: attempts.seq")
@@ -606,6 +606,16 @@ _INSERT_PROGRAM = ("INSERT INTO programs (id, seq, code, parent_id, inspirations
                    " reason, score, metrics, feedback, eval_seconds, fingerprint, model, created)"
                    f" VALUES ({', '.join('?' * 17)})")
 _INSERT_ATTEMPT = f"INSERT INTO attempts VALUES ({', '.join('?' * 12)})"
+
+
+def _id_list(ids: tuple[str, ...]) -> str:
+    """json.dumps(list(ids)); written out directly for plain ids (hex digests: nothing to escape)."""
+    if not ids:
+        return "[]"
+    joined = "".join(ids)
+    if joined.isalnum() and joined.isascii():
+        return '["' + '", "'.join(ids) + '"]'
+    return json.dumps(list(ids))
 
 
 def _real(value: Any) -> float | None:
