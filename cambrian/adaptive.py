@@ -131,10 +131,11 @@ class Adaptive:
     def _split_or_reset(self) -> None:
         if not self.config.search.adapt and not self.config.search.resets:
             return
-        if self._stalled(self.leader) < 1:
+        islands, leader = self.islands, self.leader
+        if islands[leader].stuck < 1:
             return
-        others = [i for i in range(len(self.islands)) if i != self.leader]
-        if any(self._stalled(i) < 1 for i in others):
+        others = [i for i in range(len(islands)) if i != leader]
+        if any(islands[i].stuck < 1 for i in others):
             return
         if self.config.search.adapt and len(self.islands) < self.max_islands:
             self._open()
@@ -165,9 +166,9 @@ class Adaptive:
             return 0
         if not self.config.search.adapt:
             return seq % count
-        if self._stalled(self.leader) < 1 or rng.random() >= self.explore_share:
+        if self.islands[self.leader].stuck < 1 or rng.random() >= self.explore_share:
             return self.leader
-        return min((i for i in range(count) if i != self.leader), key=lambda i: (self._stalled(i), i))
+        return min((isle.stuck, i) for i, isle in enumerate(self.islands) if i != self.leader)[1]
 
     def _rival(self, index: int) -> bool:
         """Has this island caught up with where the leader stood when it was opened?"""
@@ -179,17 +180,19 @@ class Adaptive:
         if wanted == 0:
             return (), ()
         if self.config.search.cross_inspirations:
-            others = sorted((i for i in range(len(self.islands)) if i != island
-                             and (island != self.leader or self._rival(i))),
-                            key=lambda i: (-self.islands[i].current.fitness, i))
-            chosen: list[tuple[str, int]] = []
-            for i in others:
+            # best first, ties by island: (-fitness, i) pairs sort as the islands would by that key
+            others = sorted((-isle.current.fitness, i) for i, isle in enumerate(self.islands)
+                            if i != island and (island != self.leader or self._rival(i)))
+            ids: list[str] = []
+            where: list[int] = []
+            for _, i in others:
                 pid = self.islands[i].current.program_id
-                if pid != parent and all(pid != c for c, _ in chosen):
-                    chosen.append((pid, i))
-                if len(chosen) == wanted:
+                if pid != parent and pid not in ids:
+                    ids.append(pid)
+                    where.append(i)
+                if len(ids) == wanted:
                     break
-        else:
-            chosen = [(e.program_id, island) for e in self.islands[island].grid.best(wanted + 1)
-                      if e.program_id != parent][:wanted]
+            return tuple(ids), tuple(where)
+        chosen = [(e.program_id, island) for e in self.islands[island].grid.best(wanted + 1)
+                  if e.program_id != parent][:wanted]
         return tuple(c for c, _ in chosen), tuple(i for _, i in chosen)
