@@ -337,7 +337,11 @@ class Store:
                    program.fingerprint, attempt.model, now)
         attempt_row = (seq, attempt.island, attempt.parent_id, inspirations, attempt.operator, attempt.program_id,
                        attempt.outcome, attempt.reason, _real(attempt.seconds), _real(attempt.cost), attempt.model, now)
-        self._journal.append((row, attempt_row))
+        try:
+            self._journal.append((row, attempt_row))
+        except OSError as exc:
+            raise StoreError(f"{self._journal.path}: cannot record candidate {seq} ({exc.strerror or exc}); "
+                             f"every candidate recorded before it is kept") from None
         if not self._pending:
             self._pending_since = time.monotonic()
         self._pending.append((row, attempt_row))

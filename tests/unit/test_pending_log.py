@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cambrian import journal
+from cambrian.errors import StoreError
 from cambrian.program import Program
 from cambrian.store import FOLD_EVERY, NEW, Attempt, Store
 
@@ -94,6 +97,23 @@ def test_a_log_already_folded_when_the_process_was_killed_is_not_applied_twice(t
     _record(reopened, 3)
     reopened.close()
     assert [row[0] for row in _table(db)] == [0, 1, 2, 3]
+
+
+def test_a_failed_write_is_a_one_line_error_and_leaves_no_torn_entry(tmp_path, monkeypatch):
+    db = tmp_path / "cambrian.db"
+    store = Store.create(db, {}).claim()
+    _record(store, 0)
+    real = os.write
+    monkeypatch.setattr(journal.os, "write", lambda fd, data: real(fd, data[:5]))  # a full disk: a short write
+    with pytest.raises(StoreError, match="cannot record candidate 1"):
+        _record(store, 1)
+    monkeypatch.undo()
+    assert store.attempt(1) is None
+    _record(store, 2)
+    _killed(store)
+    assert [entry[1][0] for entry in journal.read(db.with_name("cambrian.db-pending"))] == [0, 2]
+    Store.open(db).close()
+    assert [row[0] for row in _table(db)] == [0, 2]
 
 
 def test_a_live_runs_log_is_its_own(tmp_path):
