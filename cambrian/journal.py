@@ -44,6 +44,11 @@ class Journal:
             raise
         self._size += len(blob)
 
+    @property
+    def writing(self) -> bool:
+        """Whether this process has appended to the log (a reader never does)."""
+        return self._fd is not None
+
     def clear(self) -> None:
         """Everything written so far is in the database now."""
         if self._fd is not None:

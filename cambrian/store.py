@@ -303,7 +303,7 @@ class Store:
 
     def close(self) -> None:
         self.fold()
-        self._journal.close(remove=True)
+        self._journal.close(remove=self._journal.writing)  # empty now; a reader leaves a live run's log alone
         self._conn.close()
         fd = getattr(self, "_claim", None)
         if fd is not None:
@@ -358,7 +358,7 @@ class Store:
                  row[1], row[13], row[14]))
             if self._ids is not None:
                 self._ids.add(program.id)
-        self._top_seq = max(self._top_seq or 0, seq)
+        self._top_seq = max(self._highest_seq(), seq)
         if len(self._pending) >= FOLD_EVERY or time.monotonic() - self._pending_since >= FOLD_SECONDS:
             self.fold()
 

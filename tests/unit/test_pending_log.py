@@ -124,11 +124,16 @@ def test_a_live_runs_log_is_its_own(tmp_path):
     _record(run, 0)
     reader = Store.open(db)
     assert reader.attempt(0) is None
-    assert db.with_name("cambrian.db-pending").stat().st_size > 0
+    log = db.with_name("cambrian.db-pending")
+    assert log.stat().st_size > 0
     run.fold()
     assert reader.attempt(0) is not None
+    _record(run, 1)
     reader.close()
-    run.close()
+    assert log.stat().st_size > 0  # a reader's close leaves the run's log where a kill -9 needs it
+    _killed(run)
+    Store.open(db).close()
+    assert [row[0] for row in _table(db)] == [0, 1]
 
 
 _WRITER = """
