@@ -110,23 +110,24 @@ def test_combine_merges_seeds_and_refuses_disagreeing_runs(tmp_path, monkeypatch
         combine.main()
 
 
-def _simulate(tmp_path, *args):
+def _simulate(tmp_path, *args, landscapes="smooth"):
     import simulate
 
     out = tmp_path / "sim"
-    return simulate.main(["--seeds", "1", "--landscapes", "smooth", "--systems", "cambrian,greedy", "--jobs", "1",
+    return simulate.main(["--seeds", "1", "--landscapes", landscapes, "--systems", "cambrian,greedy", "--jobs", "1",
                           "--out", str(out), *args]), out
 
 
 def test_the_replica_reproduces_the_published_table_from_this_checkout(tmp_path):
     """Seed 0 of the README's search table (results/replica40.json), run again: the same scores,
     so the published figures come from the code as it is (re-run the bench when this fails)."""
-    _simulate(tmp_path)
-    published = json.loads((BENCH / "results" / "replica40.json").read_text())["summary"]["smooth"]
-    again = json.loads((tmp_path / "sim" / "results.json").read_text())["summary"]["smooth"]
-    for system in ("cambrian", "greedy"):
-        assert again[system]["best_per_seed"] == published[system]["best_per_seed"][:1], system
-    assert "--landscapes smooth" in (tmp_path / "sim" / "results.md").read_text()  # the command as run
+    _simulate(tmp_path, landscapes=",".join(LANDSCAPES))  # every landscape: a changed one fails too
+    published = json.loads((BENCH / "results" / "replica40.json").read_text())["summary"]
+    again = json.loads((tmp_path / "sim" / "results.json").read_text())["summary"]
+    for name in LANDSCAPES:
+        for system in ("cambrian", "greedy"):
+            assert again[name][system]["best_per_seed"] == published[name][system]["best_per_seed"][:1], (name, system)
+    assert "--systems cambrian,greedy" in (tmp_path / "sim" / "results.md").read_text()  # the command as run
 
 
 @pytest.mark.parametrize("args, said", [
