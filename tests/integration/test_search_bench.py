@@ -108,6 +108,15 @@ def test_combine_merges_seeds_and_refuses_disagreeing_runs(tmp_path, monkeypatch
     monkeypatch.setattr(sys, "argv", ["combine.py", a, clash, "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match="another file says"):
         combine.main()
+    # A landscape re-run replaces its old runs: drop it from the old file, then merge the new one.
+    monkeypatch.setattr(sys, "argv", ["combine.py", clash, "--landscapes", "smooth", "--out", str(tmp_path / "y")])
+    with pytest.raises(SystemExit, match="no runs left"):
+        combine.main()
+    monkeypatch.setattr(sys, "argv", ["combine.py", a, "--landscapes", "trap", "--systems", "greedy",
+                                      "--out", str(tmp_path / "z")])
+    combine.main()
+    kept = json.loads((tmp_path / "z" / "results.json").read_text())["runs"]
+    assert {(r["problem"], r["system"]) for r in kept} == {("trap", "greedy")} and len(kept) == 3
 
 
 def _simulate(tmp_path, *args, landscapes="smooth"):
