@@ -73,6 +73,28 @@ def test_landscapes_score_in_range_with_an_optimum_of_one(name):
         assert observed != true and score(name, start, "text") == (observed, true)
 
 
+def test_trap_basins_hold_a_climber():
+    """Three basins (1.0, 0.75, 0.5), all within reach of the start, none reachable from the
+    top of another by the weak model's largest moves (up to three values, 0.45 each)."""
+    import random
+
+    from cambrian import landscapes
+
+    assert score("trap", [0.5] * 8)[1] == pytest.approx(0.25)
+    rng = random.Random(0)
+    for height, centre, _ in landscapes._BASINS:
+        assert score("trap", centre)[1] == pytest.approx(height)
+        best_move = 0.0
+        for _ in range(3000):
+            x = list(centre)
+            for j in rng.sample(range(8), rng.randint(1, 3)):
+                x[j] += rng.uniform(-0.45, 0.45)
+            best_move = max(best_move, score("trap", x)[1])
+        assert best_move <= height  # no jump into a taller basin from the top of this one
+    starts = [[0.5 + 0.1 * s for s in signs] for signs in landscapes._CORNERS]  # a step towards each
+    assert all(score("trap", x)[1] > 0.25 for x in starts)
+
+
 def test_smoke_run_of_the_search_bench(tmp_path):
     sys.path.insert(0, str(BENCH))
     import run
