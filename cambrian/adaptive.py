@@ -56,6 +56,7 @@ class Island:
     improvements: int = 0
     since: int = 0          # tells since its best last improved
     bar: float = float("-inf")  # the leader's best when this island was opened: reaching it makes a rival
+    stuck: float = 0.0      # stall() as of its last tell: read by every ask, changed only by its own tells
 
     def stall(self, *, factor: float, floor: int) -> float:
         """How stuck, in units of its own patience: >= 1 is stalled."""
@@ -120,19 +121,21 @@ class Adaptive:
                 isle.current = Elite(program_id, fitness)  # drift: not progress
             if improved and fitness > self.islands[self.leader].current.fitness:
                 self.leader = island
+        isle.stuck = isle.stall(factor=self.factor, floor=self.floor)
         self._split_or_reset()
         return status, improved
 
     def _stalled(self, index: int) -> float:
-        return self.islands[index].stall(factor=self.factor, floor=self.floor)
+        return self.islands[index].stuck
 
     def _split_or_reset(self) -> None:
         if not self.config.search.adapt and not self.config.search.resets:
             return
-        if self._stalled(self.leader) < 1:
+        islands, leader = self.islands, self.leader
+        if islands[leader].stuck < 1:
             return
-        others = [i for i in range(len(self.islands)) if i != self.leader]
-        if any(self._stalled(i) < 1 for i in others):
+        others = [i for i in range(len(islands)) if i != leader]
+        if any(islands[i].stuck < 1 for i in others):
             return
         if self.config.search.adapt and len(self.islands) < self.max_islands:
             self._open()
@@ -147,12 +150,12 @@ class Adaptive:
     def select(self, seq: int, rng: np.random.Generator) -> Pick:
         island = self._island(seq, rng)
         isle = self.islands[island]
-        parent = isle.current
-        if len(isle.grid.occupied) > 1 and self._stalled(island) >= 1 and rng.random() < 0.5:
+        parent, stalled = isle.current, isle.stuck >= 1
+        if stalled and len(isle.grid.occupied) > 1 and rng.random() < 0.5:
             # A stalled island also explores its MAP-Elites cells, uniformly over occupied cells.
             cell = isle.grid.occupied[int(rng.integers(len(isle.grid.occupied)))]
             parent = isle.grid.best_of_cell(cell)
-        if self._stalled(island) < 1:  # an island that still improves on its own is kept apart
+        if not stalled:  # an island that still improves on its own is kept apart
             return island, parent.program_id, (), ()
         ids, where = self._inspirations(island, parent.program_id)
         return island, parent.program_id, ids, where
@@ -163,9 +166,9 @@ class Adaptive:
             return 0
         if not self.config.search.adapt:
             return seq % count
-        if self._stalled(self.leader) < 1 or rng.random() >= self.explore_share:
+        if self.islands[self.leader].stuck < 1 or rng.random() >= self.explore_share:
             return self.leader
-        return min((i for i in range(count) if i != self.leader), key=lambda i: (self._stalled(i), i))
+        return min((isle.stuck, i) for i, isle in enumerate(self.islands) if i != self.leader)[1]
 
     def _rival(self, index: int) -> bool:
         """Has this island caught up with where the leader stood when it was opened?"""
@@ -177,17 +180,19 @@ class Adaptive:
         if wanted == 0:
             return (), ()
         if self.config.search.cross_inspirations:
-            others = sorted((i for i in range(len(self.islands)) if i != island
-                             and (island != self.leader or self._rival(i))),
-                            key=lambda i: (-self.islands[i].current.fitness, i))
-            chosen: list[tuple[str, int]] = []
-            for i in others:
+            # best first, ties by island: (-fitness, i) pairs sort as the islands would by that key
+            others = sorted((-isle.current.fitness, i) for i, isle in enumerate(self.islands)
+                            if i != island and (island != self.leader or self._rival(i)))
+            ids: list[str] = []
+            where: list[int] = []
+            for _, i in others:
                 pid = self.islands[i].current.program_id
-                if pid != parent and all(pid != c for c, _ in chosen):
-                    chosen.append((pid, i))
-                if len(chosen) == wanted:
+                if pid != parent and pid not in ids:
+                    ids.append(pid)
+                    where.append(i)
+                if len(ids) == wanted:
                     break
-        else:
-            chosen = [(e.program_id, island) for e in self.islands[island].grid.best(wanted + 1)
-                      if e.program_id != parent][:wanted]
+            return tuple(ids), tuple(where)
+        chosen = [(e.program_id, island) for e in self.islands[island].grid.best(wanted + 1)
+                  if e.program_id != parent][:wanted]
         return tuple(c for c, _ in chosen), tuple(i for _, i in chosen)

@@ -217,6 +217,8 @@ class Runner:
     async def _wait(self, future: asyncio.Future[None], pending: dict, deadline: float | None) -> bool:
         """Wait for ``future`` while watching the stop conditions, so a stalled proposal
         cannot delay a stop; False once a stop's grace period has run out first."""
+        if not future.done():
+            self.store.fold()  # the loop waits anyway: what it recorded goes to the database now
         while not future.done():
             timeout = POLL
             if self._stop_at is not None:

@@ -345,6 +345,7 @@ async def execute(problem: Problem, config: Config, store: Store, run_path: Path
             stats = await runner.run(problem.initial_code, handle_signals=handle_signals)
         finally:
             await runner.close()
+            store.fold()  # however the run ended, what it recorded is in the database for every reader
     except sqlite3.Error as exc:
         raise StoreError(f"{store.path}: {exc}; every candidate stored before this is intact: "
                          f"fix the cause, then cambrian run --resume {run_path}") from None

@@ -1,8 +1,14 @@
 """The SQLite store: every program, attempt and event of a run. It is the checkpoint.
 
-One file in WAL mode. Each candidate is written in one transaction (its attempt
-row and, when new, its program row), so a run killed at any instant leaves a
-consistent store: resuming replays the attempts in order.
+One file in WAL mode. Each candidate's rows (its attempt and, when new, its
+program) are appended to a pending log in one write (journal.py) and folded into the
+database in one transaction per batch: every ``FOLD_EVERY`` candidates or
+``FOLD_SECONDS``, whenever the run waits for a result, before any other write or
+query that is not a lookup of a pending row, and at close. A run killed at any
+instant loses nothing it recorded: the next process to open the store while no run
+holds it (``claim``, or any ``open`` that can take the lock) folds the log's tail in.
+Other processes read the database: they lag a live run by at most one batch, and
+never see a candidate's program without its attempt (a batch is one transaction).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import texts
+from . import journal, texts
 from .errors import StoreError
 from .program import Program
 
@@ -94,6 +100,7 @@ CREATE TABLE events (
 SNAPSHOTS_SCHEMA = ("CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, digest TEXT NOT NULL,"
                     " state BLOB NOT NULL, created REAL NOT NULL)")
 WAL_CHECKPOINT_PAGES = 4000
+FOLD_EVERY, FOLD_SECONDS = 1000, 1.0   # the pending log is folded into the database this often, at least
 SNAPSHOTS_KEPT = 2   # the newest ones; an older one is the fallback when the newest cannot be used
 
 # Attempt outcomes: a new program was evaluated; a known program came back; a new
@@ -145,10 +152,25 @@ class Store:
     FILE = "cambrian.db"
 
     def __init__(self, conn: sqlite3.Connection, path: Path):
-        self.conn = conn
+        self._conn = conn
         self.path = path
-        self.program = lru_cache(maxsize=4096)(self._load_program)
+        self._cached_program = lru_cache(maxsize=4096)(self._load_program)
         self._ids: set[str] | None = None   # the stored program ids, for has_program; read when first asked
+        self._top_seq: int | None = None    # the highest attempt seq stored; read when first needed
+        self._journal = journal.Journal(path.with_name(path.name + "-pending"))
+        # Recorded, not folded yet: the rows (in order), and the attempts and programs as read back.
+        self._pending: list[tuple[tuple | None, tuple]] = []
+        self._pending_attempts: dict[int, Attempt] = {}
+        self._pending_programs: dict[str, Program] = {}
+        self._pending_since = 0.0
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The database, with every recorded candidate folded in: any SQL sees them all."""
+        if self._pending:
+            self.fold()
+        self._top_seq = None  # the caller may write attempts itself
+        return self._conn
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -181,6 +203,7 @@ class Store:
             rows = {"app": APP, "schema": str(SCHEMA_VERSION), "created": str(time.time())}
             rows.update({k: json.dumps(v) for k, v in meta.items()})
             conn.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
+        journal.Journal(path.with_name(path.name + "-pending")).close(remove=True)  # a deleted run's
         return cls(conn, path)
 
     @classmethod
@@ -224,7 +247,43 @@ class Store:
             conn.execute("CREATE INDEX IF NOT EXISTS programs_seq ON programs(seq)")
         except sqlite3.OperationalError:  # busy (a live run of an old store): the fold only reads slower
             pass
-        return cls(conn, path)
+        store = cls(conn, path)
+        store._take_up_unclaimed()
+        return store
+
+    def _take_up_unclaimed(self) -> None:
+        """Fold in the pending log of a run that was killed, if no run holds the store now
+        (a live run's log is its own: readers see the database, a batch behind)."""
+        import fcntl
+
+        if not self._journal.path.exists():
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._take_up()
+        except (BlockingIOError, OSError, sqlite3.OperationalError):
+            pass  # held by a live run, or not ours to write: read what the database has
+        finally:
+            os.close(fd)
+
+    def _take_up(self) -> None:
+        """Fold in what the pending log holds that the database does not (a run killed
+        between a fold's commit and the log's truncation left both)."""
+        entries = journal.read(self._journal.path)
+        if entries:
+            with self._conn:
+                self._conn.execute("BEGIN")
+                for program, attempt in entries:
+                    if self._conn.execute("SELECT 1 FROM attempts WHERE seq = ?", (attempt[0],)).fetchone():
+                        continue
+                    if program is not None:
+                        self._conn.execute(_INSERT_PROGRAM, program)
+                    self._conn.execute(_INSERT_ATTEMPT, attempt)
+        self._journal.clear()
 
     def claim(self) -> "Store":
         """Take the run for this process (an exclusive flock on the store file, held until exit):
@@ -239,10 +298,13 @@ class Store:
             raise StoreError(f"{self.path.parent} is in use by another cambrian run; wait for it to stop "
                              f"(or stop it with Ctrl-C), then try again") from None
         self._claim = fd
+        self._take_up()
         return self
 
     def close(self) -> None:
-        self.conn.close()
+        self.fold()
+        self._journal.close(remove=self._journal.writing)  # empty now; a reader leaves a live run's log alone
+        self._conn.close()
         fd = getattr(self, "_claim", None)
         if fd is not None:
             os.close(fd)
@@ -254,54 +316,99 @@ class Store:
 
     # -- writes --------------------------------------------------------------
     def record(self, attempt: Attempt, program: Program | None = None) -> None:
-        """Write one candidate's attempt (and its new program) in one transaction."""
+        """Write one candidate's attempt (and its new program): one write to the pending
+        log, durable against a killed process when this returns; folded in later, as one.
+        A program id or attempt seq already stored is refused (sqlite3.IntegrityError), nothing written."""
         now = time.time()
-        inspirations = json.dumps(list(attempt.inspirations)) if attempt.inspirations else "[]"
-        with self.conn:
-            self.conn.execute("BEGIN")
-            if program is not None:
-                self.conn.execute(
-                    "INSERT INTO programs (id, seq, code, parent_id, inspirations, operator, generation,"
-                    " island, status, reason, score, metrics, feedback, eval_seconds, fingerprint, model, created)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (program.id, program.seq, program.code, program.parent_id,
-                     inspirations, program.operator, program.generation,
-                     program.island, program.status, program.reason, program.score,
-                     _dumps(program.metrics), _dumps(program.feedback),
-                     program.eval_seconds, program.fingerprint, attempt.model, now),
-                )
-            self.conn.execute(
-                "INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (attempt.seq, attempt.island, attempt.parent_id, inspirations, attempt.operator, attempt.program_id,
-                 attempt.outcome, attempt.reason,
-                 attempt.seconds, attempt.cost, attempt.model, now),
-            )
-        if program is not None and self._ids is not None:
-            self._ids.add(program.id)
+        seq = attempt.seq
+        inspirations = _id_list(attempt.inspirations)
+        if seq in self._pending_attempts or seq <= self._highest_seq() and \
+                self._conn.execute("SELECT 1 FROM attempts WHERE seq = ?", (seq,)).fetchone():
+            raise sqlite3.IntegrityError("UNIQUE constraint failed: attempts.seq")
+        row = None
+        if program is not None:
+            if program.id in self._pending_programs or (program.id in self._ids if self._ids is not None else
+                                                        self._conn.execute("SELECT 1 FROM programs WHERE id = ?",
+                                                                           (program.id,)).fetchone()):
+                raise sqlite3.IntegrityError("UNIQUE constraint failed: programs.id")
+            row = (program.id, program.seq, program.code, program.parent_id, inspirations, program.operator,
+                   program.generation, program.island, program.status, program.reason, _real(program.score),
+                   _dumps(program.metrics), _dumps(program.feedback), _real(program.eval_seconds),
+                   program.fingerprint, attempt.model, now)
+        attempt_row = (seq, attempt.island, attempt.parent_id, inspirations, attempt.operator, attempt.program_id,
+                       attempt.outcome, attempt.reason, _real(attempt.seconds), _real(attempt.cost), attempt.model, now)
+        try:
+            self._journal.append((row, attempt_row))
+        except OSError as exc:
+            raise StoreError(f"{self._journal.path}: cannot record candidate {seq} ({exc.strerror or exc}); "
+                             f"every candidate recorded before it is kept") from None
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.append((row, attempt_row))
+        # As a read from the database would give them (JSON columns parsed, REAL columns floats):
+        # the objects given, unless a value would read back otherwise.
+        as_read = type(attempt.inspirations) is tuple and attempt.seconds == attempt_row[8] \
+            and type(attempt.seconds) is float and type(attempt.cost) is float and attempt.cost == attempt_row[9]
+        self._pending_attempts[seq] = attempt if as_read else _attempt(attempt_row[:11])
+        if row is not None:
+            as_read = not program.metrics and not program.feedback and type(program.eval_seconds) is float \
+                and (program.score is None or type(program.score) is float and program.score == row[10])
+            self._pending_programs[program.id] = program if as_read else _program(
+                (row[0], row[2], row[3], row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12],
+                 row[1], row[13], row[14]))
+            if self._ids is not None:
+                self._ids.add(program.id)
+        self._top_seq = max(self._highest_seq(), seq)
+        if len(self._pending) >= FOLD_EVERY or time.monotonic() - self._pending_since >= FOLD_SECONDS:
+            self.fold()
+
+    def fold(self) -> None:
+        """Move the recorded candidates into the database, in one transaction (a no-op when
+        there are none). The runner calls it whenever it waits for a result."""
+        if not self._pending:
+            return
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.executemany(_INSERT_PROGRAM, [p for p, _ in self._pending if p is not None])
+            self._conn.executemany(_INSERT_ATTEMPT, [a for _, a in self._pending])
+        self._journal.clear()
+        self._pending.clear()
+        self._pending_attempts.clear()
+        self._pending_programs.clear()
+
+    def _highest_seq(self) -> int:
+        if self._top_seq is None:
+            self._top_seq = self._conn.execute("SELECT COALESCE(MAX(seq), -1) FROM attempts").fetchone()[0]
+        return self._top_seq
+
+    def program(self, program_id: str) -> Program | None:
+        """A stored program (recorded ones included), or None; read once, then cached."""
+        pending = self._pending_programs.get(program_id)
+        return pending if pending is not None else self._cached_program(program_id)
 
     def record_call(self, **row: Any) -> None:
         """One LLM exchange (or failed request), as sent and as answered. Never a key.
         ``request`` is the messages as JSON; it and the reply are stored in parts (texts.py)."""
         row["created"] = time.time()
         row["replayed"] = int(bool(row.get("replayed")))
-        with self.conn:
-            self.conn.execute("BEGIN")
-            row["request"], row["reply"] = texts.encode(self.conn, json.loads(row["request"]), row.get("reply", ""))
+        with self._conn:  # LLM exchanges are not in the pending log: written as they come
+            self._conn.execute("BEGIN")
+            row["request"], row["reply"] = texts.encode(self._conn, json.loads(row["request"]), row.get("reply", ""))
             columns = ", ".join(row)
-            self.conn.execute(f"INSERT INTO llm_calls ({columns}) VALUES ({', '.join('?' * len(row))})",
+            self._conn.execute(f"INSERT INTO llm_calls ({columns}) VALUES ({', '.join('?' * len(row))})",
                               tuple(row.values()))
 
     def recorded_call(self, seq: int, attempt: int) -> dict[str, Any] | None:
         """The last exchange for (candidate, try): what a replay answers with; ``request``
         (the messages as JSON) and ``reply`` whole, as sent and received."""
-        cursor = self.conn.execute("SELECT * FROM llm_calls WHERE seq = ? AND attempt = ? ORDER BY id DESC LIMIT 1",
-                                   (seq, attempt))
+        cursor = self._conn.execute("SELECT * FROM llm_calls WHERE seq = ? AND attempt = ? ORDER BY id DESC LIMIT 1",
+                                    (seq, attempt))
         row = cursor.fetchone()
         if row is None:
             return None
         call = dict(zip([d[0] for d in cursor.description], row))
         try:
-            messages, call["reply"] = texts.decode(self.conn, call["request"], call["reply"])
+            messages, call["reply"] = texts.decode(self._conn, call["request"], call["reply"])
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"the store is damaged: LLM exchange {call['id']} cannot be read ({exc})") from None
         call["request"] = json.dumps(messages)
@@ -332,7 +439,7 @@ class Store:
             for kind, data in src.execute("SELECT kind, data FROM events WHERE kind = 'insights' ORDER BY id"):
                 if json.loads(data).get("at", until + 1) <= until:
                     self.conn.execute("INSERT INTO events (t, kind, data) VALUES (?, ?, ?)", (time.time(), kind, data))
-        self.program.cache_clear()
+        self._cached_program.cache_clear()
         self._ids = None
 
     def reset_initial(self) -> None:
@@ -346,16 +453,16 @@ class Store:
             self.conn.execute("DELETE FROM attempts")
             self.conn.execute("DELETE FROM meta WHERE key IN ('state', 'summary')")
             self.conn.execute("DELETE FROM snapshots")
-        self.program.cache_clear()
+        self._cached_program.cache_clear()
         self._ids = None
 
     def calls_sent(self) -> int:
         """LLM requests this run sent (answers taken from a record are not sent)."""
-        return self.scalar("SELECT COUNT(*) FROM llm_calls WHERE replayed = 0")
+        return self._conn.execute("SELECT COUNT(*) FROM llm_calls WHERE replayed = 0").fetchone()[0]
 
     def spent(self) -> float:
         """Dollars actually spent on LLM requests (replayed exchanges cost nothing)."""
-        return self.scalar("SELECT COALESCE(SUM(cost), 0) FROM llm_calls WHERE replayed = 0")
+        return self._conn.execute("SELECT COALESCE(SUM(cost), 0) FROM llm_calls WHERE replayed = 0").fetchone()[0]
 
     def event(self, kind: str, **data: Any) -> None:
         self.conn.execute("INSERT INTO events (t, kind, data) VALUES (?, ?, ?)",
@@ -363,7 +470,7 @@ class Store:
 
     # -- reads ---------------------------------------------------------------
     def _load_program(self, program_id: str) -> Program | None:
-        row = self.conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ?",
+        row = self._conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ?",
                                 (program_id,)).fetchone()
         return None if row is None else _program(row)
 
@@ -402,7 +509,7 @@ class Store:
             self.conn.execute("UPDATE attempts SET outcome = 'new', reason = ? WHERE seq = ?", (reason, attempt.seq))
             self.conn.execute("UPDATE attempts SET outcome = 'duplicate', reason = 'same code as a stored program'"
                               " WHERE seq = ?", (later,))
-        self.program.cache_clear()
+        self._cached_program.cache_clear()
 
     # -- resume snapshots (see snapshot.py) ------------------------------------
     def save_snapshot(self, seq: int, digest: str, state: bytes) -> None:
@@ -454,7 +561,10 @@ class Store:
         return (_attempt(r) for r in rows)
 
     def attempt(self, seq: int) -> Attempt | None:
-        row = self.conn.execute(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE seq = ?", (seq,)).fetchone()
+        pending = self._pending_attempts.get(seq)
+        if pending is not None:
+            return pending
+        row = self._conn.execute(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE seq = ?", (seq,)).fetchone()
         return None if row is None else _attempt(row)
 
     def programs(self, status: str | None = None) -> list[Program]:
@@ -496,6 +606,26 @@ _ATTEMPT_COLUMNS = ("seq, island, parent_id, inspirations, operator, program_id,
 
 _TABLES = ("meta", "programs", "attempts", "llm_calls", "events")
 
+_INSERT_PROGRAM = ("INSERT INTO programs (id, seq, code, parent_id, inspirations, operator, generation, island, status,"
+                   " reason, score, metrics, feedback, eval_seconds, fingerprint, model, created)"
+                   f" VALUES ({', '.join('?' * 17)})")
+_INSERT_ATTEMPT = f"INSERT INTO attempts VALUES ({', '.join('?' * 12)})"
+
+
+def _id_list(ids: tuple[str, ...]) -> str:
+    """json.dumps(list(ids)); written out directly for plain ids (hex digests: nothing to escape)."""
+    if not ids:
+        return "[]"
+    joined = "".join(ids)
+    if joined.isalnum() and joined.isascii():
+        return '["' + '", "'.join(ids) + '"]'
+    return json.dumps(list(ids))
+
+
+def _real(value: Any) -> float | None:
+    """What a REAL column gives back: a float, and NULL for NaN."""
+    return None if value is None or value != value else float(value)
+
 
 def _json(text: Any, where: str) -> Any:
     """A JSON column; a damaged one is a one-line StoreError naming the row, never a traceback."""
@@ -509,14 +639,19 @@ def _dumps(value: dict[str, Any]) -> str:
     return json.dumps(value) if value else "{}"
 
 
+def _loads(text: str, where: str) -> Any:
+    return {} if text == "{}" else _json(text, where)
+
+
 def _attempt(row: tuple) -> Attempt:
-    return Attempt(row[0], row[1], row[2], tuple(_json(row[3], f"attempt {row[0]} inspirations")), *row[4:])
+    inspirations = () if row[3] == "[]" else tuple(_json(row[3], f"attempt {row[0]} inspirations"))
+    return Attempt(row[0], row[1], row[2], inspirations, *row[4:])
 
 
 def _program(row: tuple) -> Program:
     return Program(
         id=row[0], code=row[1], parent_id=row[2], operator=row[3], generation=row[4], island=row[5],
-        status=row[6], reason=row[7], score=row[8], metrics=_json(row[9], f"program {row[0]} metrics"),
-        feedback=_json(row[10], f"program {row[0]} feedback"), seq=row[11], eval_seconds=row[12],
+        status=row[6], reason=row[7], score=row[8], metrics=_loads(row[9], f"program {row[0]} metrics"),
+        feedback=_loads(row[10], f"program {row[0]} feedback"), seq=row[11], eval_seconds=row[12],
         fingerprint=row[13],
     )

@@ -60,22 +60,79 @@ def rng_for(seed: int, seq: int, stream: int) -> np.random.Generator:
 STRATEGY_STREAM, OPERATOR_STREAM = 0, 1
 
 
+_PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645   # PCG64's 128-bit LCG multiplier (numpy's)
+_M64, _M128 = (1 << 64) - 1, (1 << 128) - 1
+
+
 class Reseeded:
     """One generator set afresh for each (seed, seq, stream): the same draws as an
     independent generator per candidate, at a fraction of the cost of building one
     (``default_rng`` costs ~30 us; hashing the key into a PCG64 state ~5 us). Only for
-    a caller that is done with the draws before it asks for the next key."""
+    a caller that is done with the draws before it asks for the next key.
+
+    ``random()`` and ``integers(n)`` are numpy's PCG64 draws computed here, bit for bit
+    (the 128-bit step, the XSL-RR output, the 53-bit double, Lemire's bounded integer on
+    the 32-bit half-draws): setting numpy's state costs more than a candidate's few draws.
+    Any other draw is numpy's, taken up from the state the draws here left."""
 
     def __init__(self) -> None:
         self._bits = np.random.PCG64(0)
-        self.rng = np.random.Generator(self._bits)
+        self._numpy = np.random.Generator(self._bits)
+        self._state = self._inc = self._half = 0
+        self._has_half = False
+        self._handed = True   # numpy's generator holds the state
 
-    def at(self, seed: int, seq: int, stream: int) -> np.random.Generator:
+    def at(self, seed: int, seq: int, stream: int) -> "Reseeded":
         digest = hashlib.blake2b(b"%d,%d,%d" % (seed, seq, stream), digest_size=32).digest()
-        self._bits.state = {"bit_generator": "PCG64", "has_uint32": 0, "uinteger": 0,
-                            "state": {"state": int.from_bytes(digest[:16], "little"),
-                                      "inc": int.from_bytes(digest[16:], "little") | 1}}
-        return self.rng
+        self._state = int.from_bytes(digest[:16], "little")
+        self._inc = int.from_bytes(digest[16:], "little") | 1
+        self._has_half, self._handed = False, False
+        return self
+
+    def _next64(self) -> int:
+        state = self._state = (self._state * _PCG_MULT + self._inc) & _M128
+        rot, x = state >> 122, ((state >> 64) ^ state) & _M64
+        return ((x >> rot) | (x << (64 - rot))) & _M64
+
+    def _next32(self) -> int:
+        if self._has_half:
+            self._has_half = False
+            return self._half
+        draw = self._next64()
+        self._half, self._has_half = draw >> 32, True
+        return draw & 0xFFFFFFFF
+
+    def random(self, size=None):  # noqa: ANN001, ANN201  (numpy's signature)
+        if size is not None or self._handed:
+            return self.numpy().random(size)
+        return (self._next64() >> 11) * (1.0 / 9007199254740992.0)
+
+    def integers(self, low, high=None, size=None, **kwargs):  # noqa: ANN001, ANN201
+        """A draw in [0, low) as numpy's (int64, Lemire on 32 bits below 2**32); other forms numpy's."""
+        if high is not None or size is not None or kwargs or self._handed or not 1 <= low <= 1 << 32:
+            return self.numpy().integers(low, high, size, **kwargs)
+        span = low
+        if span == 1:
+            return np.int64(0)
+        m = self._next32() * span
+        if m & 0xFFFFFFFF < span:
+            threshold = (0xFFFFFFFF - (span - 1)) % span
+            while m & 0xFFFFFFFF < threshold:
+                m = self._next32() * span
+        return np.int64(m >> 32)
+
+    def numpy(self) -> np.random.Generator:
+        """numpy's generator, from where the draws here left off."""
+        if not self._handed:
+            self._bits.state = {"bit_generator": "PCG64", "has_uint32": int(self._has_half), "uinteger": self._half,
+                                "state": {"state": self._state, "inc": self._inc}}
+            self._handed = True
+        return self._numpy
+
+    def __getattr__(self, name: str):  # noqa: ANN204  (any other draw: numpy's)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.numpy(), name)
 
     def __reduce__(self):
         """Scratch, not state: every draw is set afresh from its key."""

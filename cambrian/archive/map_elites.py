@@ -54,12 +54,19 @@ class Grid:
         self.features = tuple(features)
         self.capacity = capacity
         self.replace_equal = replace_equal
+        # (name, low, high - low, bins) per feature: Feature.bin's arithmetic without its calls
+        self._bins = tuple((f.name, f.low, f.high - f.low, f.bins) for f in self.features)
         self.cells: dict[Cell, list[Elite]] = {}
         self.occupied: list[Cell] = []   # cells in the order they were filled: a uniform draw is O(1)
         self._where: dict[str, Cell] = {}
 
     def cell_of(self, values: Mapping[str, float]) -> Cell:
-        return tuple(f.bin(float(values.get(f.name, f.low))) for f in self.features)
+        """(Feature.bin of each feature's value, its low end when missing), computed inline."""
+        cell = []
+        for name, low, span, bins in self._bins:
+            value = float(values.get(name, low))
+            cell.append(0 if value != value else min(bins - 1, max(0, int((value - low) / span * bins))))
+        return tuple(cell)
 
     def add(self, elite: Elite, values: Mapping[str, float]) -> AddStatus:
         if elite.program_id in self._where:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+from cambrian.store import Store
 from tests.conftest import LOADER, QUADRATIC_PROGRAM, write_problem
 
 SLOW_EVALUATOR = LOADER + """
@@ -89,6 +90,7 @@ def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path, drop_dir
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(0.5)  # let orphaned in-flight candidates finish writing their log lines
+    Store.open(db).close()  # takes up the killed run's pending log: every candidate it recorded
     before = _attempts(db)
     stored_before = {row[2] for row in before if row[3] == "new"}
     log_before = log.read_text().split()
