@@ -4,7 +4,8 @@ For more seeds than one sitting allows: run ``simulate.py --first-seed 10 ...`` 
 merge it with the first run. A run (problem, system, seed) present in two files must
 agree, or the merge is refused: the files then measure different code.
 
-    python bench/search/combine.py A/results.json B/results.json --out DIR [--systems a,b] [--header TEXT]
+    python bench/search/combine.py A/results.json B/results.json --out DIR [--systems a,b] [--landscapes x,y]
+        [--header TEXT]
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main() -> None:
                         help="the table's title")
     parser.add_argument("--header", default="", help="text under the title (machine, date, commands)")
     parser.add_argument("--systems", help="comma-separated: keep only these systems")
+    parser.add_argument("--landscapes", help="comma-separated: keep only these landscapes (problems)")
     args = parser.parse_args()
     missing = [p for p in args.results if not p.is_file()]
     if missing:
@@ -53,6 +55,11 @@ def main() -> None:
     if args.systems:
         keep = args.systems.split(",")
         runs = sorted((r for r in runs if r.system in keep), key=lambda r: keep.index(r.system))
+    if args.landscapes:
+        keep = args.landscapes.split(",")
+        runs = [r for r in runs if r.problem in keep]
+    if not runs:
+        raise SystemExit("error: no runs left to merge")
     # Problems and systems keep the first file's order; seeds are sorted by the tables.
     _, md = benchmark.write(runs, args.out, title=args.title, header=args.header,
                             meta={"merged": [str(p) for p in args.results], "parts": metas})

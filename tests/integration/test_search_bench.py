@@ -73,6 +73,28 @@ def test_landscapes_score_in_range_with_an_optimum_of_one(name):
         assert observed != true and score(name, start, "text") == (observed, true)
 
 
+def test_trap_basins_hold_a_climber():
+    """Three basins (1.0, 0.75, 0.5), all within reach of the start, none reachable from the
+    top of another by the weak model's largest moves (up to three values, 0.45 each)."""
+    import random
+
+    from cambrian import landscapes
+
+    assert score("trap", [0.5] * 8)[1] == pytest.approx(0.25)
+    rng = random.Random(0)
+    for height, centre, _ in landscapes._BASINS:
+        assert score("trap", centre)[1] == pytest.approx(height)
+        best_move = 0.0
+        for _ in range(3000):
+            x = list(centre)
+            for j in rng.sample(range(8), rng.randint(1, 3)):
+                x[j] += rng.uniform(-0.45, 0.45)
+            best_move = max(best_move, score("trap", x)[1])
+        assert best_move <= height  # no jump into a taller basin from the top of this one
+    starts = [[0.5 + 0.1 * s for s in signs] for signs in landscapes._CORNERS]  # a step towards each
+    assert all(score("trap", x)[1] > 0.25 for x in starts)
+
+
 def test_smoke_run_of_the_search_bench(tmp_path):
     sys.path.insert(0, str(BENCH))
     import run
@@ -108,25 +130,35 @@ def test_combine_merges_seeds_and_refuses_disagreeing_runs(tmp_path, monkeypatch
     monkeypatch.setattr(sys, "argv", ["combine.py", a, clash, "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match="another file says"):
         combine.main()
+    # A landscape re-run replaces its old runs: drop it from the old file, then merge the new one.
+    monkeypatch.setattr(sys, "argv", ["combine.py", clash, "--landscapes", "smooth", "--out", str(tmp_path / "y")])
+    with pytest.raises(SystemExit, match="no runs left"):
+        combine.main()
+    monkeypatch.setattr(sys, "argv", ["combine.py", a, "--landscapes", "trap", "--systems", "greedy",
+                                      "--out", str(tmp_path / "z")])
+    combine.main()
+    kept = json.loads((tmp_path / "z" / "results.json").read_text())["runs"]
+    assert {(r["problem"], r["system"]) for r in kept} == {("trap", "greedy")} and len(kept) == 3
 
 
-def _simulate(tmp_path, *args):
+def _simulate(tmp_path, *args, landscapes="smooth"):
     import simulate
 
     out = tmp_path / "sim"
-    return simulate.main(["--seeds", "1", "--landscapes", "smooth", "--systems", "cambrian,greedy", "--jobs", "1",
+    return simulate.main(["--seeds", "1", "--landscapes", landscapes, "--systems", "cambrian,greedy", "--jobs", "1",
                           "--out", str(out), *args]), out
 
 
 def test_the_replica_reproduces_the_published_table_from_this_checkout(tmp_path):
     """Seed 0 of the README's search table (results/replica40.json), run again: the same scores,
     so the published figures come from the code as it is (re-run the bench when this fails)."""
-    _simulate(tmp_path)
-    published = json.loads((BENCH / "results" / "replica40.json").read_text())["summary"]["smooth"]
-    again = json.loads((tmp_path / "sim" / "results.json").read_text())["summary"]["smooth"]
-    for system in ("cambrian", "greedy"):
-        assert again[system]["best_per_seed"] == published[system]["best_per_seed"][:1], system
-    assert "--landscapes smooth" in (tmp_path / "sim" / "results.md").read_text()  # the command as run
+    _simulate(tmp_path, landscapes=",".join(LANDSCAPES))  # every landscape: a changed one fails too
+    published = json.loads((BENCH / "results" / "replica40.json").read_text())["summary"]
+    again = json.loads((tmp_path / "sim" / "results.json").read_text())["summary"]
+    for name in LANDSCAPES:
+        for system in ("cambrian", "greedy"):
+            assert again[name][system]["best_per_seed"] == published[name][system]["best_per_seed"][:1], (name, system)
+    assert "--systems cambrian,greedy" in (tmp_path / "sim" / "results.md").read_text()  # the command as run
 
 
 @pytest.mark.parametrize("args, said", [

@@ -1,4 +1,4 @@
-"""Synthetic landscape 'trap': four pairs of parameters, each with a wide low peak and a narrow high one. Tune the constants."""
+"""Synthetic landscape 'trap': three basins of different heights, far apart. Tune the constants."""
 
 # EVOLVE-BLOCK-START
 a = 0.500
