@@ -273,16 +273,20 @@ class Store:
     def _take_up(self) -> None:
         """Fold in what the pending log holds that the database does not (a run killed
         between a fold's commit and the log's truncation left both)."""
-        entries = journal.read(self._journal.path)
-        if entries:
-            with self._conn:
-                self._conn.execute("BEGIN")
-                for program, attempt in entries:
-                    if self._conn.execute("SELECT 1 FROM attempts WHERE seq = ?", (attempt[0],)).fetchone():
-                        continue
-                    if program is not None:
-                        self._conn.execute(_INSERT_PROGRAM, program)
-                    self._conn.execute(_INSERT_ATTEMPT, attempt)
+        try:
+            entries = journal.read(self._journal.path)
+            if entries:
+                with self._conn:
+                    self._conn.execute("BEGIN")
+                    for program, attempt in entries:
+                        if self._conn.execute("SELECT 1 FROM attempts WHERE seq = ?", (attempt[0],)).fetchone():
+                            continue
+                        if program is not None:
+                            self._conn.execute(_INSERT_PROGRAM, program)
+                        self._conn.execute(_INSERT_ATTEMPT, attempt)
+        except (journal.Damaged, sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError) as exc:
+            raise StoreError(f"{self._journal.path} cannot be folded into {self.path.name} ({exc}); it is left as "
+                             f"it is: move it aside to open the run without the candidates it holds") from None
         self._journal.clear()
 
     def claim(self) -> "Store":

@@ -73,7 +73,7 @@ def test_a_killed_stores_log_is_folded_in_by_the_next_open_and_a_torn_tail_dropp
     _killed(store)
     log = db.with_name("cambrian.db-pending")
     whole = log.read_bytes()
-    log.write_bytes(whole + whole[:-3])  # copies of the entries, the last one cut short by the kill
+    log.write_bytes(whole + whole[len(journal.MAGIC):-3])  # copies of the entries, the last one cut short by the kill
     assert len(journal.read(log)) == 7  # the torn entry is dropped
     assert _table(db) == []
     reopened = Store.open(db)
@@ -176,3 +176,47 @@ def test_kill_9_loses_no_recorded_candidate(tmp_path):
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def _damaged_log(tmp_path: Path, damage) -> Path:
+    """A killed store's log of candidates 0-4, then ``damage(bytes) -> bytes`` applied to it."""
+    db = tmp_path / "cambrian.db"
+    store = Store.create(db, {}).claim()
+    for i in range(5):
+        _record(store, i)
+    _killed(store)
+    log = db.with_name("cambrian.db-pending")
+    log.write_bytes(damage(log.read_bytes()))
+    return log
+
+
+def _flip_second_entry(data: bytes) -> bytes:
+    at = len(data) // 5 + len(data) // 10  # inside the second of five entries of about equal size
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+
+
+@pytest.mark.parametrize("damage", [
+    _flip_second_entry,                                    # a damaged entry with whole ones after it
+    lambda data: os.urandom(3000),                         # not a pending log at all
+    lambda data: data + journal.frame((1, 2, 3)),          # a checked entry of the wrong shape
+    lambda data: data + journal.frame((None, (99, 0))),
+], ids=["damaged-middle", "foreign", "wrong-shape", "short-row"])
+def test_a_damaged_or_foreign_log_is_a_one_line_error_and_is_kept(tmp_path, damage):
+    """Only a torn last entry may be dropped: a log damaged elsewhere, or not a pending log,
+    stops every opener with a one-line error and is left as it is (nothing after it lost)."""
+    log = _damaged_log(tmp_path, damage)
+    before = log.read_bytes()
+    for opener in (lambda: Store.open(tmp_path / "cambrian.db"),
+                   lambda: Store.open(tmp_path / "cambrian.db").claim()):
+        with pytest.raises(StoreError, match="cambrian.db-pending") as error:
+            opener()
+        assert "\n" not in str(error.value)
+        assert log.read_bytes() == before
+    assert _table(tmp_path / "cambrian.db") == []
+
+
+def test_a_torn_first_write_or_zeroed_tail_is_dropped(tmp_path):
+    log = _damaged_log(tmp_path, lambda data: data + bytes(40))  # a power cut's zeroed blocks
+    assert [entry[1][0] for entry in journal.read(log)] == [0, 1, 2, 3, 4]
+    log.write_bytes(log.read_bytes()[:5])  # the first write cut inside its header
+    assert journal.read(log) == []
