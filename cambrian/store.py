@@ -155,6 +155,7 @@ class Store:
         self._conn = conn
         self.path = path
         self._cached_program = lru_cache(maxsize=4096)(self._load_program)
+        self._file: int | None = None       # the database file, for flock (see _lock_fd)
         self._ids: set[str] | None = None   # the stored program ids, for has_program; read when first asked
         self._top_seq: int | None = None    # the highest attempt seq stored; read when first needed
         self._journal = journal.Journal(path.with_name(path.name + "-pending"))
@@ -259,16 +260,25 @@ class Store:
         if not self._journal.path.exists():
             return
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return
-        try:
+            fd = self._lock_fd()
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # held by a live run (or unreadable): read what the database has
+        try:
             self._take_up()
-        except (BlockingIOError, OSError, sqlite3.OperationalError):
-            pass  # held by a live run, or not ours to write: read what the database has
+        except (OSError, sqlite3.OperationalError):
+            pass  # not ours to write: read what the database has
         finally:
-            os.close(fd)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_fd(self) -> int:
+        """A descriptor of the database file for flock, kept open until the connection is
+        closed: closing one drops every POSIX lock this process holds on the file, SQLite's
+        among them, and another process's close would then checkpoint and delete the WAL
+        under this connection."""
+        if self._file is None:
+            self._file = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        return self._file
 
     def _take_up(self) -> None:
         """Fold in what the pending log holds that the database does not (a run killed
@@ -294,14 +304,12 @@ class Store:
         a second session on the same run is refused in one line, never run against the first."""
         import fcntl
 
-        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = self._lock_fd()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            os.close(fd)
             raise StoreError(f"{self.path.parent} is in use by another cambrian run; wait for it to stop "
                              f"(or stop it with Ctrl-C), then try again") from None
-        self._claim = fd
         self._take_up()
         return self
 
@@ -309,10 +317,9 @@ class Store:
         self.fold()
         self._journal.close(remove=self._journal.writing)  # empty now; a reader leaves a live run's log alone
         self._conn.close()
-        fd = getattr(self, "_claim", None)
-        if fd is not None:
-            os.close(fd)
-            self._claim = None
+        if self._file is not None:  # after the connection (see _lock_fd); releases the claim
+            os.close(self._file)
+            self._file = None
 
     # -- meta ----------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:

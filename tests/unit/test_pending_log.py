@@ -41,8 +41,8 @@ def _killed(store: Store) -> None:
     """Leave the store as kill -9 would: no fold, no close; the log stays as written."""
     store._journal.close(remove=False)
     store._conn.close()
-    if getattr(store, "_claim", None) is not None:
-        os.close(store._claim)
+    if store._file is not None:  # the claim's lock goes with it
+        os.close(store._file)
 
 
 def test_recorded_candidates_are_read_back_at_once_and_reach_others_at_the_fold(tmp_path):
@@ -220,3 +220,45 @@ def test_a_torn_first_write_or_zeroed_tail_is_dropped(tmp_path):
     assert [entry[1][0] for entry in journal.read(log)] == [0, 1, 2, 3, 4]
     log.write_bytes(log.read_bytes()[:5])  # the first write cut inside its header
     assert journal.read(log) == []
+
+
+_RESUMED = """
+import sys
+from pathlib import Path
+from cambrian.program import Program
+from cambrian.store import NEW, Attempt, Store
+
+store = Store.open(Path(sys.argv[1])).claim()  # the store has a pending log: a killed run's
+for seq in (1, 2):
+    p = Program(f"{seq:016x}", f"code{seq}", None, "x", 0, 0, "ok", score=seq / 3, seq=seq)
+    store.record(Attempt(seq, 0, None, (), "x", p.id, NEW), p)
+    store.fold()
+    print(seq, flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_reader_closing_during_a_resumed_run_leaves_the_runs_wal_alone(tmp_path):
+    """Opening a store that has a pending log must not drop the SQLite locks of its own
+    connection (closing a descriptor of the database file drops every POSIX lock the
+    process holds on it): else another process's close takes itself for the last
+    connection, checkpoints and deletes the WAL under the live run, whose later commits
+    are lost when it is killed."""
+    db = tmp_path / "cambrian.db"
+    killed = Store.create(db, {}).claim()
+    _record(killed, 0)
+    _killed(killed)
+    run = subprocess.Popen([sys.executable, "-c", _RESUMED, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True)
+    try:
+        assert run.stdout.readline() == "1\n"
+        reader = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT * FROM attempts'); c.close()"
+        subprocess.run([sys.executable, "-c", reader, str(db)], check=True)  # `cambrian status`, and gone
+        run.stdin.write("\n")
+        run.stdin.flush()
+        assert run.stdout.readline() == "2\n"  # candidate 2 committed
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+    Store.open(db).close()
+    assert [row[0] for row in _table(db)] == [0, 1, 2]
