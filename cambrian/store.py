@@ -100,6 +100,7 @@ CREATE TABLE events (
 SNAPSHOTS_SCHEMA = ("CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, digest TEXT NOT NULL,"
                     " state BLOB NOT NULL, created REAL NOT NULL)")
 WAL_CHECKPOINT_PAGES = 4000
+CLAIM_WAIT = 2.0   # seconds a run waits for the store's lock before it takes it for another run's
 FOLD_EVERY, FOLD_SECONDS = 1000, 1.0   # the pending log is folded into the database this often, at least
 SNAPSHOTS_KEPT = 2   # the newest ones; an older one is the fallback when the newest cannot be used
 
@@ -304,12 +305,17 @@ class Store:
         a second session on the same run is refused in one line, never run against the first."""
         import fcntl
 
-        fd = self._lock_fd()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StoreError(f"{self.path.parent} is in use by another cambrian run; wait for it to stop "
-                             f"(or stop it with Ctrl-C), then try again") from None
+        fd, until = self._lock_fd(), time.monotonic() + CLAIM_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < until:  # a reader taking up a killed run's log holds it for a moment
+                    time.sleep(0.05)
+                    continue
+                raise StoreError(f"{self.path.parent} is in use by another cambrian run; wait for it to stop "
+                                 f"(or stop it with Ctrl-C), then try again") from None
         self._take_up()
         return self
 

@@ -262,3 +262,25 @@ def test_a_reader_closing_during_a_resumed_run_leaves_the_runs_wal_alone(tmp_pat
         run.wait()
     Store.open(db).close()
     assert [row[0] for row in _table(db)] == [0, 1, 2]
+
+
+def test_a_run_starting_while_a_reader_takes_up_a_killed_log_waits_for_it(tmp_path):
+    """A reader folding a killed run's log holds the store's lock for a moment: a run
+    (a resume) claiming the store then waits for it instead of refusing as if another run
+    held it; a run that keeps the lock is still refused."""
+    import fcntl
+    import threading
+
+    db = tmp_path / "cambrian.db"
+    Store.create(db, {}).close()
+    reader = os.open(db, os.O_RDONLY)  # the reader's take-up, in progress
+    fcntl.flock(reader, fcntl.LOCK_EX)
+    done = threading.Event()
+    threading.Thread(target=lambda: (done.wait(), fcntl.flock(reader, fcntl.LOCK_UN))).start()
+    store = Store.open(db)
+    done.set()  # the take-up ends while the run waits
+    store.claim()
+    with pytest.raises(StoreError, match="in use by another cambrian run"):
+        Store.open(db).claim()
+    store.close()
+    os.close(reader)
