@@ -109,7 +109,8 @@ class Reseeded:
 
     def integers(self, low, high=None, size=None, **kwargs):  # noqa: ANN001, ANN201
         """A draw in [0, low) as numpy's (int64, Lemire on 32 bits below 2**32); other forms numpy's."""
-        if high is not None or size is not None or kwargs or self._handed or not 1 <= low <= 1 << 32:
+        if high is not None or size is not None or kwargs or self._handed or type(low) is not int \
+                or not 1 <= low <= 1 << 32:
             return self.numpy().integers(low, high, size, **kwargs)
         span = low
         if span == 1:
