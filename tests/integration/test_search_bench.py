@@ -115,10 +115,11 @@ def test_smoke_run_of_the_search_bench(tmp_path):
     import run
 
     out = tmp_path / "bench"
-    assert run.main(["--seeds", "2", "--budget", "10", "--landscapes", "trap", "--systems", "cambrian,greedy",
-                     "--jobs", "1", "--out", str(out)]) == 0
+    assert run.main(["--seeds", "2", "--first-seed", "5", "--budget", "10", "--landscapes", "trap",
+                     "--systems", "cambrian,greedy", "--jobs", "1", "--out", str(out)]) == 0
     data = json.loads((out / "results.json").read_text())
-    assert len(data["runs"]) == 4
+    assert len(data["runs"]) == 4 and {r["seed"] for r in data["runs"]} == {5, 6}  # seeds 5-6, another sitting's
+    assert "--first-seed 5" in (out / "results.md").read_text()
     for r in data["runs"]:
         assert r["calls"] <= 10 and r["candidates"] >= 1 and r["best"] > 0.2
     assert "| trap |" in (out / "results.md").read_text()
@@ -211,6 +212,7 @@ def test_the_replica_refuses_bad_arguments_in_one_line(tmp_path, capsys, args, s
     (["--systems", "bogus"], "unknown system bogus"),
     (["--systems", ","], "unknown system (none given)"),
     (["--budget", "0"], "--budget must be at least 1"),
+    (["--first-seed", "-1"], "--first-seed must be at least 0"),
 ])
 def test_the_real_benchmark_refuses_bad_arguments_before_any_run(tmp_path, capsys, args, said):
     sys.path.insert(0, str(BENCH.parent))
