@@ -74,25 +74,40 @@ def test_landscapes_score_in_range_with_an_optimum_of_one(name):
 
 
 def test_trap_basins_hold_a_climber():
-    """Three basins (1.0, 0.75, 0.5), all within reach of the start, none reachable from the
-    top of another by the weak model's largest moves (up to three values, 0.45 each)."""
+    """Three basins (1.0, 0.75, 0.5), all within reach of the start, the tallest pulling least
+    there, none reachable from the top of another by the weak model's moves (up to three
+    values, each nudged by up to 0.45 or set to a round guess in [0, 1])."""
+    import math
     import random
 
     from cambrian import landscapes
 
     assert score("trap", [0.5] * 8)[1] == pytest.approx(0.25)
+    pulls = [h * math.exp(-sum((0.5 - c) ** 2 for c in centre) / w) for h, centre, w in landscapes._BASINS]
+    assert pulls[0] < min(pulls[1:])  # from the start the tallest pulls a little less than the others
     rng = random.Random(0)
     for height, centre, _ in landscapes._BASINS:
         assert score("trap", centre)[1] == pytest.approx(height)
         best_move = 0.0
         for _ in range(3000):
             x = list(centre)
+            guess = rng.random() < 0.3
             for j in rng.sample(range(8), rng.randint(1, 3)):
-                x[j] += rng.uniform(-0.45, 0.45)
+                x[j] = rng.randrange(21) / 20 if guess else x[j] + rng.uniform(-0.45, 0.45)
             best_move = max(best_move, score("trap", x)[1])
         assert best_move <= height  # no jump into a taller basin from the top of this one
     starts = [[0.5 + 0.1 * s for s in signs] for signs in landscapes._CORNERS]  # a step towards each
     assert all(score("trap", x)[1] > 0.25 for x in starts)
+
+
+@pytest.mark.parametrize("name", LANDSCAPES)
+def test_each_landscapes_task_says_what_its_program_says(name):
+    """task.md (shown to the model in the system prompt) and the initial program's docstring
+    describe the same landscape: a redesigned landscape cannot keep a stale task."""
+    here = BENCH / "landscapes" / name
+    task = (here / "task.md").read_text().strip()
+    doc = (here / "initial_program.py").read_text().splitlines()[0]
+    assert task.split("(1.0 is optimal): ", 1)[1] == doc.split(f"'{name}': ", 1)[1].removesuffix(' Tune the constants."""')
 
 
 def test_smoke_run_of_the_search_bench(tmp_path):
@@ -100,10 +115,11 @@ def test_smoke_run_of_the_search_bench(tmp_path):
     import run
 
     out = tmp_path / "bench"
-    assert run.main(["--seeds", "2", "--budget", "10", "--landscapes", "trap", "--systems", "cambrian,greedy",
-                     "--jobs", "1", "--out", str(out)]) == 0
+    assert run.main(["--seeds", "2", "--first-seed", "5", "--budget", "10", "--landscapes", "trap",
+                     "--systems", "cambrian,greedy", "--jobs", "1", "--out", str(out)]) == 0
     data = json.loads((out / "results.json").read_text())
-    assert len(data["runs"]) == 4
+    assert len(data["runs"]) == 4 and {r["seed"] for r in data["runs"]} == {5, 6}  # seeds 5-6, another sitting's
+    assert "--first-seed 5" in (out / "results.md").read_text()
     for r in data["runs"]:
         assert r["calls"] <= 10 and r["candidates"] >= 1 and r["best"] > 0.2
     assert "| trap |" in (out / "results.md").read_text()
@@ -141,24 +157,36 @@ def test_combine_merges_seeds_and_refuses_disagreeing_runs(tmp_path, monkeypatch
     assert {(r["problem"], r["system"]) for r in kept} == {("trap", "greedy")} and len(kept) == 3
 
 
-def _simulate(tmp_path, *args, landscapes="smooth"):
+def _simulate(tmp_path, *args, landscapes="smooth", systems="cambrian,greedy"):
     import simulate
 
     out = tmp_path / "sim"
-    return simulate.main(["--seeds", "1", "--landscapes", landscapes, "--systems", "cambrian,greedy", "--jobs", "1",
+    return simulate.main(["--seeds", "1", "--landscapes", landscapes, "--systems", systems, "--jobs", "1",
                           "--out", str(out), *args]), out
 
 
 def test_the_replica_reproduces_the_published_table_from_this_checkout(tmp_path):
     """Seed 0 of the README's search table (results/replica40.json), run again: the same scores,
     so the published figures come from the code as it is (re-run the bench when this fails)."""
-    _simulate(tmp_path, landscapes=",".join(LANDSCAPES))  # every landscape: a changed one fails too
+    # Every landscape (a changed one fails too), and lineages, the best baseline on trap.
+    _simulate(tmp_path, landscapes=",".join(LANDSCAPES), systems="cambrian,greedy,lineages")
     published = json.loads((BENCH / "results" / "replica40.json").read_text())["summary"]
     again = json.loads((tmp_path / "sim" / "results.json").read_text())["summary"]
     for name in LANDSCAPES:
-        for system in ("cambrian", "greedy"):
+        for system in ("cambrian", "greedy", "lineages"):
             assert again[name][system]["best_per_seed"] == published[name][system]["best_per_seed"][:1], (name, system)
-    assert "--systems cambrian,greedy" in (tmp_path / "sim" / "results.md").read_text()  # the command as run
+    assert "--systems cambrian,greedy,lineages" in (tmp_path / "sim" / "results.md").read_text()  # the command as run
+
+
+@pytest.mark.parametrize("table", ["replica40", "heldout40_59", "pooled60", "real10"])
+def test_no_fixed_baseline_wins_every_landscape_in_the_published_tables(table):
+    """The landscapes are designed so that no single fixed search wins them all (the README says
+    so of these tables): the best baseline by median is not the same on every landscape."""
+    summary = json.loads((BENCH / "results" / f"{table}.json").read_text())["summary"]
+    assert set(summary) == set(LANDSCAPES)
+    baselines = ("greedy", "lineages", "best_of_n", "random_parent")
+    best = {max((s for s in baselines if s in runs), key=lambda s: runs[s]["median"]) for runs in summary.values()}
+    assert len(best) > 1, best
 
 
 @pytest.mark.parametrize("args, said", [
@@ -184,6 +212,7 @@ def test_the_replica_refuses_bad_arguments_in_one_line(tmp_path, capsys, args, s
     (["--systems", "bogus"], "unknown system bogus"),
     (["--systems", ","], "unknown system (none given)"),
     (["--budget", "0"], "--budget must be at least 1"),
+    (["--first-seed", "-1"], "--first-seed must be at least 0"),
 ])
 def test_the_real_benchmark_refuses_bad_arguments_before_any_run(tmp_path, capsys, args, said):
     sys.path.insert(0, str(BENCH.parent))
