@@ -106,6 +106,8 @@ def test_sigkill_then_resume_loses_nothing_and_redoes_nothing(tmp_path, drop_dir
     assert set(before) <= set(after), "something stored before the kill was lost"
     assert not stored_before & set(evaluated_after), "a stored program was evaluated again"
     assert after == reference, "the resumed run differs from an uninterrupted one"
+    pending = db.with_name("cambrian.db-pending")
+    assert not pending.exists() or pending.stat().st_size == 0, "the ended run left candidates unfolded"
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
