@@ -65,13 +65,18 @@ def test_recorded_candidates_are_read_back_at_once_and_reach_others_at_the_fold(
     assert not (tmp_path / "cambrian.db-pending").exists()
 
 
-def test_a_killed_stores_log_is_folded_in_by_the_next_open_and_a_torn_tail_dropped(tmp_path):
-    db = tmp_path / "cambrian.db"
-    store = Store.create(db, {}).claim()
-    for i in range(4):
+def _killed_log(tmp_path: Path, n: int) -> Path:
+    """The pending log a run killed after recording candidates 0 to n - 1 left behind."""
+    store = Store.create(tmp_path / "cambrian.db", {}).claim()
+    for i in range(n):
         _record(store, i)
     _killed(store)
-    log = db.with_name("cambrian.db-pending")
+    return tmp_path / "cambrian.db-pending"
+
+
+def test_a_killed_stores_log_is_folded_in_by_the_next_open_and_a_torn_tail_dropped(tmp_path):
+    db = tmp_path / "cambrian.db"
+    log = _killed_log(tmp_path, 4)
     whole = log.read_bytes()
     log.write_bytes(whole + whole[len(journal.MAGIC):-3])  # copies of the entries, the last one cut short by the kill
     assert len(journal.read(log)) == 7  # the torn entry is dropped
@@ -180,12 +185,7 @@ def test_kill_9_loses_no_recorded_candidate(tmp_path):
 
 def _damaged_log(tmp_path: Path, damage) -> Path:
     """A killed store's log of candidates 0-4, then ``damage(bytes) -> bytes`` applied to it."""
-    db = tmp_path / "cambrian.db"
-    store = Store.create(db, {}).claim()
-    for i in range(5):
-        _record(store, i)
-    _killed(store)
-    log = db.with_name("cambrian.db-pending")
+    log = _killed_log(tmp_path, 5)
     log.write_bytes(damage(log.read_bytes()))
     return log
 
@@ -245,9 +245,7 @@ def test_a_reader_closing_during_a_resumed_run_leaves_the_runs_wal_alone(tmp_pat
     connection, checkpoints and deletes the WAL under the live run, whose later commits
     are lost when it is killed."""
     db = tmp_path / "cambrian.db"
-    killed = Store.create(db, {}).claim()
-    _record(killed, 0)
-    _killed(killed)
+    _killed_log(tmp_path, 1)
     run = subprocess.Popen([sys.executable, "-c", _RESUMED, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            text=True)
     try:
