@@ -126,3 +126,34 @@ def test_ctrl_c_stops_gracefully_and_resume_finishes(tmp_path, drop_dir):
     assert len(_attempts(run_dir / "cambrian.db")) == 31
     codes = log.read_text().split()
     assert len(codes) == len(set(codes)), "a program was evaluated twice"
+
+
+BLOCKING_EVALUATOR = LOADER + """
+import os, time
+def evaluate(path):
+    x, y = load(path).solve()
+    log = os.environ["CAMBRIAN_TEST_LOG"]
+    with open(log, "a") as out:
+        out.write("x\\n")
+    if sum(1 for _ in open(log)) == 6:  # the sixth evaluation waits until the test lets it go
+        while not os.path.exists(log + ".go"):
+            time.sleep(0.05)
+    return {"combined_score": 1.0 / (1.0 + (x - 3.0) ** 2 + (y - 0.5) ** 2)}
+"""
+
+
+def test_a_reader_sees_every_recorded_candidate_while_the_run_waits(tmp_path, drop_dir):
+    """The README's reader lag: nothing while the run waits for an evaluation (it folds its
+    pending log into the database when it starts waiting)."""
+    problem = write_problem(tmp_path / "blocking", QUADRATIC_PROGRAM, BLOCKING_EVALUATOR,
+                            "budget: 8\nworkers: 1\nseed: 3\n"  # a timeout longer than the wait below:
+                            f"evaluation:\n  timeout: 600\n  pass_env: [CAMBRIAN_TEST_LOG]\n  writable: [{drop_dir}]\n")
+    log = drop_dir / "blocking.log"
+    proc = _cambrian("run", str(problem), "--run-dir", str(tmp_path / "run"), "--quiet", log=log)
+    try:
+        # five evaluations recorded (the initial program and four candidates), the sixth waiting
+        _wait_for_attempts(tmp_path / "run" / "cambrian.db", 5, proc)
+    finally:
+        (drop_dir / "blocking.log.go").write_text("")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
