@@ -19,6 +19,13 @@ class AddStatus(enum.Enum):
     PRESENT = "present"         # this program is already in the grid
 
 
+def _bin(value: float, low: float, span: float, bins: int) -> int:
+    """Bin index of ``value`` in [low, low + span) cut into ``bins``; outside: the edge bins; NaN: 0."""
+    if value != value:
+        return 0
+    return min(bins - 1, max(0, int((value - low) / span * bins)))
+
+
 @dataclass(frozen=True)
 class Feature:
     name: str
@@ -28,10 +35,7 @@ class Feature:
 
     def bin(self, value: float) -> int:
         """Bin index of ``value``; values outside the range go to the edge bins."""
-        if value != value:  # NaN
-            return 0
-        frac = (value - self.low) / (self.high - self.low)
-        return min(self.bins - 1, max(0, int(frac * self.bins)))
+        return _bin(value, self.low, self.high - self.low, self.bins)
 
 
 @dataclass(frozen=True)
@@ -54,19 +58,15 @@ class Grid:
         self.features = tuple(features)
         self.capacity = capacity
         self.replace_equal = replace_equal
-        # (name, low, high - low, bins) per feature: Feature.bin's arithmetic without its calls
+        # (name, low, high - low, bins) per feature: cell_of without the attribute reads per call
         self._bins = tuple((f.name, f.low, f.high - f.low, f.bins) for f in self.features)
         self.cells: dict[Cell, list[Elite]] = {}
         self.occupied: list[Cell] = []   # cells in the order they were filled: a uniform draw is O(1)
         self._where: dict[str, Cell] = {}
 
     def cell_of(self, values: Mapping[str, float]) -> Cell:
-        """(Feature.bin of each feature's value, its low end when missing), computed inline."""
-        cell = []
-        for name, low, span, bins in self._bins:
-            value = float(values.get(name, low))
-            cell.append(0 if value != value else min(bins - 1, max(0, int((value - low) / span * bins))))
-        return tuple(cell)
+        """Feature.bin of each feature's value (its low end when missing)."""
+        return tuple(_bin(float(values.get(name, low)), low, span, bins) for name, low, span, bins in self._bins)
 
     def add(self, elite: Elite, values: Mapping[str, float]) -> AddStatus:
         if elite.program_id in self._where:
