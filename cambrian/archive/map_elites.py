@@ -66,7 +66,7 @@ class Grid:
 
     def cell_of(self, values: Mapping[str, float]) -> Cell:
         """Feature.bin of each feature's value (its low end when missing)."""
-        return tuple(_bin(float(values.get(name, low)), low, span, bins) for name, low, span, bins in self._bins)
+        return tuple([_bin(float(values.get(name, low)), low, span, bins) for name, low, span, bins in self._bins])
 
     def add(self, elite: Elite, values: Mapping[str, float]) -> AddStatus:
         if elite.program_id in self._where:
