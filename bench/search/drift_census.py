@@ -1,6 +1,6 @@
 """How many equal-scoring children took their island's best's place (drift), and how many of
 them had a constant outside [0, 1], the range the landscapes' evaluators read (they clip; on
-mixed the first constant is an integer mode, so there every program counts as outside).
+mixed the first constant is an integer mode (0 to 9), so there almost every program counts as outside).
 
 Runs the replica (``simulate.py``) with the default search and counts, in ``Adaptive.tell``,
 the children that replaced the island's current program without a higher score.
@@ -24,32 +24,34 @@ from cambrian import adaptive, benchmark  # noqa: E402
 from cambrian.program import program_id  # noqa: E402
 
 
-def census(landscape: str, seeds: int, budget: int) -> tuple[int, int]:
-    """(drift replacements, of which with a constant outside [0, 1]) over seeds 0..seeds-1."""
-    constants: dict[str, list[float]] = {}
+def census(landscape: str, seeds: int, budget: int, overrides: dict | None = None) -> tuple[int, int]:
+    """(drift replacements, of which with a constant outside [0, 1]) over seeds 0..seeds-1, with the
+    default search (``overrides``: config overrides on top of it, as ``simulate.py --set``)."""
+    values: dict[str, list[float]] = {}
     counts = [0, 0]
     evaluate, tell = simulate.evaluate, adaptive.Adaptive.tell
 
     def recording_evaluate(name: str, code: str):  # noqa: ANN202
         result = evaluate(name, code)
         if result is not None:
-            namespace: dict = {}
-            exec(compile(code, "<candidate>", "exec"), namespace)
-            constants[program_id(code)] = [float(v) for v in namespace["params"]()]
+            values[program_id(code)] = simulate.constants(code)
         return result
 
     def counting_tell(self, island, pid, fitness, features):  # noqa: ANN001, ANN202
-        before = self.islands[island].current
+        isle = self.islands[island]  # the island itself: a reset in this tell may put a fresh one in its slot
+        before = isle.current
         told = tell(self, island, pid, fitness, features)
-        if pid is not None and fitness == before.fitness and self.islands[island].current.program_id == pid:
+        # Not a higher score (an improvement), and the child is now the island's best (it replaced).
+        if pid is not None and fitness == before.fitness and isle.current.program_id == pid:
             counts[0] += 1
-            counts[1] += any(not 0 <= v <= 1 for v in constants.get(pid, ()))
+            counts[1] += any(not 0 <= v <= 1 for v in values.get(pid, ()))
         return told
 
     simulate.evaluate, adaptive.Adaptive.tell = recording_evaluate, counting_tell
     try:
         for seed in range(seeds):
-            simulate.simulate(landscape, benchmark.SYSTEMS["cambrian"], seed, budget=budget)
+            simulate.simulate(landscape, {**benchmark.SYSTEMS["cambrian"], **(overrides or {})}, seed,
+                              budget=budget)
     finally:
         simulate.evaluate, adaptive.Adaptive.tell = evaluate, tell
     return counts[0], counts[1]
@@ -61,6 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=int, default=300)
     args = parser.parse_args(argv)
+    for flag, value in (("--seeds", args.seeds), ("--budget", args.budget)):
+        if value < 1:
+            parser.error(f"{flag} must be at least 1 (got {value})")
     drift, outside = census(args.landscape, args.seeds, args.budget)
     print(f"{args.landscape}, seeds 0-{args.seeds - 1}, {args.budget} calls: {drift} drift replacements, "
           f"{outside} with a constant outside [0, 1]")

@@ -43,11 +43,16 @@ TEMPLATES = load_templates()
 FORMATS = {"llm:weak:diff": 0.6, "llm:weak:rewrite": 0.3, "llm:weak:crossover": 0.1}
 
 
-def evaluate(name: str, code: str) -> tuple[float, float] | None:
+def constants(code: str) -> list[float]:
+    """What a landscape program's ``params()`` returns (it raises for a program that does not run)."""
     namespace: dict = {}
+    exec(compile(code, "<candidate>", "exec"), namespace)
+    return [float(v) for v in namespace["params"]()]
+
+
+def evaluate(name: str, code: str) -> tuple[float, float] | None:
     try:
-        exec(compile(code, "<candidate>", "exec"), namespace)
-        return score(name, [float(v) for v in namespace["params"]()], code)
+        return score(name, constants(code), code)
     except Exception:
         return None
 

@@ -197,7 +197,17 @@ def test_drift_census_counts_equal_scoring_children_that_replace_the_best():
     evaluate, tell = simulate.evaluate, Adaptive.tell
     drift, outside = drift_census.census("plateau", seeds=1, budget=60)
     assert drift > 0 and 0 <= outside <= drift   # plateau: equal scores are most children
+    # The same run without drift: an improvement, or an equal-scoring child that did not take the
+    # best's place, is not counted.
+    assert drift_census.census("plateau", seeds=1, budget=60, overrides={"archive.replace_equal": False}) == (0, 0)
     assert (simulate.evaluate, Adaptive.tell) == (evaluate, tell)   # the counting hooks are undone
+    with pytest.raises(FileNotFoundError):
+        drift_census.census("no-such-landscape", seeds=1, budget=10)
+    assert (simulate.evaluate, Adaptive.tell) == (evaluate, tell)   # ... when a run fails too
+    for bad in (["plateau", "--seeds", "0"], ["plateau", "--budget", "0"]):
+        with pytest.raises(SystemExit) as exit_:
+            drift_census.main(bad)
+        assert exit_.value.code == 2
 
 
 @pytest.mark.parametrize("table", ["replica40", "heldout40_59", "pooled60", "real10", "replica1000_20"])
