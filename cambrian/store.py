@@ -337,9 +337,9 @@ class Store:
         log, durable against a killed process when this returns; folded in later, as one.
         A program id or attempt seq already stored is refused (sqlite3.IntegrityError), nothing written."""
         now = time.time()
-        seq = attempt.seq
+        seq, top = attempt.seq, self._highest_seq()
         inspirations = _id_list(attempt.inspirations)
-        if seq in self._pending_attempts or seq <= self._highest_seq() and \
+        if seq in self._pending_attempts or seq <= top and \
                 self._conn.execute("SELECT 1 FROM attempts WHERE seq = ?", (seq,)).fetchone():
             raise sqlite3.IntegrityError("UNIQUE constraint failed: attempts.seq")
         row = None
@@ -375,7 +375,8 @@ class Store:
                  row[1], row[13], row[14]))
             if self._ids is not None:
                 self._ids.add(program.id)
-        self._top_seq = max(self._highest_seq(), seq)
+        if seq > top:
+            self._top_seq = seq
         if len(self._pending) >= FOLD_EVERY or time.monotonic() - self._pending_since >= FOLD_SECONDS:
             self.fold()
 

@@ -83,9 +83,8 @@ class Reseeded:
         self._handed = True   # numpy's generator holds the state
 
     def at(self, seed: int, seq: int, stream: int) -> "Reseeded":
-        digest = hashlib.blake2b(b"%d,%d,%d" % (seed, seq, stream), digest_size=32).digest()
-        self._state = int.from_bytes(digest[:16], "little")
-        self._inc = int.from_bytes(digest[16:], "little") | 1
+        key = int.from_bytes(hashlib.blake2b(b"%d,%d,%d" % (seed, seq, stream), digest_size=32).digest(), "little")
+        self._state, self._inc = key & _M128, key >> 128 | 1   # the digest's first 16 bytes, its last 16 (odd)
         self._has_half, self._handed = False, False
         return self
 
@@ -296,8 +295,8 @@ class Strategy:
         return Proposal(seq, island, parent, inspirations, operator, their_islands)
 
     def _operator(self, rng: np.random.Generator, *, has_mate: bool, island: int = 0) -> str:
-        mine = self._island_arms[island % len(self._island_arms)] if self._island_arms else None
         if self.bandit is not None:
+            mine = self._island_arms[island % len(self._island_arms)] if self._island_arms else None
             allowed = tuple(n for n in self._operators if (has_mate or n not in self._mate_operators)
                             and (mine is None or n in mine))
             return self.bandit.choose(rng, allowed or tuple(n for n in self._operators if mine is None or n in mine)
