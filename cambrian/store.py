@@ -110,7 +110,7 @@ SNAPSHOTS_KEPT = 2   # the newest ones; an older one is the fallback when the ne
 NEW, DUPLICATE, EQUIVALENT, FAILED = "new", "duplicate", "equivalent", "failed"
 
 
-@dataclass(frozen=True)
+@dataclass  # a value, never changed once made (not frozen: made per candidate, and frozen's __init__ costs ~4x)
 class Attempt:
     seq: int
     island: int

@@ -26,7 +26,9 @@ from .config import Config
 from .resume import RunShape, shape_for
 
 
-@dataclass(frozen=True)
+# Values, never changed once made; not frozen: one of each per candidate, and a frozen
+# dataclass's __init__ costs ~4x (bench/bookkeeping.py).
+@dataclass
 class Proposal:
     seq: int
     island: int
@@ -36,7 +38,7 @@ class Proposal:
     inspiration_islands: tuple[int, ...] = ()   # the island each inspiration was taken from
 
 
-@dataclass(frozen=True)
+@dataclass
 class Outcome:
     """What became of a proposal. ``score`` is None unless the program is valid."""
 
@@ -46,7 +48,7 @@ class Outcome:
     cost: float = 0.0              # dollars the proposal cost
 
 
-@dataclass(frozen=True)
+@dataclass
 class Told:
     status: AddStatus | None
     new_best: bool
