@@ -163,7 +163,7 @@ class Adaptive:
             return seq % count
         if self.islands[self.leader].stuck < 1 or rng.random() >= self.explore_share:
             return self.leader
-        return min((isle.stuck, i) for i, isle in enumerate(self.islands) if i != self.leader)[1]
+        return min([(isle.stuck, i) for i, isle in enumerate(self.islands) if i != self.leader])[1]
 
     def _rival(self, index: int) -> bool:
         """Has this island caught up with where the leader stood when it was opened?"""
@@ -176,8 +176,8 @@ class Adaptive:
             return (), ()
         if self.config.search.cross_inspirations:
             # best first, ties by island: (-fitness, i) pairs sort as the islands would by that key
-            others = sorted((-isle.current.fitness, i) for i, isle in enumerate(self.islands)
-                            if i != island and (island != self.leader or self._rival(i)))
+            others = sorted([(-isle.current.fitness, i) for i, isle in enumerate(self.islands)
+                             if i != island and (island != self.leader or self._rival(i))])
             ids: list[str] = []
             where: list[int] = []
             for _, i in others:
