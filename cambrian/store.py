@@ -402,7 +402,12 @@ class Store:
     def program(self, program_id: str) -> Program | None:
         """A stored program (recorded ones included), or None; read once, then cached."""
         pending = self._pending_programs.get(program_id)
-        return pending if pending is not None else self._cached_program(program_id)
+        if pending is not None:
+            return pending
+        try:
+            return self._cached_program(program_id)
+        except KeyError:  # not stored (yet): a miss is not cached, the program may be recorded later
+            return None
 
     def record_call(self, **row: Any) -> None:
         """One LLM exchange (or failed request), as sent and as answered. Never a key.
@@ -487,10 +492,13 @@ class Store:
                           (time.time(), kind, json.dumps(data)))
 
     # -- reads ---------------------------------------------------------------
-    def _load_program(self, program_id: str) -> Program | None:
+    def _load_program(self, program_id: str) -> Program:
+        """The stored program; KeyError if there is none (raised, so the cache keeps no miss)."""
         row = self._conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ?",
                                 (program_id,)).fetchone()
-        return None if row is None else _program(row)
+        if row is None:
+            raise KeyError(program_id)
+        return _program(row)
 
     def meta(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
