@@ -93,7 +93,7 @@ def measure(n: int, samples: int, batch: int, cfg: config.Config) -> dict[str, l
         for first in range(n, n + samples - samples % batch, batch):
             # The operator's product (the child's code) is made before the clock starts.
             codes = [CODE.format(i=seq) + "# child" for seq in range(first, first + batch)]
-            spent = dict.fromkeys(PHASES, 0.0)
+            stamps = []   # per candidate, the clock before each phase and after the last one
             start, start_cpu = clock(), time.thread_time()
             for seq, code in zip(range(first, first + batch), codes):
                 t0 = clock()
@@ -115,13 +115,11 @@ def measure(n: int, samples: int, batch: int, cfg: config.Config) -> dict[str, l
                     strategy.tell(proposal, Outcome(pid, score, features(score, len(code) + seq % 100)))
                 else:
                     t4 = clock()
-                t5 = clock()
-                for phase, took in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
-                    spent[phase] += took
+                stamps.append((t0, t1, t2, t3, t4, clock()))
             out["cpu"].append((time.thread_time() - start_cpu) / batch)
             out["wall"].append((clock() - start) / batch)
-            for phase in PHASES:
-                out[phase].append(spent[phase] / batch)
+            for i, phase in enumerate(PHASES):
+                out[phase].append(sum(t[i + 1] - t[i] for t in stamps) / batch)
         store.close()
         return out
 

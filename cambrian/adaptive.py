@@ -125,24 +125,19 @@ class Adaptive:
         self._split_or_reset()
         return status, improved
 
-    def _stalled(self, index: int) -> float:
-        return self.islands[index].stuck
-
     def _split_or_reset(self) -> None:
         if not self.config.search.adapt and not self.config.search.resets:
             return
-        islands, leader = self.islands, self.leader
-        if islands[leader].stuck < 1:
-            return
-        others = [i for i in range(len(islands)) if i != leader]
-        if any(islands[i].stuck < 1 for i in others):
+        stuck = [isle.stuck for isle in self.islands]
+        if min(stuck) < 1:  # the leader or an explorer still improves
             return
         if self.config.search.adapt and len(self.islands) < self.max_islands:
             self._open()
-        elif self.config.search.resets and others:
-            # The explorer stuck longest, once it has been stuck for twice its patience.
-            worst = max(others, key=lambda i: (self._stalled(i), -i))
-            if self._stalled(worst) >= 2:
+        elif self.config.search.resets and len(stuck) > 1:
+            # The explorer stuck longest (the first of equals), once stuck for twice its patience.
+            stuck[self.leader] = float("-inf")
+            worst = stuck.index(max(stuck))
+            if stuck[worst] >= 2:
                 self.islands[worst] = self._fresh()
                 self.resets += 1
 
@@ -168,7 +163,7 @@ class Adaptive:
             return seq % count
         if self.islands[self.leader].stuck < 1 or rng.random() >= self.explore_share:
             return self.leader
-        return min((isle.stuck, i) for i, isle in enumerate(self.islands) if i != self.leader)[1]
+        return min([(isle.stuck, i) for i, isle in enumerate(self.islands) if i != self.leader])[1]
 
     def _rival(self, index: int) -> bool:
         """Has this island caught up with where the leader stood when it was opened?"""
@@ -181,8 +176,8 @@ class Adaptive:
             return (), ()
         if self.config.search.cross_inspirations:
             # best first, ties by island: (-fitness, i) pairs sort as the islands would by that key
-            others = sorted((-isle.current.fitness, i) for i, isle in enumerate(self.islands)
-                            if i != island and (island != self.leader or self._rival(i)))
+            others = sorted([(-isle.current.fitness, i) for i, isle in enumerate(self.islands)
+                             if i != island and (island != self.leader or self._rival(i))])
             ids: list[str] = []
             where: list[int] = []
             for _, i in others:

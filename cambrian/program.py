@@ -189,9 +189,9 @@ def _first_diff_line(a: str, b: str) -> int:
     return min(len(a.splitlines()), len(b.splitlines())) + 1
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made per candidate, and a frozen dataclass's __init__ costs ~4x
 class Program:
-    """A stored program and what its evaluation said."""
+    """A stored program and what its evaluation said: a value, never changed once made."""
 
     id: str
     code: str
@@ -210,6 +210,6 @@ class Program:
 
     def __post_init__(self) -> None:
         if self.metrics is None:
-            object.__setattr__(self, "metrics", {})
+            self.metrics = {}
         if self.feedback is None:
-            object.__setattr__(self, "feedback", {})
+            self.feedback = {}

@@ -110,7 +110,7 @@ SNAPSHOTS_KEPT = 2   # the newest ones; an older one is the fallback when the ne
 NEW, DUPLICATE, EQUIVALENT, FAILED = "new", "duplicate", "equivalent", "failed"
 
 
-@dataclass(frozen=True)
+@dataclass  # a value, never changed once made (not frozen: made per candidate, and frozen's __init__ costs ~4x)
 class Attempt:
     seq: int
     island: int
@@ -337,9 +337,9 @@ class Store:
         log, durable against a killed process when this returns; folded in later, as one.
         A program id or attempt seq already stored is refused (sqlite3.IntegrityError), nothing written."""
         now = time.time()
-        seq = attempt.seq
+        seq, top = attempt.seq, self._highest_seq()
         inspirations = _id_list(attempt.inspirations)
-        if seq in self._pending_attempts or seq <= self._highest_seq() and \
+        if seq in self._pending_attempts or seq <= top and \
                 self._conn.execute("SELECT 1 FROM attempts WHERE seq = ?", (seq,)).fetchone():
             raise sqlite3.IntegrityError("UNIQUE constraint failed: attempts.seq")
         row = None
@@ -375,7 +375,8 @@ class Store:
                  row[1], row[13], row[14]))
             if self._ids is not None:
                 self._ids.add(program.id)
-        self._top_seq = max(self._highest_seq(), seq)
+        if seq > top:
+            self._top_seq = seq
         if len(self._pending) >= FOLD_EVERY or time.monotonic() - self._pending_since >= FOLD_SECONDS:
             self.fold()
 
@@ -401,7 +402,12 @@ class Store:
     def program(self, program_id: str) -> Program | None:
         """A stored program (recorded ones included), or None; read once, then cached."""
         pending = self._pending_programs.get(program_id)
-        return pending if pending is not None else self._cached_program(program_id)
+        if pending is not None:
+            return pending
+        try:
+            return self._cached_program(program_id)
+        except KeyError:  # not stored (yet): a miss is not cached, the program may be recorded later
+            return None
 
     def record_call(self, **row: Any) -> None:
         """One LLM exchange (or failed request), as sent and as answered. Never a key.
@@ -486,10 +492,13 @@ class Store:
                           (time.time(), kind, json.dumps(data)))
 
     # -- reads ---------------------------------------------------------------
-    def _load_program(self, program_id: str) -> Program | None:
+    def _load_program(self, program_id: str) -> Program:
+        """The stored program; KeyError if there is none (raised, so the cache keeps no miss)."""
         row = self._conn.execute(f"SELECT {_PROGRAM_COLUMNS} FROM programs WHERE id = ?",
                                 (program_id,)).fetchone()
-        return None if row is None else _program(row)
+        if row is None:
+            raise KeyError(program_id)
+        return _program(row)
 
     def meta(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

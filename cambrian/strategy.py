@@ -26,7 +26,9 @@ from .config import Config
 from .resume import RunShape, shape_for
 
 
-@dataclass(frozen=True)
+# Values, never changed once made; not frozen: one of each per candidate, and a frozen
+# dataclass's __init__ costs ~4x (bench/bookkeeping.py).
+@dataclass
 class Proposal:
     seq: int
     island: int
@@ -36,7 +38,7 @@ class Proposal:
     inspiration_islands: tuple[int, ...] = ()   # the island each inspiration was taken from
 
 
-@dataclass(frozen=True)
+@dataclass
 class Outcome:
     """What became of a proposal. ``score`` is None unless the program is valid."""
 
@@ -46,7 +48,7 @@ class Outcome:
     cost: float = 0.0              # dollars the proposal cost
 
 
-@dataclass(frozen=True)
+@dataclass
 class Told:
     status: AddStatus | None
     new_best: bool
@@ -83,9 +85,8 @@ class Reseeded:
         self._handed = True   # numpy's generator holds the state
 
     def at(self, seed: int, seq: int, stream: int) -> "Reseeded":
-        digest = hashlib.blake2b(b"%d,%d,%d" % (seed, seq, stream), digest_size=32).digest()
-        self._state = int.from_bytes(digest[:16], "little")
-        self._inc = int.from_bytes(digest[16:], "little") | 1
+        key = int.from_bytes(hashlib.blake2b(b"%d,%d,%d" % (seed, seq, stream), digest_size=32).digest(), "little")
+        self._state, self._inc = key & _M128, key >> 128 | 1   # the digest's first 16 bytes, its last 16 (odd)
         self._has_half, self._handed = False, False
         return self
 
@@ -296,8 +297,8 @@ class Strategy:
         return Proposal(seq, island, parent, inspirations, operator, their_islands)
 
     def _operator(self, rng: np.random.Generator, *, has_mate: bool, island: int = 0) -> str:
-        mine = self._island_arms[island % len(self._island_arms)] if self._island_arms else None
         if self.bandit is not None:
+            mine = self._island_arms[island % len(self._island_arms)] if self._island_arms else None
             allowed = tuple(n for n in self._operators if (has_mate or n not in self._mate_operators)
                             and (mine is None or n in mine))
             return self.bandit.choose(rng, allowed or tuple(n for n in self._operators if mine is None or n in mine)

@@ -23,7 +23,8 @@ def _bin(value: float, low: float, span: float, bins: int) -> int:
     """Bin index of ``value`` in [low, low + span) cut into ``bins``; outside: the edge bins; NaN: 0."""
     if value != value:
         return 0
-    return min(bins - 1, max(0, int((value - low) / span * bins)))
+    index = int((value - low) / span * bins)
+    return 0 if index < 0 else bins - 1 if index >= bins else index   # (min and max calls cost 2x)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Feature:
         return _bin(value, self.low, self.high - self.low, self.bins)
 
 
-@dataclass(frozen=True)
+@dataclass  # a value, never changed once made (not frozen: made per candidate, and frozen's __init__ costs ~4x)
 class Elite:
     program_id: str
     fitness: float

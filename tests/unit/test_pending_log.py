@@ -65,6 +65,17 @@ def test_recorded_candidates_are_read_back_at_once_and_reach_others_at_the_fold(
     assert not (tmp_path / "cambrian.db-pending").exists()
 
 
+def test_a_program_looked_up_before_it_was_recorded_is_found_after_the_fold(tmp_path):
+    store = Store.create(tmp_path / "cambrian.db", {}).claim()
+    _record(store, 0)
+    assert store.program(_program(1).id) is None  # not recorded yet: a miss is not remembered
+    _record(store, 1)
+    assert store.program(_program(1).id) == _program(1)  # pending
+    store.fold()
+    assert store.program(_program(1).id) == _program(1)  # read from the database, not a remembered miss
+    store.close()
+
+
 def _killed_log(tmp_path: Path, n: int) -> Path:
     """The pending log a run killed after recording candidates 0 to n - 1 left behind."""
     store = Store.create(tmp_path / "cambrian.db", {}).claim()
