@@ -57,6 +57,7 @@ class Island:
     since: int = 0          # tells since its best last improved
     bar: float = float("-inf")  # the leader's best when this island was opened: reaching it makes a rival
     stuck: float = 0.0      # stall() as of its last tell: read by every ask, changed only by its own tells
+    ties: int = 0           # valid children that scored exactly the island's best of the time
 
     def stall(self, *, factor: float, floor: int) -> float:
         """How stuck, in units of its own patience: >= 1 is stalled."""
@@ -72,6 +73,7 @@ class Adaptive:
         self.max_islands = shape.islands
         self.factor, self.floor = s.patience, s.min_patience
         self.explore_share = s.explore_share
+        self.drift_evidence = s.drift_evidence
         self.features = [Feature(f["name"], f["bins"], f["min"], f["max"]) for f in shape.features]
         self.capacity = shape.capacity
         self.islands: list[Island] = []
@@ -116,9 +118,11 @@ class Adaptive:
                 isle.current, improved = Elite(program_id, fitness), True
                 isle.improvements += 1
                 isle.since = 0
-            elif fitness == isle.current.fitness and self.config.archive.replace_equal \
-                    and status not in (AddStatus.NOT_ADDED, AddStatus.PRESENT):
-                isle.current = Elite(program_id, fitness)  # drift: not progress
+            elif fitness == isle.current.fitness:
+                isle.ties += 1
+                if self.config.archive.replace_equal and status not in (AddStatus.NOT_ADDED, AddStatus.PRESENT) \
+                        and isle.ties >= self.drift_evidence * isle.tells:
+                    isle.current = Elite(program_id, fitness)  # drift: not progress
             if improved and fitness > self.islands[self.leader].current.fitness:
                 self.leader = island
         isle.stuck = isle.stall(factor=self.factor, floor=self.floor)

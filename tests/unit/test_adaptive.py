@@ -118,6 +118,18 @@ def test_an_equal_scoring_child_becomes_the_parent_drift():
     assert off.ask(2).parent_id == "p0"
 
 
+def test_with_drift_evidence_a_rare_tie_keeps_the_best_and_a_plateau_drifts():
+    """drift_evidence 0.2: an equal-scoring child takes the best's place only once a fifth of
+    the island's children have scored equal to its best."""
+    strategy = _strategy(drift_evidence=0.2)
+    for seq in range(1, 9):
+        _tell(strategy, seq, 1.0 + seq)          # eight improvements: p8 is the best (9.0)
+    _tell(strategy, 9, 9.0)                      # one tie in nine children: rare, no drift
+    assert strategy.ask(10).parent_id == "p8"
+    _tell(strategy, 10, 9.0)                     # two in ten: a plateau, drift
+    assert strategy.ask(11).parent_id == "p10"
+
+
 def test_without_adaptation_every_island_is_open_and_they_take_turns():
     strategy = _strategy(adapt=False, max_islands=3)
     assert strategy.island_count == 3
