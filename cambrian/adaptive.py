@@ -1,7 +1,8 @@
 """The default search (``search.policy: adaptive``): exploit while it pays, split when it stalls.
 
 A run starts with one island, and that island is a climber: its parent is always its
-best program (an equal-scoring child takes its place, so it drifts across plateaus),
+best program (an equal-scoring child takes its place, so it drifts across plateaus;
+with ``drift_evidence``, only once that share of its children tied its best of the time),
 and it gets every call while it improves. How long counts as "stalled" is learnt from
 the island itself: ``patience`` times its mean gap between improvements, at least
 ``min_patience`` candidates; so an island that improves every few calls is declared
@@ -57,7 +58,7 @@ class Island:
     since: int = 0          # tells since its best last improved
     bar: float = float("-inf")  # the leader's best when this island was opened: reaching it makes a rival
     stuck: float = 0.0      # stall() as of its last tell: read by every ask, changed only by its own tells
-    ties: int = 0           # valid children that scored exactly the island's best of the time
+    ties: int = 0           # valid children that tied the island's best of the time (kept when it improves)
 
     def stall(self, *, factor: float, floor: int) -> float:
         """How stuck, in units of its own patience: >= 1 is stalled."""

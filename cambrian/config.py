@@ -114,8 +114,9 @@ class SearchConfig(_Model):
     explore_share: float = Field(0.25, ge=0, le=1, description="'adaptive': share of calls for the other "
                                                                 "islands while the leading island is stalled")
     drift_evidence: float = Field(0.0, ge=0, le=1, description=(
-        "'adaptive': an equal-scoring child takes its island's best's place only once at least this "
-        "share of the island's children have scored equal to its best (a plateau); 0: always"))
+        "'adaptive': an equal-scoring child becomes its island's parent (drift) only if, itself counted, "
+        "at least this share of all the island's children since it was opened or restarted (failed ones "
+        "included) scored exactly the island's best of their time (a plateau); 0: always"))
     adapt: bool = Field(True, description="'adaptive': false opens every island at the start, taking turns")
     cross_inspirations: bool = Field(True, description="'adaptive': prompts show other islands' best "
                                                        "(false: the parent's own island's)")

@@ -235,6 +235,7 @@ def test_no_fixed_baseline_wins_every_landscape_in_the_published_tables(table):
     (["--first-seed", "-1"], "--first-seed must be at least 0"),
     (["--set", "nonsense"], "--set nonsense: expected KEY=VALUE"),
     (["--set", "search.explore_share=2"], "search.explore_share"),
+    (["--set", "search.drift_evidence=2"], "search.drift_evidence"),
 ])
 def test_the_replica_refuses_bad_arguments_in_one_line(tmp_path, capsys, args, said):
     with pytest.raises(SystemExit) as exit_:

@@ -130,6 +130,21 @@ def test_with_drift_evidence_a_rare_tie_keeps_the_best_and_a_plateau_drifts():
     assert strategy.ask(11).parent_id == "p10"
 
 
+def test_drift_evidence_counts_failed_children_and_ties_at_an_earlier_best():
+    """The share is of all the island's children (failed ones too), and ties at an earlier
+    best still count once the best has improved (as the README and config say)."""
+    failed = _strategy(drift_evidence=0.5)
+    for seq in (1, 2):
+        failed.tell(failed.ask(seq), Outcome(None, None))
+    _tell(failed, 3, 1.0)                        # one tie in three children: below half
+    assert failed.ask(4).parent_id == "p0"
+    earlier = _strategy(drift_evidence=0.5)
+    _tell(earlier, 1, 1.0)                       # a tie at the initial best: one in one, drift
+    _tell(earlier, 2, 2.0)                       # the best improves: the count is kept
+    _tell(earlier, 3, 2.0)                       # two ties in three children
+    assert earlier.ask(4).parent_id == "p3"
+
+
 def test_without_adaptation_every_island_is_open_and_they_take_turns():
     strategy = _strategy(adapt=False, max_islands=3)
     assert strategy.island_count == 3
