@@ -20,10 +20,15 @@ class AddStatus(enum.Enum):
 
 
 def _bin(value: float, low: float, span: float, bins: int) -> int:
-    """Bin index of ``value`` in [low, low + span) cut into ``bins``; outside: the edge bins; NaN: 0."""
+    """Bin index of ``value`` in [low, low + span) cut into ``bins``; outside: the edge bins
+    (so far outside that the arithmetic overflows to infinity included); NaN: 0."""
     if value != value:
         return 0
-    index = int((value - low) / span * bins)
+    at = (value - low) / span * bins
+    try:
+        index = int(at)
+    except (OverflowError, ValueError):  # infinite, or NaN (an infinite span): no int
+        return bins - 1 if at > 0 else 0
     return 0 if index < 0 else bins - 1 if index >= bins else index   # (min and max calls cost 2x)
 
 

@@ -93,6 +93,23 @@ def test_explorers_that_stay_stuck_are_restarted_past_the_island_cap():
     assert no_resets.policy.resets == 0
 
 
+def test_a_reset_takes_the_explorer_stuck_longest_the_first_of_equals():
+    """Islands taking turns (search.adapt off) are often equally stuck: which one a reset
+    takes must not depend on how the choice is computed."""
+    policy = _strategy(adapt=False, max_islands=4).policy
+    assert policy.island_count == 4
+    cases = [(0, [5, 3, 3, 2], 1), (2, [3, 2, 9, 3], 0), (1, [1.5, 9, 2.5, 2.5], 2), (3, [2, 2, 2, 9], 0),
+             (0, [9, 1.9, 1.5, 1.2], None), (0, [9, 0.5, 5, 5], None)]  # under twice its patience; one improves
+    for leader, stuck, reset in cases:
+        policy.leader = leader
+        for isle, value in zip(policy.islands, stuck):
+            isle.stuck = value
+        before = list(policy.islands)
+        policy._split_or_reset()
+        assert [i for i, isle in enumerate(policy.islands) if isle is not before[i]] == ([] if reset is None
+                                                                                            else [reset])
+
+
 def test_an_overtaking_explorer_becomes_the_leader():
     strategy = _strategy()
     seq = 1

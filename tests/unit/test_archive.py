@@ -17,6 +17,15 @@ def test_features_bin_and_clip():
     assert [f.bin(v) for v in (-5, 0.0, 0.26, 0.99, 1.0, 7, float("nan"))] == [0, 0, 1, 3, 3, 3, 0]
 
 
+def test_a_huge_finite_feature_value_goes_to_an_edge_bin():
+    # (value - low) / span * bins overflows to infinity: an edge bin, as for any value outside
+    f = Feature("x", bins=8, low=0.0, high=0.05)
+    assert [f.bin(v) for v in (1e307, -1e307, 1.7e308, -1.7e308)] == [7, 0, 7, 0]
+    assert Feature("y", bins=4, low=-1e308, high=1e308).bin(1e308) in range(4)  # the span itself is infinite
+    grid = Grid([f], capacity=1)
+    assert grid.add(Elite("a", 1.0), {"x": 1e307}) is AddStatus.NEW_CELL
+
+
 def test_map_elites_keeps_one_elite_per_cell():
     grid = Grid([Feature("x", 2, 0, 1), Feature("y", 2, 0, 1)], capacity=1)
     assert grid.add(Elite("a", 1.0), {"x": 0.1, "y": 0.1}) is AddStatus.NEW_CELL
