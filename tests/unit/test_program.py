@@ -51,3 +51,16 @@ def test_program_id_is_a_content_hash():
     assert program_id(CODE) == program_id(str(CODE))
     assert program_id(CODE) != program_id(CODE + " ")
     assert len(program_id(CODE)) == 16
+
+
+def test_a_program_cannot_be_changed_once_made():
+    """Operators, plugins included, get the store's cached Program: an assignment must fail
+    (and is recorded as the operator's failure), not change the program for later readers."""
+    import dataclasses
+
+    from cambrian.program import Program
+
+    program = Program("a" * 16, "x = 1\n", None, "initial", 0, 0, "ok", score=1.0)
+    assert program.metrics == {} and program.feedback == {}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        program.code = "x = 2\n"
