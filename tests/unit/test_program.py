@@ -54,8 +54,8 @@ def test_program_id_is_a_content_hash():
 
 
 def test_a_program_cannot_be_changed_once_made():
-    """Operators, plugins included, get the store's cached Program: an assignment must fail
-    (and is recorded as the operator's failure), not change the program for later readers."""
+    """Operators, plugins included, get the store's cached Program: an assignment must fail,
+    not change the program for every later reader of the session."""
     import dataclasses
 
     from cambrian.program import Program
