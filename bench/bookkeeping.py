@@ -86,7 +86,7 @@ def measure(n: int, samples: int, batch: int, cfg: config.Config) -> dict[str, l
         # The duplicate check's first call reads the stored ids (once per session, e.g. on resume).
         start = time.perf_counter()
         store.has_program("")
-        stored = getattr(store, "_ids", None) or set()  # (a store before the set: none)
+        stored = getattr(store, "_ids", None) or {}  # (a store that keeps no ids: none)
         ids = [time.perf_counter() - start, (sys.getsizeof(stored) + sum(map(sys.getsizeof, stored))) / 2**20]
         out: dict[str, list[float]] = {"cpu": [], "wall": [], "ids": ids, **{p: [] for p in PHASES}}
         clock = time.perf_counter
