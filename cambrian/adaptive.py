@@ -63,7 +63,8 @@ class Island:
     def stall(self, *, factor: float, floor: int) -> float:
         """How stuck, in units of its own patience: >= 1 is stalled."""
         gap = (self.tells - self.since + 1) / (self.improvements + 1)  # up to its last improvement
-        return self.since / max(float(floor), factor * gap)
+        patience = factor * gap
+        return self.since / (patience if patience > floor else float(floor))
 
 
 class Adaptive:
@@ -72,9 +73,12 @@ class Adaptive:
         self.config = config
         s = config.search
         self.max_islands = shape.islands
-        self.factor, self.floor = s.patience, s.min_patience
+        self.factor, self.floor = s.patience, float(s.min_patience)
         self.explore_share = s.explore_share
         self.drift_evidence = s.drift_evidence
+        # Read by every ask or tell: plain attributes, not a chain of config lookups per call.
+        self.adapt, self.may_reset, self.cross = s.adapt, s.resets, s.cross_inspirations
+        self.replace_equal, self.wanted = config.archive.replace_equal, config.selection.inspirations
         self.features = [Feature(f["name"], f["bins"], f["min"], f["max"]) for f in shape.features]
         self.capacity = shape.capacity
         self.islands: list[Island] = []
@@ -94,11 +98,11 @@ class Adaptive:
     # -- state changes: seed and tell ------------------------------------------
     def seed(self, program_id: str, fitness: float, features: Mapping[str, float]) -> None:
         self.initial = (Elite(program_id, fitness), dict(features))
-        for _ in range(1 if self.config.search.adapt else self.max_islands):
+        for _ in range(1 if self.adapt else self.max_islands):
             self._open()
 
     def _fresh(self) -> Island:
-        grid = Grid(self.features, self.capacity, replace_equal=self.config.archive.replace_equal)
+        grid = Grid(self.features, self.capacity, replace_equal=self.replace_equal)
         elite, values = self.initial
         grid.add(elite, values)
         bar = self.islands[self.leader].current.fitness if self.islands else float("-inf")
@@ -114,32 +118,33 @@ class Adaptive:
         isle.since += 1
         status, improved = None, False
         if program_id is not None and fitness is not None:
-            status = isle.grid.add(Elite(program_id, fitness), features)
+            elite = Elite(program_id, fitness)
+            status = isle.grid.add(elite, features)
             if fitness > isle.current.fitness:
-                isle.current, improved = Elite(program_id, fitness), True
+                isle.current, improved = elite, True
                 isle.improvements += 1
                 isle.since = 0
             elif fitness == isle.current.fitness:
                 isle.ties += 1
-                if self.config.archive.replace_equal and status not in (AddStatus.NOT_ADDED, AddStatus.PRESENT) \
+                if self.replace_equal and status is not AddStatus.NOT_ADDED and status is not AddStatus.PRESENT \
                         and isle.ties >= self.drift_evidence * isle.tells:
-                    isle.current = Elite(program_id, fitness)  # drift: not progress
+                    isle.current = elite  # drift: not progress
             if improved and fitness > self.islands[self.leader].current.fitness:
                 self.leader = island
         isle.stuck = isle.stall(factor=self.factor, floor=self.floor)
-        self._split_or_reset()
+        if self.adapt or self.may_reset:
+            self._split_or_reset()
         return status, improved
 
     def _split_or_reset(self) -> None:
-        if not self.config.search.adapt and not self.config.search.resets:
-            return
-        stuck = [isle.stuck for isle in self.islands]
-        if min(stuck) < 1:  # the leader or an explorer still improves
-            return
-        if self.config.search.adapt and len(self.islands) < self.max_islands:
+        for isle in self.islands:
+            if isle.stuck < 1:  # the leader or an explorer still improves
+                return
+        if self.adapt and len(self.islands) < self.max_islands:
             self._open()
-        elif self.config.search.resets and len(stuck) > 1:
+        elif self.may_reset and len(self.islands) > 1:
             # The explorer stuck longest (the first of equals), once stuck for twice its patience.
+            stuck = [isle.stuck for isle in self.islands]
             stuck[self.leader] = float("-inf")
             worst = stuck.index(max(stuck))
             if stuck[worst] >= 2:
@@ -161,14 +166,19 @@ class Adaptive:
         return island, parent.program_id, ids, where
 
     def _island(self, seq: int, rng: np.random.Generator) -> int:
-        count = len(self.islands)
-        if count == 1:
+        islands = self.islands
+        if len(islands) == 1:
             return 0
-        if not self.config.search.adapt:
-            return seq % count
-        if self.islands[self.leader].stuck < 1 or rng.random() >= self.explore_share:
-            return self.leader
-        return min([(isle.stuck, i) for i, isle in enumerate(self.islands) if i != self.leader])[1]
+        if not self.adapt:
+            return seq % len(islands)
+        leader = self.leader
+        if islands[leader].stuck < 1 or rng.random() >= self.explore_share:
+            return leader
+        chosen, least = -1, float("inf")   # the explorer least stalled, the first of equals
+        for i, isle in enumerate(islands):
+            if isle.stuck < least and i != leader:
+                chosen, least = i, isle.stuck
+        return chosen
 
     def _rival(self, index: int) -> bool:
         """Has this island caught up with where the leader stood when it was opened?"""
@@ -176,13 +186,15 @@ class Adaptive:
         return isle.current.fitness >= isle.bar
 
     def _inspirations(self, island: int, parent: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-        wanted = self.config.selection.inspirations
+        wanted = self.wanted
         if wanted == 0:
             return (), ()
-        if self.config.search.cross_inspirations:
-            # best first, ties by island: (-fitness, i) pairs sort as the islands would by that key
+        if self.cross:
+            # best first, ties by island: (-fitness, i) pairs sort as the islands would by that key;
+            # the leader is shown rivals only (_rival, written out: once per ask)
+            leading = island == self.leader
             others = sorted([(-isle.current.fitness, i) for i, isle in enumerate(self.islands)
-                             if i != island and (island != self.leader or self._rival(i))])
+                             if i != island and (not leading or isle.current.fitness >= isle.bar)])
             ids: list[str] = []
             where: list[int] = []
             for _, i in others:

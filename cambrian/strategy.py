@@ -9,9 +9,9 @@ is replaying its tells.
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from itertools import accumulate
 from typing import Mapping, Protocol
 
@@ -85,7 +85,7 @@ class Reseeded:
         self._handed = True   # numpy's generator holds the state
 
     def at(self, seed: int, seq: int, stream: int) -> "Reseeded":
-        key = int.from_bytes(hashlib.blake2b(b"%d,%d,%d" % (seed, seq, stream), digest_size=32).digest(), "little")
+        key = int.from_bytes(blake2b(b"%d,%d,%d" % (seed, seq, stream), digest_size=32).digest(), "little")
         self._state, self._inc = key & _M128, key >> 128 | 1   # the digest's first 16 bytes, its last 16 (odd)
         self._has_half, self._handed = False, False
         return self
@@ -106,7 +106,9 @@ class Reseeded:
     def random(self, size=None):  # noqa: ANN001, ANN201  (numpy's signature)
         if size is not None or self._handed:
             return self.numpy().random(size)
-        return (self._next64() >> 11) * (1.0 / 9007199254740992.0)
+        state = self._state = (self._state * _PCG_MULT + self._inc) & _M128   # _next64, written out: once per draw
+        rot, x = state >> 122, ((state >> 64) ^ state) & _M64
+        return ((((x >> rot) | (x << (64 - rot))) & _M64) >> 11) * (1.0 / 9007199254740992.0)
 
     def integers(self, low, high=None, size=None, **kwargs):  # noqa: ANN001, ANN201
         """A draw in [0, low) as numpy's (int64, Lemire on 32 bits below 2**32); other forms numpy's."""
@@ -253,6 +255,7 @@ class Strategy:
         ``island_arms``: heterogeneous islands, island i draws only from island_arms[i % len].
         ``shape``: the run's saved layout (default: what the config gives a new run)."""
         self.config = config
+        self._seed = config.seed   # read by every ask
         self.shape = shape or shape_for(config)
         self.sign = 1.0 if config.direction == "maximize" else -1.0
         weights = dict(arms) if arms is not None else config.operators.weights()
@@ -291,7 +294,7 @@ class Strategy:
 
     # -- ask ---------------------------------------------------------------
     def ask(self, seq: int) -> Proposal:
-        rng = self._draws.at(self.config.seed, seq, STRATEGY_STREAM)
+        rng = self._draws.at(self._seed, seq, STRATEGY_STREAM)
         island, parent, inspirations, their_islands = self.policy.select(seq, rng)
         operator = self._operator(rng, has_mate=bool(inspirations), island=island)
         return Proposal(seq, island, parent, inspirations, operator, their_islands)
@@ -305,7 +308,7 @@ class Strategy:
                                       or None)
         cumulative = self._cumulative[has_mate, island % len(self._island_arms) if self._island_arms else -1]
         index = bisect_right(cumulative, rng.random() * cumulative[-1])
-        return self._operators[min(index, len(cumulative) - 1)]
+        return self._operators[index if index < len(cumulative) else len(cumulative) - 1]
 
     def _cumulative_weights(self, weights: Mapping[str, float], has_mate: bool, arm: int) -> list[float]:
         """The operators' weights for an island's arms (all with ``arm`` -1), those that need

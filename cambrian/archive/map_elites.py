@@ -22,12 +22,16 @@ class AddStatus(enum.Enum):
 def _bin(value: float, low: float, span: float, bins: int) -> int:
     """Bin index of ``value`` in [low, low + span) cut into ``bins``; outside: the edge bins
     (so far outside that the arithmetic overflows to infinity included); NaN: 0."""
-    if value != value:
-        return 0
-    at = (value - low) / span * bins
+    return _index((value - low) / span * bins, bins)
+
+
+def _index(at: float, bins: int) -> int:
+    """The bin at ``at`` bins from the low end (see _bin)."""
+    if 0.0 <= at < bins:   # inside (NaN fails both)
+        return int(at)
     try:
         index = int(at)
-    except (OverflowError, ValueError):  # infinite, or NaN (an infinite span): no int
+    except (OverflowError, ValueError):  # infinite, or NaN (also an infinite span): no int
         return bins - 1 if at > 0 else 0
     return 0 if index < 0 else bins - 1 if index >= bins else index   # (min and max calls cost 2x)
 
@@ -72,7 +76,8 @@ class Grid:
 
     def cell_of(self, values: Mapping[str, float]) -> Cell:
         """Feature.bin of each feature's value (its low end when missing)."""
-        return tuple([_bin(float(values.get(name, low)), low, span, bins) for name, low, span, bins in self._bins])
+        return tuple([int(at) if 0.0 <= (at := (float(values.get(name, low)) - low) / span * bins) < bins
+                      else _index(at, bins) for name, low, span, bins in self._bins])   # (_bin, inside written out)
 
     def add(self, elite: Elite, values: Mapping[str, float]) -> AddStatus:
         if elite.program_id in self._where:
@@ -92,10 +97,11 @@ class Grid:
         else:
             return AddStatus.NOT_ADDED
         # Stable insert, best first; equal fitness keeps the older elite ahead, unless drifting.
-        if self.replace_equal:
-            index = next((i for i, m in enumerate(members) if elite.fitness >= m.fitness), len(members))
-        else:
-            index = next((i for i, m in enumerate(members) if elite.fitness > m.fitness), len(members))
+        index, fitness = 0, elite.fitness
+        for m in members:
+            if fitness > m.fitness or (self.replace_equal and fitness == m.fitness):
+                break
+            index += 1
         members.insert(index, elite)
         self._where[elite.program_id] = cell
         return status
