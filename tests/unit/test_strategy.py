@@ -127,3 +127,53 @@ def test_reseeded_draws_are_numpys_bit_for_bit():
                 assert (x, type(x)) == (y, type(y))
         assert a.random(3).tolist() == b.random(3).tolist()
         assert a.integers(0, 10, size=4).tolist() == b.integers(0, 10, size=4).tolist()
+
+
+_GRID = {"features": [{"name": "code_length", "bins": 10, "min": 0, "max": 200},
+                      {"name": "combined_score", "bins": 10, "min": 0, "max": 1}]}
+# Digests of 3,000 proposals and what each tell did, recorded before the bookkeeping was made
+# cheaper (commit 844628f): a faster ask or tell must make the same decisions, draw for draw.
+_RECORDED = {
+    "defaults": ({}, {}),
+    "5 islands, 10x10 grid": ({"islands": {"count": 5}, "archive": _GRID}, {}),
+    "grid, 3 per cell": ({"islands": {"count": 5}, "archive": {**_GRID, "cell_size": 3}}, {}),
+    "grid, no equal replaces": ({"islands": {"count": 5}, "archive": {**_GRID, "replace_equal": False}}, {}),
+    "islands taking turns": ({"islands": {"count": 3}, "archive": _GRID,
+                              "search": {"adapt": False, "cross_inspirations": False}}, {}),
+    "policy islands": ({"search": {"policy": "islands"}, "islands": {"count": 4}, "archive": _GRID}, {}),
+    "bandit": ({"islands": {"count": 5}, "archive": _GRID}, {"bandit": True}),
+    "minimize": ({"direction": "minimize", "islands": {"count": 5}, "archive": _GRID}, {}),
+}
+
+
+_EXPECTED = {"defaults": "14f57f98dfe1229f", "5 islands, 10x10 grid": "45ff45f6453693af",
+             "grid, 3 per cell": "4a353ecd4197a9d7", "grid, no equal replaces": "0c632fe980c99b71",
+             "islands taking turns": "3a7ad616ea59b075", "policy islands": "9b2b6a11371e9829",
+             "bandit": "84120278cf614aac", "minimize": "9e511be32dbac4ce"}
+
+
+def _digest(raw: dict, kwargs: dict) -> str:
+    import hashlib
+    import math
+
+    strategy = Strategy(config.build(raw), mate_operators=frozenset({"crossover"}), **kwargs)
+    strategy.seed("seed", 0.5, {"combined_score": 0.5, "code_length": 60.0})
+    h = hashlib.sha256()
+    for seq in range(1, 3001):
+        p = strategy.ask(seq)
+        h.update(repr((p.seq, p.island, p.parent_id, p.inspiration_ids, p.operator, p.inspiration_islands)).encode())
+        score = (seq * 7919 % 1000) / 1000 * (1 + seq / 3000)
+        if seq % 7 == 0:
+            score = math.nan if seq % 14 == 0 else 0.5   # ties with the seed, and a NaN
+        outcome = Outcome(None, None) if seq % 13 == 0 else Outcome(
+            f"c{seq}" if seq % 11 else "seed", score, {"combined_score": score, "code_length": 40.0 + seq % 180},
+            cost=0.001 * (seq % 3))
+        told = strategy.tell(p, outcome)
+        h.update(repr((told.status, told.new_best, strategy.best_id, strategy.since_improvement)).encode())
+    h.update(repr((strategy.elites(), strategy.island_bests())).encode())
+    return h.hexdigest()[:16]
+
+
+def test_the_same_decisions_as_recorded_draw_for_draw():
+    got = {name: _digest(raw, kwargs) for name, (raw, kwargs) in _RECORDED.items()}
+    assert got == _EXPECTED
