@@ -189,8 +189,8 @@ def _first_diff_line(a: str, b: str) -> int:
     return min(len(a.splitlines()), len(b.splitlines())) + 1
 
 
-@dataclass(frozen=True)  # frozen although made per candidate (~2 us): operators, plugins
-class Program:              # included, get the store's cached object, which nothing may change
+@dataclass(frozen=True, init=False)  # frozen: operators, plugins included, get the store's
+class Program:                        # cached object, which nothing may change
     """A stored program and what its evaluation said: a value, never changed once made."""
 
     id: str
@@ -208,8 +208,14 @@ class Program:              # included, get the store's cached object, which not
     eval_seconds: float = 0.0
     fingerprint: str | None = None
 
-    def __post_init__(self) -> None:
-        if self.metrics is None:
-            object.__setattr__(self, "metrics", {})
-        if self.feedback is None:
-            object.__setattr__(self, "feedback", {})
+    # Written out (the fields above, in order; a test compares): one is made per candidate, and
+    # a frozen dataclass's own __init__ sets each field through object.__setattr__ (3.8 us, 1.6 here).
+    def __init__(self, id: str, code: str, parent_id: str | None, operator: str, generation: int, island: int,
+                 status: str, reason: str = "", score: float | None = None, metrics: dict | None = None,
+                 feedback: dict | None = None, seq: int = 0, eval_seconds: float = 0.0,
+                 fingerprint: str | None = None) -> None:
+        self.__dict__.update(id=id, code=code, parent_id=parent_id, operator=operator, generation=generation,
+                             island=island, status=status, reason=reason, score=score,
+                             metrics={} if metrics is None else metrics,
+                             feedback={} if feedback is None else feedback,
+                             seq=seq, eval_seconds=eval_seconds, fingerprint=fingerprint)

@@ -1,3 +1,5 @@
+import inspect
+
 import pytest
 
 from cambrian.errors import ProblemError
@@ -64,3 +66,14 @@ def test_a_program_cannot_be_changed_once_made():
     assert program.metrics == {} and program.feedback == {}
     with pytest.raises(dataclasses.FrozenInstanceError):
         program.code = "x = 2\n"
+    # Its __init__ is written out (cheaper than a frozen dataclass's own): the same parameters
+    # as the fields, in order, with the same defaults, and what it makes equals what replace() makes.
+    params = list(inspect.signature(Program.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in params] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(Program)]
+    full = Program("b" * 16, "y\n", "a" * 16, "perturb", 2, 3, "error", "boom", None, {"m": 1.0}, {"f": "x"}, 7, 0.5, "fp")
+    assert dataclasses.replace(program, **{f.name: getattr(full, f.name) for f in dataclasses.fields(Program)}) == full
+    assert vars(full) == {"id": "b" * 16, "code": "y\n", "parent_id": "a" * 16, "operator": "perturb", "generation": 2,
+                          "island": 3, "status": "error", "reason": "boom", "score": None, "metrics": {"m": 1.0},
+                          "feedback": {"f": "x"}, "seq": 7, "eval_seconds": 0.5, "fingerprint": "fp"}
