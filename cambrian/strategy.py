@@ -75,7 +75,8 @@ class Reseeded:
     ``random()`` and ``integers(n)`` are numpy's PCG64 draws computed here, bit for bit
     (the 128-bit step, the XSL-RR output, the 53-bit double, Lemire's bounded integer on
     the 32-bit half-draws): setting numpy's state costs more than a candidate's few draws.
-    Any other draw is numpy's, taken up from the state the draws here left."""
+    ``choice`` (and any draw through ``numpy()``) is numpy's, taken up from the state the
+    draws here left."""
 
     def __init__(self) -> None:
         self._bits = np.random.PCG64(0)
@@ -133,10 +134,12 @@ class Reseeded:
             self._handed = True
         return self._numpy
 
-    def __getattr__(self, name: str):  # noqa: ANN204  (any other draw: numpy's)
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.numpy(), name)
+    def choice(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201  (numpy's signature)
+        """numpy's, from where the draws here left off (the islands policy's parent draw)."""
+        return self.numpy().choice(*args, **kwargs)
+
+    # No __getattr__ forwarding every other draw to numpy: a class with one reads each of its
+    # attributes through it (no specialised attribute reads), and the draws above read many.
 
     def __reduce__(self):
         """Scratch, not state: every draw is set afresh from its key."""
