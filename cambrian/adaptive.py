@@ -82,6 +82,7 @@ class Adaptive:
         self.features = [Feature(f["name"], f["bins"], f["min"], f["max"]) for f in shape.features]
         self.capacity = shape.capacity
         self.islands: list[Island] = []
+        self.ranked: list[int] = []   # the islands, best current first (ties by index): see _rank
         self.leader = 0
         self.resets = 0
 
@@ -110,6 +111,14 @@ class Adaptive:
 
     def _open(self) -> None:
         self.islands.append(self._fresh())
+        self._rank()
+
+    def _rank(self) -> None:
+        """Order the islands by their current's fitness, best first, ties by index: redone
+        whenever a current changes (rarely, once a run is under way), read by every ask that
+        shows other islands."""
+        islands = self.islands
+        self.ranked = sorted(range(len(islands)), key=lambda i: (-islands[i].current.fitness, i))
 
     def tell(self, island: int, program_id: str | None, fitness: float | None,
              features: Mapping[str, float]) -> tuple[AddStatus | None, bool]:
@@ -118,6 +127,7 @@ class Adaptive:
         isle.since += 1
         status, improved = None, False
         if program_id is not None and fitness is not None:
+            current = isle.current
             elite = Elite(program_id, fitness)
             status = isle.grid.add(elite, features)
             if fitness > isle.current.fitness:
@@ -131,6 +141,8 @@ class Adaptive:
                     isle.current = elite  # drift: not progress
             if improved and fitness > self.islands[self.leader].current.fitness:
                 self.leader = island
+            if isle.current is not current:
+                self._rank()
         isle.stuck = isle.stall(factor=self.factor, floor=self.floor)
         if self.adapt or self.may_reset:
             self._split_or_reset()
@@ -149,6 +161,7 @@ class Adaptive:
             worst = stuck.index(max(stuck))
             if stuck[worst] >= 2:
                 self.islands[worst] = self._fresh()
+                self._rank()
                 self.resets += 1
 
     # -- ask: read only --------------------------------------------------------
@@ -190,15 +203,15 @@ class Adaptive:
         if wanted == 0:
             return (), ()
         if self.cross:
-            # best first, ties by island: (-fitness, i) pairs sort as the islands would by that key;
-            # the leader is shown rivals only (_rival, written out: once per ask)
+            # best first, ties by island; the leader is shown rivals only (_rival, written out)
             leading = island == self.leader
-            others = sorted([(-isle.current.fitness, i) for i, isle in enumerate(self.islands)
-                             if i != island and (not leading or isle.current.fitness >= isle.bar)])
             ids: list[str] = []
             where: list[int] = []
-            for _, i in others:
-                pid = self.islands[i].current.program_id
+            for i in self.ranked:
+                isle = self.islands[i]
+                if i == island or leading and not isle.current.fitness >= isle.bar:
+                    continue
+                pid = isle.current.program_id
                 if pid != parent and pid not in ids:
                     ids.append(pid)
                     where.append(i)
