@@ -193,17 +193,13 @@ class Adaptive:
                 chosen, least = i, isle.stuck
         return chosen
 
-    def _rival(self, index: int) -> bool:
-        """Has this island caught up with where the leader stood when it was opened?"""
-        isle = self.islands[index]
-        return isle.current.fitness >= isle.bar
-
     def _inspirations(self, island: int, parent: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
         wanted = self.wanted
         if wanted == 0:
             return (), ()
         if self.cross:
-            # best first, ties by island; the leader is shown rivals only (_rival, written out)
+            # best first, ties by island; the leader is shown rivals only: islands that have
+            # caught up with where the leader stood when they were opened
             leading = island == self.leader
             ids: list[str] = []
             where: list[int] = []
