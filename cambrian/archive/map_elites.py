@@ -76,8 +76,11 @@ class Grid:
 
     def cell_of(self, values: Mapping[str, float]) -> Cell:
         """Feature.bin of each feature's value (its low end when missing)."""
-        return tuple([int(at) if 0.0 <= (at := (float(values.get(name, low)) - low) / span * bins) < bins
-                      else _index(at, bins) for name, low, span, bins in self._bins])   # (_bin, inside written out)
+        cell = []   # (a loop, not a comprehension: no function object and closure cells per call)
+        for name, low, span, bins in self._bins:
+            at = (float(values.get(name, low)) - low) / span * bins   # _bin, the inside written out
+            cell.append(int(at) if 0.0 <= at < bins else _index(at, bins))
+        return tuple(cell)
 
     def add(self, elite: Elite, values: Mapping[str, float]) -> AddStatus:
         if elite.program_id in self._where:
