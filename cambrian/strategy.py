@@ -111,11 +111,12 @@ class Reseeded:
         rot, x = state >> 122, ((state >> 64) ^ state) & _M64
         return ((((x >> rot) | (x << (64 - rot))) & _M64) >> 11) * (1.0 / 9007199254740992.0)
 
-    def integers(self, low, high=None, size=None, **kwargs):  # noqa: ANN001, ANN201
-        """A draw in [0, low) as numpy's (int64, Lemire on 32 bits below 2**32); other forms numpy's."""
-        if high is not None or size is not None or kwargs or self._handed or type(low) is not int \
-                or not 1 <= low <= 1 << 32:
-            return self.numpy().integers(low, high, size, **kwargs)
+    def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):  # noqa: ANN001, ANN201
+        """A draw in [0, low) as numpy's (int64, Lemire on 32 bits below 2**32); other forms numpy's.
+        (numpy's parameters spelt out: a ``**kwargs`` would cost a dict per call.)"""
+        if high is not None or size is not None or dtype is not np.int64 or endpoint or self._handed \
+                or type(low) is not int or not 1 <= low <= 1 << 32:
+            return self.numpy().integers(low, high, size, dtype, endpoint)
         span = low
         if span == 1:
             return np.int64(0)
