@@ -225,7 +225,8 @@ def test_drift_census_counts_equal_scoring_children_that_replace_the_best():
 
 @pytest.mark.parametrize("table", ["replica40", "heldout40_59", "pooled60", "real10", "replica1000_20",
                                    "replica40_before", "heldout40_59_before", "pooled60_before", "real10_before",
-                                   "replica1000_20_before", "replica40_drift_evidence",
+                                   "replica1000_20_before", "heldout60_79", "pooled80", "pooled80_before",
+                                   "heldout1000_20_39", "replica40_drift_evidence",
                                    "heldout40_59_drift_evidence", "replica1000_20_drift_evidence"])
 def test_no_fixed_baseline_wins_every_landscape_in_the_published_tables(table):
     """The landscapes are designed so that no single fixed search wins them all (the README says
