@@ -1,12 +1,14 @@
 """The default search (``search.policy: adaptive``): exploit while it pays, split when it stalls.
 
 A run starts with one island, and that island is a climber: its parent is always its
-best program (an equal-scoring child takes its place, so it drifts across plateaus;
-with ``drift_evidence``, only once that share of its children tied its best of the time),
+best program (an equal-scoring child takes its place once ``drift_evidence`` of its
+children tied its best of the time: it drifts across a plateau, not on a rare tie),
 and it gets every call while it improves. How long counts as "stalled" is learnt from
 the island itself: ``patience`` times its mean gap between improvements, at least
 ``min_patience`` candidates; so an island that improves every few calls is declared
-stuck sooner than one that improves rarely but steadily.
+stuck sooner than one that improves rarely but steadily. An improvement counts only if
+it gains more than ``min_gain`` of the best's magnitude: creeping up the top of a
+basin is not progress (the creep still becomes the island's best).
 
 When the island holding the best program (the *leader*) stalls, the search splits:
 a new island starts from the initial program and from then on takes ``explore_share``
@@ -75,7 +77,7 @@ class Adaptive:
         self.max_islands = shape.islands
         self.factor, self.floor = s.patience, float(s.min_patience)
         self.explore_share = s.explore_share
-        self.drift_evidence = s.drift_evidence
+        self.drift_evidence, self.min_gain = s.drift_evidence, s.min_gain
         # Read by every ask or tell: plain attributes, not a chain of config lookups per call.
         self.adapt, self.may_reset, self.cross = s.adapt, s.resets, s.cross_inspirations
         self.replace_equal, self.wanted = config.archive.replace_equal, config.selection.inspirations
@@ -131,9 +133,10 @@ class Adaptive:
             elite = Elite(program_id, fitness)
             status = isle.grid.add(elite, features)
             if fitness > isle.current.fitness:
+                if fitness - isle.current.fitness > self.min_gain * abs(isle.current.fitness):
+                    isle.improvements += 1  # progress: a creep by less than min_gain is not
+                    isle.since = 0
                 isle.current, improved = elite, True
-                isle.improvements += 1
-                isle.since = 0
             elif fitness == isle.current.fitness:
                 isle.ties += 1
                 if self.replace_equal and status is not AddStatus.NOT_ADDED and status is not AddStatus.PRESENT \

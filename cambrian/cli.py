@@ -217,12 +217,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     import time
 
     from .progress import Progress
+    from .resume import as_saved
     from .session import execute, prepare
     from .store import Store
 
     source = Store.open(Path(args.source))
     problem_dir = source.meta("problem")
-    config_data = source.meta("config") or {}
+    config_data = as_saved(source.meta("config") or {})  # a run older than a setting replays as it ran
     run_dir = args.run_dir or Path("runs") / f"{Path(problem_dir).name}-replay-{time.strftime('%Y%m%d-%H%M%S')}"
     overrides = _overrides(args)
     last = source.scalar("SELECT COALESCE(MAX(seq), 0) FROM attempts")

@@ -113,7 +113,11 @@ class SearchConfig(_Model):
     min_patience: int = Field(12, ge=1, description="'adaptive': ... and at least this many candidates")
     explore_share: float = Field(0.25, ge=0, le=1, description="'adaptive': share of calls for the other "
                                                                 "islands while the leading island is stalled")
-    drift_evidence: float = Field(0.0, ge=0, le=1, description=(
+    min_gain: float = Field(0.001, ge=0, le=1, description=(
+        "'adaptive': an improvement resets its island's stall clock only if it gains more than this "
+        "fraction of the island's best score's magnitude (smaller gains still become the island's best); "
+        "0: every gain counts"))
+    drift_evidence: float = Field(0.1, ge=0, le=1, description=(
         "'adaptive': an equal-scoring child becomes its island's parent (drift) only if, itself counted, "
         "at least this share of all the island's children since it was opened or restarted (failed ones "
         "included) scored exactly the island's best of their time (a plateau); 0: always"))

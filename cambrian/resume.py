@@ -67,7 +67,21 @@ FIXED: dict[str, str] = {
     "search.adapt": "the search would change under its archive",
     "search.cross_inspirations": "the search would change under its archive",
     "search.resets": "the search would change under its archive",
+    "search.min_gain": "the search would change under its archive",
+    "search.drift_evidence": "the search would change under its archive",
 }
+# What a setting was before it existed, for runs saved without it (they ran as if it had this value).
+BEFORE_IT_EXISTED: dict[str, Any] = {"search.min_gain": 0.0, "search.drift_evidence": 0.0}
+
+
+def as_saved(saved: dict[str, Any]) -> dict[str, Any]:
+    """A run's saved config with the settings it predates filled in as it ran: it resumes unchanged."""
+    filled = {key: dict(value) if isinstance(value, dict) else value for key, value in saved.items()}
+    for dotted, value in BEFORE_IT_EXISTED.items():
+        section, name = dotted.split(".")
+        if isinstance(filled.get(section), dict) and name not in filled[section]:
+            filled[section][name] = value
+    return filled
 
 
 def _get(data: Mapping[str, Any], dotted: str) -> Any:

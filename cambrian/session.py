@@ -27,7 +27,7 @@ from .prompt import load_templates
 from .problem import Problem
 from .profiles import island_arms
 from .program import Program, program_id
-from .resume import SHAPE_KEY, RunShape, changed_files, check_resume, evaluator_digests, instead, shape_for
+from .resume import SHAPE_KEY, RunShape, as_saved, changed_files, check_resume, evaluator_digests, instead, shape_for
 from .runner import Runner, Stats
 from .store import Store
 from .strategy import Strategy
@@ -145,6 +145,7 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     saved = store.meta("config")
     if not isinstance(saved, dict):
         raise StoreError(f"{store.path}: no saved config")
+    saved = as_saved(saved)
     problem = Problem.load(problem_dir or store.meta("problem"),
                            convention=(overrides or {}).get("convention") or saved.get("convention"))
     problem = translation.with_task(problem)

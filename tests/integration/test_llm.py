@@ -1,6 +1,7 @@
 """LLM operators against a fake OpenAI/Anthropic server on 127.0.0.1: real HTTP, real SDKs."""
 
 import asyncio
+import json
 import sqlite3
 import subprocess
 import sys
@@ -272,6 +273,27 @@ def test_replay_reproduces_the_run_without_calling_the_model(fake, tmp_path):
     assert len(fake.requests) == requests, "replay called the model"
     conn = sqlite3.connect(tmp_path / "replay" / "cambrian.db")
     assert conn.execute("SELECT COUNT(*) FROM llm_calls WHERE replayed = 0").fetchone()[0] == 0
+
+
+def test_a_run_older_than_a_search_setting_replays_as_it_ran(fake, tmp_path):
+    """A run saved before search.min_gain / drift_evidence existed ran with both at 0: replay
+    uses those values (not the new defaults) and reproduces it."""
+    fake.default = nudging_model()
+    result = cambrian.evolve(_problem(tmp_path), run_dir=tmp_path / "run", llm__models=_models(fake),
+                             search__min_gain=0.0, search__drift_evidence=0.0)
+    store = Store.open(result.run_dir)
+    saved = store.meta("config")
+    del saved["search"]["min_gain"], saved["search"]["drift_evidence"]
+    store.close()
+    conn = sqlite3.connect(result.run_dir / "cambrian.db")
+    with conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(saved),))
+    conn.close()
+    replay = cli("replay", result.run_dir, "--run-dir", tmp_path / "replay", "--quiet")
+    assert replay.returncode == 0, replay.stderr
+    assert "sequence identical to the source" in replay.stdout
+    search = Store.open(tmp_path / "replay").meta("config")["search"]
+    assert (search["min_gain"], search["drift_evidence"]) == (0.0, 0.0)
 
 
 def test_replay_branches_after_a_prefix(fake, tmp_path):

@@ -101,6 +101,8 @@ def _copy_of(base, tmp_path):
     (["--set", "evaluation.objective_range=[0, 2]"], "evaluation.objective_range changed"),
     (["--set", "evaluation.fingerprint={function: solve, inputs: [[]]}"], "evaluation.fingerprint changed"),
     (["--set", "search.policy=greedy"], "search.policy changed"),
+    (["--set", "search.min_gain=0"], "search.min_gain changed (0.001 -> 0.0)"),
+    (["--set", "search.drift_evidence=0.5"], "search.drift_evidence changed"),
     ("evaluator", "evaluate.py changed"),
     ("helper", "helper.py changed"),
     ("program", "initial_program.py changed"),
@@ -141,6 +143,23 @@ def test_the_run_resumes_after_a_refused_resume(tmp_path, base_run):
     ok = cambrian("run", problem, "--resume", run, "--budget", 30, "--quiet")
     assert ok.returncode == 0, ok.stderr
     assert "after 30 candidates" in ok.stdout
+
+
+def test_a_run_saved_before_a_search_setting_existed_resumes_as_it_ran(tmp_path, base_run):
+    """A run made before search.min_gain / drift_evidence existed ran as if both were 0: it
+    resumes with those values (not the new defaults), and says nothing about them."""
+    problem, run = _copy_of(base_run, tmp_path)
+    saved = _meta(run, "config")
+    for key in ("min_gain", "drift_evidence"):
+        del saved["search"][key]
+    conn = sqlite3.connect(run / "cambrian.db")
+    with conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(saved),))
+    conn.close()
+    resumed = cambrian("run", problem, "--resume", run, "--budget", 30, "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    search = _meta(run, "config")["search"]
+    assert (search["min_gain"], search["drift_evidence"]) == (0.0, 0.0)
 
 
 def test_budget_at_the_work_done_says_so_and_changes_nothing(tmp_path, base_run):

@@ -162,6 +162,21 @@ def test_drift_evidence_counts_failed_children_and_ties_at_an_earlier_best():
     assert earlier.ask(4).parent_id == "p3"
 
 
+def test_a_creep_below_min_gain_is_not_progress_but_becomes_the_best():
+    """min_gain 0.001: gains of 0.0001 on a best of 1.0 move the island's best but not its
+    stall clock, so the island stalls and a second opens; with min_gain 0 it never stalls."""
+    for min_gain, opens in ((0.001, True), (0.0, False)):
+        strategy = _strategy(min_gain=min_gain)
+        for seq in range(1, 12):
+            _tell(strategy, seq, 1.0 + 0.0001 * seq)
+        assert strategy.best_id == "p11"
+        assert (strategy.island_count == 2) is opens, min_gain
+    strategy = _strategy(min_gain=0.001)
+    for seq in range(1, 12):
+        _tell(strategy, seq, 1.0 + 0.01 * seq)   # a gain of 1% each time: progress
+    assert strategy.island_count == 1
+
+
 def test_without_adaptation_every_island_is_open_and_they_take_turns():
     strategy = _strategy(adapt=False, max_islands=3)
     assert strategy.island_count == 3
