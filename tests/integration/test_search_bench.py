@@ -188,6 +188,7 @@ def test_the_replica_reproduces_the_published_table_from_this_checkout(tmp_path,
     ("replica1000_20_before", BEFORE),
     ("replica1000_20_drift_evidence", ["--set", "search.drift_evidence=0.1", "--set", "search.min_gain=0"]),
     ("replica1000_20_no_drift", ["--set", "archive.replace_equal=false", "--set", "search.min_gain=0"]),
+    ("replica1000_20_min_gain_0.0003", ["--set", "search.min_gain=0.0003"]),
 ])
 def test_the_replica_reproduces_the_published_1000_call_tables_from_this_checkout(tmp_path, table, settings):
     """Seed 0 of rugged in the 1000-call tables, where the README says the previous default fell
