@@ -103,6 +103,7 @@ def _copy_of(base, tmp_path):
     (["--set", "search.policy=greedy"], "search.policy changed"),
     (["--set", "search.min_gain=0"], "search.min_gain changed (0.001 -> 0.0)"),
     (["--set", "search.drift_evidence=0.5"], "search.drift_evidence changed"),
+    (["--set", "archive.replace_equal=false"], "archive.replace_equal changed"),
     *[(["--set", f"search.{key}={value}"], f"search.{key} changed") for key, value in (
         ("lineages", 5), ("patience", 9), ("min_patience", 40), ("explore_share", 0.5), ("adapt", "false"),
         ("cross_inspirations", "false"), ("resets", "false"))],
