@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,8 +135,6 @@ def test_refused_resume_names_the_setting_and_changes_nothing(tmp_path, base_run
 def test_the_readme_names_every_setting_a_resume_refuses_to_change():
     """The README's "What a resume may change" table lists every key of resume.FIXED, so a user
     learns before a resume that e.g. search.min_gain is fixed for a run."""
-    from pathlib import Path
-
     from cambrian.resume import FIXED
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
