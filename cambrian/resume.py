@@ -55,6 +55,8 @@ FIXED: dict[str, str] = {
     "archive.features": "the archive's grid would change under its elites",
     "archive.cell_size": "the archive's grid would change under its elites",
     "archive.population_size": "the archive's grid would change under its elites",
+    "archive.replace_equal": "the archive would change under its elites (an equal-scoring child "
+                             "replacing one is what search.drift_evidence governs)",
     "evaluation.cascade": "programs would be judged by two different cascades",
     "evaluation.objective_range": "programs would be judged by two different validity ranges",
     "evaluation.fingerprint": "equivalence would be judged two ways",

@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +104,10 @@ def _copy_of(base, tmp_path):
     (["--set", "search.policy=greedy"], "search.policy changed"),
     (["--set", "search.min_gain=0"], "search.min_gain changed (0.001 -> 0.0)"),
     (["--set", "search.drift_evidence=0.5"], "search.drift_evidence changed"),
+    (["--set", "archive.replace_equal=false"], "archive.replace_equal changed"),
+    *[(["--set", f"search.{key}={value}"], f"search.{key} changed") for key, value in (
+        ("lineages", 5), ("patience", 9), ("min_patience", 40), ("explore_share", 0.5), ("adapt", "false"),
+        ("cross_inspirations", "false"), ("resets", "false"))],
     ("evaluator", "evaluate.py changed"),
     ("helper", "helper.py changed"),
     ("program", "initial_program.py changed"),
@@ -125,6 +130,17 @@ def test_refused_resume_names_the_setting_and_changes_nothing(tmp_path, base_run
     if fragment != "below the 20 candidates":
         assert "cambrian run --from" in refused.stderr
     assert _state(run) == before, "a refused resume changed the run"
+
+
+def test_the_readme_names_every_setting_a_resume_refuses_to_change():
+    """The README's "What a resume may change" table lists every key of resume.FIXED, so a user
+    learns before a resume that e.g. search.min_gain is fixed for a run."""
+    from cambrian.resume import FIXED
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("**What a resume may change**"):]
+    refused = next(line for line in table.splitlines() if line.startswith("| `convention`"))
+    assert [key for key in FIXED if f"`{key}`" not in refused] == []
 
 
 def test_config_file_on_resume_is_refused_not_ignored(tmp_path, base_run):

@@ -188,6 +188,7 @@ def test_the_replica_reproduces_the_published_table_from_this_checkout(tmp_path,
     ("replica1000_20_before", BEFORE),
     ("replica1000_20_drift_evidence", ["--set", "search.drift_evidence=0.1", "--set", "search.min_gain=0"]),
     ("replica1000_20_no_drift", ["--set", "archive.replace_equal=false", "--set", "search.min_gain=0"]),
+    ("replica1000_20_min_gain_0.0003", ["--set", "search.min_gain=0.0003"]),
 ])
 def test_the_replica_reproduces_the_published_1000_call_tables_from_this_checkout(tmp_path, table, settings):
     """Seed 0 of rugged in the 1000-call tables, where the README says the previous default fell
@@ -196,6 +197,7 @@ def test_the_replica_reproduces_the_published_1000_call_tables_from_this_checkou
     _simulate(tmp_path, "--budget", "1000", *settings, landscapes="rugged", systems="cambrian,greedy")
     published = json.loads((BENCH / "results" / f"{table}.json").read_text())["summary"]["rugged"]
     again = json.loads((tmp_path / "sim" / "results.json").read_text())["summary"]["rugged"]
+    assert "cambrian" in published  # a table with the default's row (greedy's where it was run)
     for system in ("cambrian", "greedy"):
         if system in published:
             assert again[system]["best_per_seed"] == published[system]["best_per_seed"][:1], system

@@ -177,6 +177,22 @@ def test_a_creep_below_min_gain_is_not_progress_but_becomes_the_best():
     assert strategy.island_count == 1
 
 
+def test_min_gain_is_a_share_of_the_best_s_magnitude_for_minimized_and_negative_scores():
+    """The policy sees fitness with a minimized score's sign flipped, so its best is negative
+    there: min_gain is a share of the best's magnitude, and an error that shrinks by 0.01% a
+    step (or a negative score that rises by as little) is a creep, as on positive scores; 1% a
+    step is progress."""
+    for direction, start, sign in (("minimize", 1.0, -1), ("maximize", -1.0, 1)):
+        for step, opens in ((0.0001, True), (0.01, False)):
+            strategy = Strategy(config.build({"seed": 3, "direction": direction,
+                                              "search": {"min_patience": 5, "patience": 3.0}}))
+            strategy.seed("p0", start, {})
+            for seq in range(1, 12):
+                _tell(strategy, seq, start + sign * step * seq)
+            assert strategy.best_id == "p11"
+            assert (strategy.island_count == 2) is opens, (direction, step)
+
+
 def test_without_adaptation_every_island_is_open_and_they_take_turns():
     strategy = _strategy(adapt=False, max_islands=3)
     assert strategy.island_count == 3
