@@ -267,3 +267,33 @@ def test_a_snapshot_of_several_islands_continues_as_the_full_replay():
     restored = snapshot.load(blob, original.config).strategy
     assert [isle.bar for isle in restored.policy.islands] == bars
     assert tell_until(restored, 120, 220) == tell_until(original, 120, 220)
+
+
+def test_the_islands_shown_are_ranked_from_their_currents_after_every_open_reset_and_tell():
+    """The ranking of the islands (best current first, ties by index) is kept in the state,
+    not sorted per ask: after every tell, island opened and island restarted it must be the
+    one sorted from scratch, and every prompt shows the others' bests in that order."""
+    strategy = Strategy(config.build({"seed": 3, "islands": {"count": 4},
+                                      "search": {"min_patience": 5, "patience": 2.0}}))
+    strategy.seed("p0", 1.0, {})
+    policy = strategy.policy
+    shown = 0
+    for seq in range(1, 800):
+        proposal = strategy.ask(seq)
+        islands = policy.islands
+        leading = proposal.island == policy.leader
+        others = sorted((-isle.current.fitness, i) for i, isle in enumerate(islands) if i != proposal.island
+                        and (not leading or isle.current.fitness >= isle.bar))
+        expected: list[tuple[str, int]] = []
+        for _, i in others:
+            pid = islands[i].current.program_id
+            if pid != proposal.parent_id and pid not in [e[0] for e in expected]:
+                expected.append((pid, i))
+        expected = expected[:strategy.config.selection.inspirations]
+        if proposal.inspiration_ids:
+            assert list(zip(proposal.inspiration_ids, proposal.inspiration_islands)) == expected, seq
+            shown += 1
+        score = 1.0 + (seq * 7919 % 997) / 997 if seq % 9 else 0.5
+        strategy.tell(proposal, Outcome(f"p{seq}", score))
+        assert policy.ranked == sorted(range(len(islands)), key=lambda i: (-islands[i].current.fitness, i)), seq
+    assert strategy.island_count == 4 and policy.resets > 0 and shown > 100
