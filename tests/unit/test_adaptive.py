@@ -199,6 +199,16 @@ def test_without_adaptation_every_island_is_open_and_they_take_turns():
     assert [strategy.ask(s).island for s in range(1, 7)] == [1, 2, 0, 1, 2, 0]
 
 
+def test_without_adaptation_stuck_islands_are_still_restarted():
+    """search.resets applies to islands taking turns too (search.adapt off); with resets off
+    they never restart."""
+    for resets in (True, False):
+        strategy = _strategy(adapt=False, max_islands=3, resets=resets)
+        for seq in range(1, 120):
+            _tell(strategy, seq, 0.5)   # worse than the initial program: every island stuck
+        assert (strategy.policy.resets > 0) is resets and strategy.island_count == 3
+
+
 def test_stalled_island_draws_parents_uniformly_over_map_elites_cells():
     cfg = config.build({"search": {"min_patience": 2}, "archive": {"features": [
         {"name": "x", "bins": 4, "min": 0, "max": 4}]}})

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from cambrian import config
@@ -127,6 +128,11 @@ def test_reseeded_draws_are_numpys_bit_for_bit():
                 assert (x, type(x)) == (y, type(y))
         assert a.random(3).tolist() == b.random(3).tolist()
         assert a.integers(0, 10, size=4).tolist() == b.integers(0, 10, size=4).tolist()
+    # numpy's other forms of integers(n), before numpy holds the state: numpy's answers
+    for form in ({"endpoint": True}, {"dtype": np.int32}, {"dtype": np.uint8, "endpoint": True}):
+        for n in (1, 2, 5, 200):
+            x, y = ours.at(5, n, 0).integers(n, **form), numpys.at(5, n, 0).numpy().integers(n, **form)
+            assert (x, x.dtype) == (y, y.dtype), (form, n)
 
 
 _GRID = {"features": [{"name": "code_length", "bins": 10, "min": 0, "max": 200},
