@@ -26,6 +26,20 @@ def test_a_huge_finite_feature_value_goes_to_an_edge_bin():
     assert grid.add(Elite("a", 1.0), {"x": 1e307}) is AddStatus.NEW_CELL
 
 
+def test_a_grid_cell_is_each_feature_s_bin_and_a_missing_value_its_low_end():
+    """Grid.cell_of writes the binning out (once per tell): it must agree with Feature.bin
+    everywhere, edges, NaN and infinities included; a missing feature is its low end."""
+    x, y = Feature("x", bins=5, low=-3.0, high=7.0), Feature("y", bins=3, low=2.0, high=2.5)
+    grid = Grid([x, y], capacity=1)
+    values = (-1e308, -4.0, -3.0, -1.0, 0.0, 2.0, 2.2, 2.5, 6.99, 7.0, 9.0, 1e308, float("inf"), float("-inf"),
+              float("nan"))
+    for a in values:
+        for b in values:
+            assert grid.cell_of({"x": a, "y": b}) == (x.bin(a), y.bin(b)), (a, b)
+    assert grid.cell_of({}) == (x.bin(-3.0), y.bin(2.0)) == (0, 0)
+    assert grid.cell_of({"y": 2.4}) == (0, 2) and grid.cell_of({"x": 6.0}) == (4, 0)
+
+
 def test_map_elites_keeps_one_elite_per_cell():
     grid = Grid([Feature("x", 2, 0, 1), Feature("y", 2, 0, 1)], capacity=1)
     assert grid.add(Elite("a", 1.0), {"x": 0.1, "y": 0.1}) is AddStatus.NEW_CELL
