@@ -164,13 +164,26 @@ def bare_sql(n: int, samples: int, batch: int, per_commit: int) -> tuple[float, 
         return statistics.median(cpu), statistics.mean(cpu), statistics.median(wall), statistics.mean(wall)
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000, 1000000],
+    parser.add_argument("--sizes", type=_count, nargs="+", default=[1000, 10000, 100000, 1000000],
                         help="programs in the store before the timed candidates")
-    parser.add_argument("--samples", type=int, default=5000, help="timed candidates per row")
-    parser.add_argument("--batch", type=int, default=100, help="candidates per clock reading")
+    parser.add_argument("--samples", type=_count, default=5000, help="timed candidates per row")
+    parser.add_argument("--batch", type=_count, default=100, help="candidates per clock reading")
     args = parser.parse_args()
+    if args.samples < args.batch:
+        parser.error(f"--samples {args.samples} is less than one clocked batch (--batch {args.batch})")
     setups = {
         "defaults (1 island x 40)": config.build({"budget": 200}),
         "5 islands, 10x10 MAP-Elites": config.build({

@@ -36,3 +36,14 @@ def test_every_option_has_help(script):
 def test_the_check_sees_a_missing_help():
     text = "options:\n  -h, --help  show this\n  --n N       evaluations\n  --repeats REPEATS\n  --in-flight IN_FLIGHT\n"
     assert undocumented(text) == ["--repeats REPEATS", "--in-flight IN_FLIGHT"]
+
+
+@pytest.mark.parametrize("args", [["--sizes", "0"], ["--sizes", "-5"], ["--sizes", "1000", "--samples", "0"],
+                                  ["--sizes", "1000", "--batch", "0"], ["--sizes", "1000", "--samples", "50"]])
+def test_bookkeeping_refuses_counts_it_cannot_measure_in_one_line(args):
+    """No store, no timed candidates, or fewer candidates than one clocked batch: a one-line
+    usage error before any work, not a traceback after the store is filled."""
+    done = subprocess.run([sys.executable, str(BENCH / "bookkeeping.py"), *args], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("bookkeeping.py: error: "), done.stderr
