@@ -1,5 +1,6 @@
 import gc
 import sqlite3
+import sys
 import zlib
 
 import pytest
@@ -199,7 +200,8 @@ def test_what_a_long_run_holds_is_out_of_the_garbage_collectors_way(tmp_path):
     assert store.has_program(_program(1).id)
     store.record(Attempt(3, 0, None, (), "x", _program(3).id, NEW), _program(3))
     assert store.has_program(_program(3).id)
-    assert not gc.is_tracked(store._ids)
+    if sys.version_info < (3, 14):   # 3.14 tracks every dict (python/cpython#127010): README, limits
+        assert not gc.is_tracked(store._ids)
     store.fold()
     assert store.program(_program(1).id) is not None   # now in the program cache
     store.close()
