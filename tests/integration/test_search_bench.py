@@ -276,3 +276,38 @@ def test_the_real_benchmark_refuses_bad_arguments_before_any_run(tmp_path, capsy
     err = capsys.readouterr().err
     assert said in err.strip().splitlines()[-1] and "Traceback" not in err
     assert not (tmp_path / "real").exists()
+
+
+def test_shortfall_compares_by_median_and_by_mean_each_against_its_own_best_baseline(tmp_path, capsys):
+    """A lottery baseline (half its seeds at 1.0) is best by median but not by mean: each
+    statistic names its own best baseline, and a shortfall is positive when ours is below."""
+    import shortfall
+
+    runs = ([{"problem": "needle", "system": "cambrian", "seed": s, "best": 0.6} for s in range(4)]
+            + [{"problem": "needle", "system": "best_of_n", "seed": s, "best": v} for s, v in enumerate((1, 1, 1, 0.1))]
+            + [{"problem": "needle", "system": "greedy", "seed": s, "best": 0.61} for s in range(4)]
+            + [{"problem": "smooth", "system": "cambrian", "seed": 0, "best": None}]   # a failed run is left out
+            + [{"problem": "smooth", "system": s, "seed": 1, "best": 0.5} for s in ("cambrian", "greedy")])
+    table = shortfall.shortfalls(runs)
+    assert table["needle"]["median"] == ("best_of_n", pytest.approx(0.4))
+    assert table["needle"]["mean"][0] == "best_of_n" and table["needle"]["mean"][1] == pytest.approx(1 - 0.6 / 0.775)
+    assert table["smooth"]["median"] == ("greedy", 0.0)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"runs": runs}))
+    shortfall.main([str(path)])
+    out = capsys.readouterr().out
+    assert "| needle | best_of_n | +40.00% | best_of_n | +22.58% |" in out and "| *worst* | needle |" in out
+
+
+@pytest.mark.parametrize("content, said", [(None, "not a results.json (FileNotFoundError"),
+                                           ("{}", "not a results.json (KeyError"),
+                                           ('{"runs": []}', "no landscape with both")])
+def test_shortfall_refuses_what_is_not_a_results_file_in_one_line(tmp_path, capsys, content, said):
+    import shortfall
+
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit) as exit_:
+        shortfall.main([str(path)])
+    assert exit_.value.code == 2 and said in capsys.readouterr().err

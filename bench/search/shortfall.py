@@ -1,0 +1,82 @@
+"""How far the default falls short of the best baseline on each landscape, by median and by mean.
+
+The benchmark's verdict (``cambrian/benchmark.py``, ``verdict``) compares medians over
+seeds. Where a baseline wins by a lottery (best-of-N hits needle's spike in about half
+the seeds: its median is 1.0 or 0.12 by the seed set), the median and the mean tell
+different stories; this prints both, each against the baseline best by that statistic,
+and the worst shortfall over the landscapes (a positive shortfall: ours is below).
+
+    python bench/search/shortfall.py results/pooled80.json [more results.json ...]
+
+Each file is read on its own (merge seed sets with ``combine.py`` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+from cambrian.benchmark import BASELINES  # noqa: E402
+
+STATISTICS = {"median": statistics.median, "mean": statistics.fmean}
+
+
+def shortfalls(runs: list[dict], ours: str = "cambrian") -> dict[str, dict[str, tuple[str, float]]]:
+    """landscape -> statistic -> (the baseline best by it, our shortfall as a fraction of its value).
+
+    Scores are "higher is better" (the search benchmark's landscapes all are); a landscape
+    without our runs or without any baseline's is left out."""
+    scores: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        if run["best"] is not None:
+            scores.setdefault(run["problem"], {}).setdefault(run["system"], []).append(run["best"])
+    table = {}
+    for problem, by_system in scores.items():
+        present = [s for s in BASELINES if s in by_system]
+        if ours not in by_system or not present:
+            continue
+        row = {}
+        for name, stat in STATISTICS.items():
+            best = max(present, key=lambda s: stat(by_system[s]))
+            theirs = stat(by_system[best])
+            row[name] = (best, (theirs - stat(by_system[ours])) / abs(theirs) if theirs else 0.0)
+        table[problem] = row
+    return table
+
+
+def markdown(path: Path, table: dict[str, dict[str, tuple[str, float]]]) -> str:
+    lines = [f"{path}: our shortfall against the best baseline (positive: below it)", "",
+             "| landscape | best by median | shortfall | best by mean | shortfall |", "|---|---|---|---|---|"]
+    for problem, row in table.items():
+        (bm, sm), (bn, sn) = row["median"], row["mean"]
+        lines.append(f"| {problem} | {bm} | {100 * sm:+.2f}% | {bn} | {100 * sn:+.2f}% |")
+    if table:
+        worst = {name: max(table, key=lambda p: table[p][name][1]) for name in STATISTICS}
+        lines.append(f"| *worst* | {worst['median']} | {100 * table[worst['median']]['median'][1]:+.2f}% "
+                     f"| {worst['mean']} | {100 * table[worst['mean']]['mean'][1]:+.2f}% |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", nargs="+", type=Path, help="results.json of simulate.py, run.py or combine.py")
+    args = parser.parse_args(argv)
+    for path in args.results:
+        try:
+            runs = json.loads(path.read_text())["runs"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            parser.error(f"{path}: not a results.json ({exc.__class__.__name__}: {exc})")
+        table = shortfalls(runs)
+        if not table:
+            parser.error(f"{path}: no landscape with both cambrian's and a baseline's runs")
+        print(markdown(path, table), end="\n\n")
+
+
+if __name__ == "__main__":
+    main()
