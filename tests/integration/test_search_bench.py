@@ -311,3 +311,13 @@ def test_shortfall_refuses_what_is_not_a_results_file_in_one_line(tmp_path, caps
     with pytest.raises(SystemExit) as exit_:
         shortfall.main([str(path)])
     assert exit_.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_the_readme_shortfall_table_is_what_shortfall_prints_for_the_published_results():
+    import shortfall
+
+    path = BENCH / "results" / "pooled80.json"
+    printed = shortfall.markdown(path, shortfall.shortfalls(json.loads(path.read_text())["runs"])).splitlines()
+    rows = [line for line in printed if line.startswith("| ") and not line.startswith(("| landscape", "| *worst*"))]
+    readme = [line.strip() for line in (BENCH.parents[1] / "README.md").read_text().splitlines()]
+    assert len(rows) == 8 and all(row in readme for row in rows), rows
