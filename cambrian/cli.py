@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -201,6 +202,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in status(store).warnings:
         print(f"warning: {line}")
     print(f"run directory: {run_path} (inspect: cambrian status {run_path})")
+    return interrupted_exit_code(st.stop_reason)
+
+
+def interrupted_exit_code(stop_reason: str) -> int:
+    """0, or 128 + the signal's number after a graceful stop by SIGINT or SIGTERM (130, 143):
+    the shell convention, so `cambrian run ... && next-step` does not go on after an interrupt."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if stop_reason.startswith(f"interrupted ({sig.name})"):
+            return 128 + sig.value
     return 0
 
 

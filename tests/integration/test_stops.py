@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 import cambrian
 from cambrian.operators import Candidate
 from cambrian.session import build_runner, prepare
@@ -120,11 +122,29 @@ def test_sigterm_is_a_graceful_stop(tmp_path):
         proc = _start_cli(tmp_path, server)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 143, err   # 128 + SIGTERM: a caller's `&&` does not go on
     assert "stopped: interrupted (SIGTERM)" in out and "cancelled after the 10 s grace" in out
     _consistent(tmp_path / "run" / "cambrian.db")
     events = Store.open(tmp_path / "run" / "cambrian.db").rows("SELECT kind FROM events")
     assert [e[0] for e in events][-1] == "stopped"
+
+
+def test_ctrl_c_is_a_graceful_stop_that_exits_130(tmp_path):
+    with FakeLLM(default=STALL) as server:
+        proc = _start_cli(tmp_path, server)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "stopped: interrupted (SIGINT)" in out and "run directory:" in out
+    _consistent(tmp_path / "run" / "cambrian.db")
+
+
+@pytest.mark.parametrize("reason, code", [("interrupted (SIGINT)", 130), ("interrupted (SIGTERM); 2 cancelled", 143),
+                                          ("budget", 0), ("max cost $40", 0), ("target reached", 0)])
+def test_only_an_interrupt_exits_non_zero_after_a_graceful_stop(reason, code):
+    from cambrian.cli import interrupted_exit_code
+
+    assert interrupted_exit_code(reason) == code
 
 
 def test_a_second_signal_ends_the_run_at_once(tmp_path):
