@@ -299,6 +299,30 @@ def test_shortfall_compares_by_median_and_by_mean_each_against_its_own_best_base
     assert "| needle | best_of_n | +40.00% | best_of_n | +22.58% |" in out and "| *worst* | needle |" in out
 
 
+def test_shortfall_follows_a_minimized_problems_direction_and_leaves_out_nan():
+    """`cambrian bench` problems may minimize (a run's ``maximize``): the best baseline is the
+    lowest, a shortfall is positive when ours is higher; a NaN best is a failed run."""
+    import shortfall
+
+    runs = ([{"problem": "erdos", "system": system, "seed": s, "best": v, "maximize": False}
+             for system, v in (("cambrian", 0.44), ("greedy", 0.40), ("best_of_n", 0.49)) for s in range(3)]
+            + [{"problem": "erdos", "system": "greedy", "seed": 3, "best": float("nan"), "maximize": False}])
+    table = shortfall.shortfalls(runs)
+    assert table["erdos"]["median"] == ("greedy", pytest.approx(0.1))
+    assert table["erdos"]["mean"] == ("greedy", pytest.approx(0.1))
+
+
+def test_shortfall_against_a_baseline_at_zero_is_not_a_number_unless_level():
+    import shortfall
+
+    runs = [{"problem": p, "system": s, "seed": 0, "best": v, "maximize": False}
+            for p, ours in (("bins", 0.5), ("level", 0.0)) for s, v in (("cambrian", ours), ("greedy", 0.0))]
+    table = shortfall.shortfalls(runs)
+    assert table["bins"]["median"][1] != table["bins"]["median"][1] and table["level"]["median"] == ("greedy", 0.0)
+    text = shortfall.markdown(Path("r.json"), table)
+    assert "| bins | greedy | n/a | greedy | n/a |" in text and "| *worst* | level | +0.00% | level | +0.00% |" in text
+
+
 @pytest.mark.parametrize("content, said", [(None, "not a results.json (FileNotFoundError"),
                                            ("{}", "not a results.json (KeyError"),
                                            ('{"runs": []}', "no landscape with both")])
