@@ -80,11 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("results", nargs="+", type=Path, help="results.json of simulate.py, run.py or combine.py")
     args = parser.parse_args(argv)
     for path in args.results:
-        try:
-            runs = json.loads(path.read_text())["runs"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        try:   # a run without a problem, system or numeric best is as much "not a results.json"
+            table = shortfalls(json.loads(path.read_text())["runs"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             parser.error(f"{path}: not a results.json ({exc.__class__.__name__}: {exc})")
-        table = shortfalls(runs)
         if not table:
             parser.error(f"{path}: no landscape with both cambrian's and a baseline's runs")
         print(markdown(path, table), end="\n\n")

@@ -325,6 +325,10 @@ def test_shortfall_against_a_baseline_at_zero_is_not_a_number_unless_level():
 
 @pytest.mark.parametrize("content, said", [(None, "not a results.json (FileNotFoundError"),
                                            ("{}", "not a results.json (KeyError"),
+                                           ('{"runs": [{}]}', "not a results.json (KeyError"),
+                                           ('{"runs": 5}', "not a results.json (TypeError"),
+                                           ('{"runs": [{"problem": "a", "system": "cambrian", "best": "x"},'
+                                            ' {"problem": "a", "system": "greedy", "best": 1}]}', "not a results.json"),
                                            ('{"runs": []}', "no landscape with both")])
 def test_shortfall_refuses_what_is_not_a_results_file_in_one_line(tmp_path, capsys, content, said):
     import shortfall
