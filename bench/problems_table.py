@@ -11,6 +11,7 @@ second of the default system.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import statistics
@@ -47,10 +48,17 @@ def evaluator(name: str):
     return module
 
 
-def main() -> None:
-    main_dir = Path(sys.argv[1])
-    data = rerender(main_dir)
-    tune = rerender(Path(sys.argv[2]))["summary"] if len(sys.argv) > 2 else {}
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("bench_dir", type=Path, help="a `cambrian bench` output directory over examples/")
+    parser.add_argument("tune_dir", type=Path, nargs="?", help="the same with operators.tune.weight set")
+    args = parser.parse_args(argv)
+    try:
+        data = rerender(args.bench_dir)
+        tune = rerender(args.tune_dir)["summary"] if args.tune_dir else {}
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        parser.error(f"not a `cambrian bench` directory with results.json and results.md "
+                     f"({exc.__class__.__name__}: {exc})")
     summary = data["summary"]
     systems = data["meta"]["systems"]
     tuned = [s for s in ("cambrian", "greedy") if any(s in row for row in tune.values())]

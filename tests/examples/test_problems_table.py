@@ -70,3 +70,18 @@ def test_initial_noise_refuses_bad_arguments_in_one_line(capsys, argv, said):
     with pytest.raises(SystemExit) as exit_:
         _initial_noise().main(argv)
     assert exit_.value.code == 2 and said in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("make, said", [(None, "required: bench_dir"),
+                                        ("missing", "(FileNotFoundError"),
+                                        ("{}", "not a `cambrian bench` directory")])
+def test_the_script_refuses_what_is_not_a_bench_directory_in_one_line(tmp_path, capsys, make, said):
+    spec = importlib.util.spec_from_file_location("problems_table", ROOT / "bench" / "problems_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if make not in (None, "missing"):
+        (tmp_path / "results.json").write_text(make)
+        (tmp_path / "results.md").write_text("# t\n\nhead\n")
+    with pytest.raises(SystemExit) as exit_:
+        module.main([] if make is None else [str(tmp_path)])
+    assert exit_.value.code == 2 and said in capsys.readouterr().err.strip().splitlines()[-1]
