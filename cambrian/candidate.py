@@ -31,6 +31,8 @@ import traceback
 from typing import Any
 
 MAX_MESSAGE = 256 * 1024 * 1024
+# Between a candidate's own traceback and the evaluator's frames that reached it (worker.py).
+EVALUATOR_PART = "\nreached from the evaluator:\n"
 _HEADER = struct.Struct("!Q")
 
 _channel: "_Channel | None" = None

@@ -9,6 +9,7 @@ import string
 from dataclasses import replace
 from typing import Any
 
+from .candidate import EVALUATOR_PART
 from .evaluation import OK
 from .llm import LLMFailure
 from .operators.base import Context, Tried
@@ -19,6 +20,7 @@ from .store import DUPLICATE, EQUIVALENT, NEW, Store
 
 DIFF_LINES = 8       # changed lines shown per earlier child
 ERROR_LINES = 4      # traceback lines shown per failed child
+_HEADER = "Traceback (most recent call last):"
 
 
 def tried(store: Store, *, upto: int, parent: Program | None = None, after: int | None = None,
@@ -72,7 +74,11 @@ def changed_lines(before: str, after: str, *, limit: int = DIFF_LINES) -> str:
 
 
 def _tail(text: str, n: int) -> str:
-    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    """The last ``n`` lines of a traceback; of a candidate that raised through
+    ``cambrian.candidate``, of its own part (the line that raised), not of the evaluator's
+    frames that called it."""
+    text = str(text).split(EVALUATOR_PART, 1)[0]
+    lines = [line for line in text.strip().splitlines() if line.strip() and line != _HEADER]
     return "\n".join(lines[-n:])
 
 

@@ -138,7 +138,7 @@ def failure(exc):
     text = candidate_api.short_traceback(exc, skip=_PACKAGE)
     if isinstance(exc, candidate_api.CandidateError) and exc.kind:
         return {"exception": "%s (in the candidate)" % exc, "traceback": (
-            exc.tail + "\nreached from the evaluator:\n" + text)[-MAX_TEXT:]}
+            exc.tail + candidate_api.EVALUATOR_PART + text)[-MAX_TEXT:]}
     return {"exception": "%s: %s" % (type(exc).__name__, exc), "traceback": text[-MAX_TEXT:],
             "function": _called(exc)}
 

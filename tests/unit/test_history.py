@@ -50,3 +50,31 @@ def test_changed_lines_are_capped():
     after = "".join(f"x{i} = {i + 1}\n" for i in range(30))
     lines = changed_lines(before, after, limit=8).splitlines()
     assert len(lines) == 9 and lines[-1] == "... (52 more changed lines)"
+
+
+def test_a_candidate_that_raised_shows_its_own_traceback_tail(tmp_path):
+    """A candidate that raised through cambrian.candidate has its own traceback first, then
+    the evaluator's: the tail shown is the candidate's (the line that raised), not the
+    evaluator's frames that merely called it."""
+    from cambrian.evaluation.worker import failure
+    from cambrian.candidate import CandidateError
+
+    own = 'Traceback (most recent call last):\n  File "program.py", line 4, in f\n    return a / 0\n' \
+          'ZeroDivisionError: division by zero\n'
+    try:
+        try:
+            raise CandidateError("ZeroDivisionError: division by zero", kind="ZeroDivisionError", tail=own)
+        except CandidateError as exc:
+            raise exc
+    except CandidateError as exc:
+        tb = failure(exc)["traceback"]
+    assert tb.startswith(own) and len(tb.splitlines()) > 4   # the evaluator's part follows
+    store = Store.create(tmp_path / "cambrian.db", {"config": {}})
+    parent = Program(program_id(PARENT_CODE), PARENT_CODE, None, "initial", 0, 0, "ok", score=0.75)
+    store.record(Attempt(0, 0, None, (), "initial", parent.id, "new"), parent)
+    bad = _program(PARENT_CODE.replace("a * x", "a / 0"), 1, status="error",
+                   reason="evaluate() raised ZeroDivisionError: division by zero (in the candidate)",
+                   feedback={"traceback": tb})
+    store.record(Attempt(1, 0, parent.id, (), "llm:openai:m:diff", bad.id, "new", bad.reason), bad)
+    assert tried(store, parent=parent, upto=1, limit=10)[0].error.splitlines() == [
+        '  File "program.py", line 4, in f', "    return a / 0", "ZeroDivisionError: division by zero"]
