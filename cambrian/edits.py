@@ -16,8 +16,8 @@ matched against whole lines, in tiers, and the first tier that finds a place win
 
 More than one place in a tier is a failure that names the places, never a guess.
 A block may quote fixed code around a region (the ``def`` line, the evolve markers)
-as long as its REPLACE keeps that code: only the lines that change must lie inside
-a region. A rewrite may repeat the evolve markers; they are stripped and the new
+as long as its REPLACE keeps that code (a marker at any indentation): only the lines
+that change must lie inside a region. A rewrite may repeat the evolve markers; they are stripped and the new
 region text is indented like the old one.
 """
 
@@ -272,8 +272,8 @@ def _changed(lines: list[str], match: _Match) -> tuple[int, int]:
     """The code lines [lo, hi) a match really changes: its lines minus those its REPLACE keeps
     at either end (an insertion has lo == hi)."""
     start, end, new = match
-    old = [line.rstrip() for line in lines[start:end]]
-    fresh = [line.rstrip() for line in new]
+    old = [_kept_form(line) for line in lines[start:end]]
+    fresh = [_kept_form(line) for line in new]
     keep = 0
     while keep < min(len(old), len(fresh)) and old[keep] == fresh[keep]:
         keep += 1
@@ -281,6 +281,12 @@ def _changed(lines: list[str], match: _Match) -> tuple[int, int]:
     while tail < min(len(old), len(fresh)) - keep and old[-1 - tail] == fresh[-1 - tail]:
         tail += 1
     return start + keep, end - tail
+
+
+def _kept_form(line: str) -> str:
+    """What a REPLACE line must equal to keep the program's line: the line without its
+    trailing whitespace; an evolve marker, a comment, without its indentation too."""
+    return line.strip() if _is_marker(line) else line.rstrip()
 
 
 def _places(line_numbers: list[int]) -> str:

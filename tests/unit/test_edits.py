@@ -241,3 +241,15 @@ def test_a_flattened_search_keeps_the_programs_nesting():
     assert apply_search_replace(code, flat) == code.replace("x > 0", "x > 1")
     assert apply_search_replace(code, two_space) == code.replace(
         "x > 0:\n        return a * x\n", "x > 1:\n        return a * x\n        print(x)\n")
+
+
+def test_a_quoted_marker_kept_at_another_indentation_is_kept():
+    """A REPLACE that keeps a quoted evolve marker but writes it at another indentation
+    (a comment: its indentation means nothing) keeps it as the program has it; it does
+    not "change a line outside the regions"."""
+    want = CODE.replace("    a = 1.0\n    return", "    a = 2.0\n    return", 1)
+    start = sr("    # EVOLVE-BLOCK-START\n    a = 1.0\n", "# EVOLVE-BLOCK-START\n    a = 2.0\n")
+    end = sr("    a = 1.0\n    return a * x\n    # EVOLVE-BLOCK-END\n",
+             "    a = 2.0\n    return a * x\n        # EVOLVE-BLOCK-END\n")
+    for reply in (start, end):
+        assert apply_search_replace(CODE, reply) == want
