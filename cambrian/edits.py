@@ -306,8 +306,17 @@ def _windows(lines: list[str], n: int):
 
 def _exact(lines: list[str], want: list[str], put: list[str]) -> list[_Match]:
     target = [line.rstrip() for line in want]
-    return [(i, i + len(want), list(put)) for i, window in _windows(lines, len(want))
+    return [(i, i + len(want), _restyled(put, _tabbed(window, lines))) for i, window in _windows(lines, len(want))
             if [line.rstrip() for line in window] == target]
+
+
+def _restyled(put: list[str], tabs: bool) -> list[str]:
+    """REPLACE lines indented with the program's character: a line indented with spaces
+    where the program uses tabs (or with tabs where it uses spaces) gets the same width in
+    the program's (a mix does not parse); others are left as written."""
+    wrong = " " * 4 if tabs else "\t"
+    return [_make_indent(_width(_indent(line)), tabs) + line.lstrip() if wrong in _indent(line) else line
+            for line in put]
 
 
 def _width(indent: str) -> int:
@@ -339,6 +348,12 @@ def _uses_tabs(window: list[str]) -> bool:
     return any("\t" in _indent(line) for line in window)
 
 
+def _tabbed(window: list[str], lines: list[str]) -> bool:
+    """Whether the program indents with tabs: as the matched lines do, or when none of them
+    is indented (a ``def`` line), as the program's other lines do."""
+    return _uses_tabs(window) if any(_indent(line.rstrip("\r\n")) for line in window) else _uses_tabs(lines)
+
+
 def _indent_tier(same_shape: bool) -> Callable[[list[str], list[str], list[str]], list[_Match]]:
     def tier(lines: list[str], want: list[str], put: list[str]) -> list[_Match]:
         content = [line.strip() for line in want]
@@ -353,7 +368,7 @@ def _indent_tier(same_shape: bool) -> Callable[[list[str], list[str], list[str]]
                 continue  # tier 2 already saw it
             first = next(j for j, s in enumerate(want) if s.strip())
             delta = _width(_indent(window[first])) - _width(_indent(want[first]))
-            tabs = _uses_tabs(window)
+            tabs = _tabbed(window, lines)
             new = _shifted(put, delta, tabs) if same_shape else _aligned(window, want, put, delta, tabs)
             if new is not None:
                 found.append((i, i + len(want), new))

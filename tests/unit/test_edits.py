@@ -253,3 +253,24 @@ def test_a_quoted_marker_kept_at_another_indentation_is_kept():
              "    a = 2.0\n    return a * x\n        # EVOLVE-BLOCK-END\n")
     for reply in (start, end):
         assert apply_search_replace(CODE, reply) == want
+
+
+def test_a_replace_indented_with_the_other_character_takes_the_programs():
+    """An exact SEARCH of a tab-indented program whose REPLACE is written with spaces (or
+    the other way round) is re-indented with the program's character, as tier 2 does: a
+    mix of tabs and spaces does not parse."""
+    tabs = "def f(x):\n\t# EVOLVE-BLOCK-START\n\ta = 1.0\n\tif x:\n\t\ta = 2.0\n\treturn a\n\t# EVOLVE-BLOCK-END\n"
+    spaces = tabs.replace("\t", "    ")
+    new = "    if x:\n        a = 5.0\n        a += 1\n"
+    assert apply_search_replace(tabs, sr("\tif x:\n\t\ta = 2.0\n", new)) == tabs.replace(
+        "\t\ta = 2.0\n", "\t\ta = 5.0\n\t\ta += 1\n")
+    assert apply_search_replace(tabs, sr("\tif x:\n\t\ta = 2.0\n", "\tif x:\n\t\ta = 5.0\n        a += 1\n")) \
+        == tabs.replace("\t\ta = 2.0\n", "\t\ta = 5.0\n\t\ta += 1\n")
+    assert apply_search_replace(spaces, sr("    if x:\n        a = 2.0\n", new.replace("    ", "\t"))) == spaces.replace(
+        "        a = 2.0\n", "        a = 5.0\n        a += 1\n")
+    # Matched lines with no indentation (a def line): the program's other lines say tabs.
+    region = "# EVOLVE-BLOCK-START\ndef g():\n\tx = 1\n\treturn x\n# EVOLVE-BLOCK-END\n"
+    assert apply_search_replace(region, sr("def g():\n", "def g():\n\ty = 2\n")) == region.replace(
+        "def g():\n", "def g():\n\ty = 2\n")
+    assert apply_search_replace(region, sr("def g():\n", "def g():\n    y = 2\n")) == region.replace(
+        "def g():\n", "def g():\n\ty = 2\n")
