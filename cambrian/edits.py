@@ -630,16 +630,18 @@ def apply_rewrite(code: str, reply: str) -> str | EditFailure:
 
 
 def _fit_indent(new: str, old: str) -> str:
-    """Indent a rewritten region like the region it replaces (models often dedent)."""
+    """Indent a rewritten region like the region it replaces (models often dedent), with
+    the region's character (tabs or spaces)."""
     old_lines = [line for line in old.splitlines() if line.strip()]
     new_lines = [line for line in new.splitlines() if line.strip()]
     if not old_lines or not new_lines:
         return new
     want = min(_width(_indent(line)) for line in old_lines)
     have = min(_width(_indent(line)) for line in new_lines)
-    if have == want:
+    tabs = _uses_tabs(old_lines)
+    if have == want and _uses_tabs(new_lines) == tabs:
         return new
-    shifted = _shifted(new.splitlines(), want - have, _uses_tabs(old_lines))
+    shifted = _shifted(new.splitlines(), want - have, tabs)
     return "\n".join(shifted or []) + "\n"
 
 

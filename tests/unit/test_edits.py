@@ -274,3 +274,15 @@ def test_a_replace_indented_with_the_other_character_takes_the_programs():
         "def g():\n", "def g():\n\ty = 2\n")
     assert apply_search_replace(region, sr("def g():\n", "def g():\n    y = 2\n")) == region.replace(
         "def g():\n", "def g():\n\ty = 2\n")
+
+
+def test_a_rewrite_in_spaces_of_a_tab_indented_region_takes_tabs():
+    """A rewrite at the region's own width but in spaces where the program has tabs (or
+    the other way round) is re-indented with the program's character: the lines after the
+    region are in the same block, and a mix does not parse."""
+    tabs = "def f(x):\n\ty = 0\n\t# EVOLVE-BLOCK-START\n\ta = 1.0\n\t# EVOLVE-BLOCK-END\n\treturn a * x + y\n"
+    spaces = tabs.replace("\t", "    ")
+    new = "```python\n    # EVOLVE-BLOCK-START\n    a = 2.0\n    if x:\n        a = 3.0\n    # EVOLVE-BLOCK-END\n```\n"
+    assert apply_rewrite(tabs, new) == tabs.replace("\ta = 1.0\n", "\ta = 2.0\n\tif x:\n\t\ta = 3.0\n")
+    assert apply_rewrite(spaces, new.replace("    ", "\t")) == spaces.replace(
+        "    a = 1.0\n", "    a = 2.0\n    if x:\n        a = 3.0\n")
