@@ -466,6 +466,13 @@ def parse_rewrite(reply: str, regions: int, current: list[str] | None = None,
             fences = [reply]  # code given without a fence, markers and all
         else:
             return EditFailure("no fenced code block in the reply")
+    if current is not None:
+        # A block that restates the program as it is (markers and all) is a quote, not the
+        # answer, when the reply gives other code.
+        answers = [text for text in fences if not _quotes(text, current)]
+        if any(START in text or END in text or not (_usage_only(text) or any(_same_code(text, c) for c in current))
+               for text in answers):
+            fences = answers
     for text in reversed(fences):  # the last code the reply gives is its answer
         if START not in text and END not in text:
             continue
@@ -487,6 +494,17 @@ def parse_rewrite(reply: str, regions: int, current: list[str] | None = None,
         return list(fences)
     return EditFailure(f"rewrite gives {len(fences)} code blocks for {regions} evolve regions "
                        f"(mark them with # {START} / # {END})")
+
+
+def _quotes(text: str, current: list[str]) -> bool:
+    """Whether a block with evolve markers holds exactly the current regions."""
+    if START not in text and END not in text:
+        return False
+    try:
+        regions = Frame.parse(text).regions
+    except ProblemError:
+        return False
+    return len(regions) == len(current) and all(_same_code(a, b) for a, b in zip(regions, current))
 
 
 def _regions_of_each(fences: list[str], regions: int) -> list[str] | None:

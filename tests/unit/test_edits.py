@@ -286,3 +286,17 @@ def test_a_rewrite_in_spaces_of_a_tab_indented_region_takes_tabs():
     assert apply_rewrite(tabs, new) == tabs.replace("\ta = 1.0\n", "\ta = 2.0\n\tif x:\n\t\ta = 3.0\n")
     assert apply_rewrite(spaces, new.replace("    ", "\t")) == spaces.replace(
         "    a = 1.0\n", "    a = 2.0\n    if x:\n        a = 3.0\n")
+
+
+def test_a_rewrite_quoting_the_current_program_before_its_answer_takes_the_answer():
+    """Replies often restate the program they were given (markers and all) before the new
+    code: a block whose regions are the current ones is a quote, not the answer."""
+    want = CODE.replace("a = 1.0\n    return", "a = 2.0\n    return", 1)
+    new = "```python\na = 2.0\nreturn a * x\n```\n"
+    marked_new = "```python\n# EVOLVE-BLOCK-START\na = 2.0\nreturn a * x\n# EVOLVE-BLOCK-END\n```\n"
+    quote = "The current code:\n```python\n" + CODE + "```\n"
+    assert apply_rewrite(CODE, quote + "Improved:\n" + new) == want
+    assert apply_rewrite(CODE, "Improved:\n" + marked_new + "It was:\n```python\n" + CODE + "```\n") == want
+    assert apply_rewrite(CODE, quote) == CODE   # only the quote: unchanged (rejected as such upstream)
+    # ... but a quote followed only by a usage example is still the (unchanged) answer.
+    assert apply_rewrite(CODE, quote + "Check it:\n```python\nprint(f(3))\n```\n") == CODE
