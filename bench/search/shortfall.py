@@ -7,7 +7,7 @@ different stories; this prints both, each against the baseline best by that stat
 and the worst shortfall over the landscapes (a positive shortfall: ours is worse; a run's
 ``maximize`` gives the direction).
 
-    python bench/search/shortfall.py results/pooled80.json [more results.json ...]
+    python bench/search/shortfall.py bench/search/results/pooled80.json [more results.json ...]
 
 Each file is read on its own (merge seed sets with ``combine.py`` first).
 """
