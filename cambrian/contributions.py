@@ -11,6 +11,18 @@ from dataclasses import dataclass
 from typing import Iterable
 
 BUILTIN = "built-in operators"
+SEEDED = "seeds (--from)"   # programs carried over from another run: no operator's work here
+
+
+def source(operator: str, model: str | None) -> str:
+    """Who made a candidate, as the model table says: its model, the built-in operators,
+    or the run it was seeded from."""
+    return model or (SEEDED if operator == "seed" else BUILTIN)
+
+
+def builtin(operator: str) -> bool:
+    """A candidate of a built-in operator (not a model's, not a seed carried over)."""
+    return not operator.startswith("llm:") and operator != "seed"
 
 
 @dataclass(frozen=True)
@@ -50,9 +62,10 @@ def contributions(rows: Iterable[tuple], elites: set[str], *, initial: float | N
 def from_store(store, *, maximize: bool) -> tuple[list[Contribution], list[Contribution]]:
     """(per island, per model) for a run's store."""
     rows = store.rows(
-        "SELECT a.seq, a.island, a.model, p.id, p.status, p.score, parent.score FROM attempts a"
+        "SELECT a.seq, a.island, COALESCE(a.model, CASE WHEN a.operator = 'seed' THEN ? END), p.id, p.status,"
+        " p.score, parent.score FROM attempts a"
         " LEFT JOIN programs p ON p.id = a.program_id AND a.outcome = 'new'"
-        " LEFT JOIN programs parent ON parent.id = a.parent_id WHERE a.seq > 0 ORDER BY a.seq")
+        " LEFT JOIN programs parent ON parent.id = a.parent_id WHERE a.seq > 0 ORDER BY a.seq", SEEDED)
     initial = store.scalar("SELECT score FROM programs WHERE seq = 0")
     archive = (store.meta("state") or {}).get("archive") or []
     elites = {pid for island in archive for pid in island}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .contributions import BUILTIN
+from .contributions import BUILTIN, source
 from .program import Program
 from .store import Store
 
@@ -137,9 +137,9 @@ def status(store: Store) -> Status:
     born: dict[tuple[str, str], int] = {}
     for i in range(0, len(elites), 500):
         chunk = elites[i:i + 500]
-        for island, model in store.rows(f"SELECT island, model FROM programs WHERE seq > 0 AND id IN"
-                                        f" ({', '.join('?' * len(chunk))})", *chunk):
-            for key in (("island", f"island {island}"), ("model", model or BUILTIN)):
+        for island, model, operator in store.rows(f"SELECT island, model, operator FROM programs WHERE seq > 0"
+                                                  f" AND id IN ({', '.join('?' * len(chunk))})", *chunk):
+            for key in (("island", f"island {island}"), ("model", source(operator, model))):
                 born[key] = born.get(key, 0) + 1
 
     def contributions(by: str) -> list:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping
 
 from . import history, snapshot, summary
 from .config import Config
+from .contributions import builtin
 from .stats import Stats, failure_kind
 from .evaluation import INFRASTRUCTURE, INVALID, OK, REJECTED, EvalResult
 from .events import EventLog
@@ -544,7 +545,7 @@ class Runner:
         stats.candidates += 1
         stats.spent += attempt.cost
         stats.llm_proposals += attempt.model is not None
-        stats.builtin_candidates += not attempt.operator.startswith("llm:")
+        stats.builtin_candidates += builtin(attempt.operator)
         stats.calls = self.calls.used
         if not replayed:
             stats.session_candidates += 1

@@ -19,7 +19,7 @@ from .stats import failure_kind
 from .store import Store
 
 KEY = "summary"
-VERSION = 1
+VERSION = 2   # 2: seeds (--from) are neither built-in operators' candidates nor in their row
 
 _ATTEMPTS = ("SELECT a.seq, a.island, a.operator, a.model, a.outcome, a.reason, p.id, p.status, p.reason, p.score,"
              " parent.score FROM attempts a LEFT JOIN programs p ON p.id = a.program_id AND a.outcome = 'new'"
@@ -41,14 +41,14 @@ def empty(store: Store) -> dict[str, Any]:
 def fold(store: Store, state: dict[str, Any], upto: int) -> dict[str, Any]:
     """``state`` advanced over attempts and programs with seq up to ``upto`` and every LLM
     exchange stored (changed in place, and returned)."""
-    from .contributions import BUILTIN
+    from .contributions import builtin, source
 
     sign = 1.0 if state["maximize"] else -1.0
     counts, islands = state["counts"], set(state["islands"])
     for seq, island, operator, model, outcome, reason, pid, status, preason, score, parent in store.rows(
             _ATTEMPTS, state["seq"], upto):
         counts["candidates"] += 1
-        counts["builtin"] += not operator.startswith("llm:")
+        counts["builtin"] += builtin(operator)
         islands.add(island)
         arm = state["arms"].setdefault(operator, [0, 0, 0])
         op = state["ops"].setdefault(operator, [0, 0, {}])
@@ -75,7 +75,7 @@ def fold(store: Store, state: dict[str, Any], upto: int) -> dict[str, Any]:
         new_best = ok and (state["best"] is None or sign * (score - state["best"]) > 0)
         if new_best:
             state["best"] = score
-        for by, key in (("island", f"island {island}"), ("model", model or BUILTIN)):
+        for by, key in (("island", f"island {island}"), ("model", source(operator, model))):
             c = state["by"][by].setdefault(key, [0, 0, 0, 0])
             c[0] += 1
             c[1] += ok

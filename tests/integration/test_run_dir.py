@@ -219,6 +219,12 @@ def test_from_seeds_a_new_run_with_the_old_programs_re_evaluated(tmp_path, quadr
     assert _meta(new, "config")["direction"] == "minimize"
     best = cambrian("best", new).stdout
     assert best == (new / "best" / "program.py").read_text()
+    # The seeds are not the built-in operators' work: neither in the share nor in the model table.
+    seeds = len(seeded)
+    share = f"from built-in operators: {100 * (50 - seeds) / 50:.0f}%"
+    status = cambrian("status", new).stdout
+    assert share in made.stdout and share in status, (share, made.stdout)
+    assert "│ seeds " in status and "(--from)" in status   # its own row of the model table (wrapped at 80)
 
 
 FAILING_EVALUATOR = "def evaluate(path):\n    raise RuntimeError('boom')\n"

@@ -42,7 +42,8 @@ def counted(store: Store) -> dict:
                               " WHERE a.seq > 0 AND a.outcome = 'new' AND p.status = 'ok'"),
         "duplicates": store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'duplicate'"),
         "no_candidate": store.scalar("SELECT COUNT(*) FROM attempts WHERE outcome = 'failed'"),
-        "builtin": store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND operator NOT LIKE 'llm:%'"),
+        "builtin": store.scalar("SELECT COUNT(*) FROM attempts WHERE seq > 0 AND operator NOT LIKE 'llm:%'"
+                                 " AND operator != 'seed'"),
         "islands": store.scalar("SELECT COUNT(DISTINCT island) FROM attempts WHERE seq > 0"),
         "statuses": dict(store.rows("SELECT status, COUNT(*) FROM programs WHERE seq > 0 GROUP BY status")),
         "calls": store.calls_sent(),
