@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -151,6 +151,15 @@ class ArchiveConfig(_Model):
     replace_equal: bool = Field(True, description="an equal-scoring newcomer may replace an elite "
                                                   "(drift across plateaus)")
     features: tuple[FeatureConfig, ...] = ()
+
+    @field_validator("features")
+    @classmethod
+    def _distinct(cls, features: tuple[FeatureConfig, ...]) -> tuple[FeatureConfig, ...]:
+        names = [f.name for f in features]
+        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if twice is not None:  # two axes of one metric: a grid whose cells off the diagonal stay empty
+            raise ValueError(f"{twice!r} is given twice (each feature is one axis of the grid)")
+        return features
 
 
 class SelectionConfig(_Model):

@@ -19,6 +19,8 @@ def test_defaults_are_valid_and_hashable():
     ({"selection": {"method": "roulette"}}, "selection.method: Input should be"),
     ({"islands": {"count": 0}}, "count must be >= 1"),
     ({"archive": {"features": [{"name": "x", "min": 2, "max": 1}]}}, "archive.features.0"),
+    ({"archive": {"features": [{"name": "x", "min": 0, "max": 1}, {"name": "x", "min": 0, "max": 2}]}},
+     "archive.features: Value error, 'x' is given twice"),
     ({"operators": {"perturb": {"weight": 0}, "crossover": {"weight": 0}, "structural": {"weight": 0}}},
      "at least one operator"),
 ])
