@@ -179,6 +179,10 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     if config.budget == done and stored == done:  # a candidate cancelled in flight leaves a gap: it is run
         raise NothingToDo(f"{run_path} has done its budget of {done} candidates; nothing changed "
                           f"(resume with --budget above {done} to go on)")
+    sent = store.calls_sent() if config.max_calls is not None and config.llm.models else 0
+    if config.max_calls is not None and config.max_calls < sent:
+        raise ConfigError(f"max calls {config.max_calls} is below the {sent} LLM calls this run has sent; nothing "
+                          f"changed (resume with --max-calls above {sent})")
     store.set_meta("config", config.to_dict())
     store.set_meta("config_digest", config.digest())
     if not stored_shape:

@@ -499,6 +499,12 @@ def test_max_calls_counts_every_request_and_stops_before_passing_it(tmp_path):
         assert more.returncode == 0, more.stderr
         assert 9 < len(server.requests) <= 15 and _calls_sent(run) == len(server.requests)
 
+        # Below the calls already sent: said in one line, as a budget below the work done is.
+        sent, config = _calls_sent(run), (run / "config.resolved.yaml").read_text()
+        below = cli("run", "--resume", run, "--max-calls", 3, "--budget", 300)
+        _one_line_error(below, f"max calls 3 is below the {sent} LLM calls this run has sent; nothing changed")
+        assert below.returncode == 2 and (run / "config.resolved.yaml").read_text() == config
+
 
 def test_max_calls_as_a_config_key_with_built_in_operators_beside(fake, tmp_path):
     fake.default = nudging_model()
