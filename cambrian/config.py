@@ -258,7 +258,7 @@ class Config(_Model):
     seed: int = 0
     budget: int = Field(200, ge=1, description="candidates to propose (the initial program excluded)")
     max_time: float | None = Field(None, gt=0, description="wall-clock seconds for this session")
-    target: float | None = Field(None, description="stop once the best score reaches this")
+    target: float | None = Field(None, allow_inf_nan=False, description="stop once the best score reaches this")
     patience: int | None = Field(None, ge=1, description="stop after this many candidates without improvement")
     workers: int = Field(2, ge=1, le=512, description="candidates in flight at once (raise it for LLM runs)")
     objective: str = "combined_score"

@@ -16,6 +16,8 @@ def test_defaults_are_valid_and_hashable():
     ({"selection": {"methd": "tournament"}}, "selection.methd: unknown key (did you mean 'method'?)"),
     ({"budget": "many"}, "budget: Input should be a valid integer"),
     ({"budget": 0}, "budget: Input should be greater than or equal to 1"),
+    ({"target": float("nan")}, "target: Input should be a finite number"),
+    ({"target": float("-inf")}, "target: Input should be a finite number"),
     ({"selection": {"method": "roulette"}}, "selection.method: Input should be"),
     ({"islands": {"count": 0}}, "count must be >= 1"),
     ({"archive": {"features": [{"name": "x", "min": 2, "max": 1}]}}, "archive.features.0"),
