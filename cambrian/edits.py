@@ -468,10 +468,9 @@ def parse_rewrite(reply: str, regions: int, current: list[str] | None = None,
             return EditFailure("no fenced code block in the reply")
     if current is not None:
         # A block that restates the program as it is (markers and all) is a quote, not the
-        # answer, when the reply gives other code.
+        # answer, when the reply gives other code that can be the answer.
         answers = [text for text in fences if not _quotes(text, current)]
-        if any(START in text or END in text or not (_usage_only(text) or any(_same_code(text, c) for c in current))
-               for text in answers):
+        if any(_could_answer(text, current) for text in answers):
             fences = answers
     for text in reversed(fences):  # the last code the reply gives is its answer
         if START not in text and END not in text:
@@ -505,6 +504,18 @@ def _quotes(text: str, current: list[str]) -> bool:
     except ProblemError:
         return False
     return len(regions) == len(current) and all(_same_code(a, b) for a, b in zip(regions, current))
+
+
+def _could_answer(text: str, current: list[str]) -> bool:
+    """Whether a block can be the new code rather than an aside: it has the markers, or it
+    is no usage example, no repeat of a region, and defines a name the regions define
+    (when they define any; a helper suggested beside a quote defines other names)."""
+    if START in text or END in text:
+        return True
+    if _usage_only(text) or any(_same_code(text, c) for c in current):
+        return False
+    names = set().union(*(_defined_names(c) for c in current))
+    return not names or bool(_defined_names(text) & names)
 
 
 def _regions_of_each(fences: list[str], regions: int) -> list[str] | None:

@@ -300,3 +300,6 @@ def test_a_rewrite_quoting_the_current_program_before_its_answer_takes_the_answe
     assert apply_rewrite(CODE, quote) == CODE   # only the quote: unchanged (rejected as such upstream)
     # ... but a quote followed only by a usage example is still the (unchanged) answer.
     assert apply_rewrite(CODE, quote + "Check it:\n```python\nprint(f(3))\n```\n") == CODE
+    # ... nor by a helper suggested beside it (it defines none of the region's names).
+    helper = "And a helper you could add:\n```python\ndef clip(v):\n    return max(0.0, v)\n```\n"
+    assert apply_rewrite(CODE, quote + helper) == CODE
