@@ -3,7 +3,8 @@ asymmetric UCB with a cost term in dollars.
 
 A pull's reward is what the archive did with the child, not the size of its gain:
 1 if it improved its island's best, 0.5 if it filled an empty MAP-Elites cell, 0.3 if
-it displaced a worse elite, 0.1 if it merely joined a cell with room, 0 otherwise
+it displaced an elite of a full cell (a worse one, or an equal one under
+``archive.replace_equal``), 0.1 if it merely joined a cell with room, 0 otherwise
 (invalid, duplicate, not kept). A failed or worse child costs a pull, never a
 penalty (the asymmetry ShinkaEvolve found to work). Each reward depends on that child
 alone, so the record does not depend on the order results arrive in (a reward scaled

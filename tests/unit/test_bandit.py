@@ -32,6 +32,18 @@ def test_rewards_come_from_what_the_archive_did_and_never_from_arrival_order():
     assert a.stats == b.stats
 
 
+def test_a_tie_that_displaces_an_elite_earns_the_displacement_reward():
+    """What the README says: with archive.replace_equal (the default) an equal-scoring
+    child displaces the elite of a full cell, and earns 0.3 like a better one."""
+    from cambrian.archive import Elite, Feature
+    from cambrian.archive.map_elites import Grid
+
+    for replace_equal, want in ((True, 0.3), (False, 0.0)):
+        grid = Grid([Feature("x", 4, 0.0, 1.0)], 1, replace_equal=replace_equal)
+        grid.add(Elite("a", 0.5), {"x": 0.1})
+        assert reward(grid.add(Elite("b", 0.5), {"x": 0.1}), improved_island=False) == want
+
+
 def test_cost_term_is_in_absolute_dollars():
     # Two arms that both cost little: the cost term barely matters, whatever their ratio.
     cheap = ucb_index(np.array([0.5, 0.4]), np.array([10.0, 10.0]), np.array([0.0002, 0.00001]),
