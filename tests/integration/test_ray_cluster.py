@@ -190,7 +190,10 @@ def solve():
             except OSError:
                 pass
     for root in ["/tmp", "/var/tmp", "/dev/shm", "/run", os.getcwd(), *{dirs!r}]:
-        for here, _, files in os.walk(root):
+        for here, subdirs, files in os.walk(root):
+            # Other checkouts' libraries and histories hold no secret of this run, and reading
+            # them (a CI clone's virtualenv in /tmp: ~1 GB) outlasts the evaluation's timeout.
+            subdirs[:] = [d for d in subdirs if d not in (".git", "site-packages", "node_modules")]
             for name in files:
                 try:
                     with open(os.path.join(here, name), "rb") as f:
@@ -223,7 +226,7 @@ def test_a_hostile_candidate_on_a_node_reads_no_token_no_store_no_other_candidat
     run.mkdir(mode=0o700)
     (run / "planted.txt").write_text("STORE_MARKER_9c2e")   # beside the store, as readable as it
     out = _cambrian("run", str(problem), "--run-dir", str(run), "--budget", "1", "--quiet",
-                    "--ray-address", cluster.address, env=cluster.env)
+                    "--ray-address", cluster.address, "--set", "evaluation.timeout=300", env=cluster.env)
     assert out.returncode == 0, out.stderr[-3000:]
     conn = sqlite3.connect(run / "cambrian.db")
     (status, reason, metrics), = conn.execute("SELECT status, reason, metrics FROM programs WHERE seq = 0")
