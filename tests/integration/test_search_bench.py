@@ -349,3 +349,34 @@ def test_the_readme_shortfall_table_is_what_shortfall_prints_for_the_published_r
     rows = [line for line in printed if line.startswith("| ") and not line.startswith(("| landscape", "| *worst*"))]
     readme = [line.strip() for line in (BENCH.parents[1] / "README.md").read_text().splitlines()]
     assert len(rows) == 8 and all(row in readme for row in rows), rows
+
+
+def test_the_trap_variant_with_traps_own_basins_reproduces_the_published_trap_runs(monkeypatch):
+    """trap_variant.py's basins at their defaults are the benchmark's trap: the same scores,
+    seed for seed, as the published 40-seed table (so a variant differs only by its basins)."""
+    import trap_variant
+
+    monkeypatch.setattr(trap_variant.simulate, "score", trap_variant.simulate.score)   # restored afterwards
+    trap_variant._init(trap_variant.basins([1.0, 0.75, 0.5], [0.2, 0.25, 0.25], [0.3, 0.3, 0.3]))
+    published = {(r["system"], r["seed"]): r["best"]
+                 for r in json.loads((BENCH / "results" / "replica40.json").read_text())["runs"] if r["problem"] == "trap"}
+    for system in ("cambrian", "lineages"):
+        assert trap_variant._one((system, 3, 300)) == (system, pytest.approx(published[system, 3], abs=1e-12))
+    for x in ([0.8] * 4 + [0.2] * 4, [0.5] * 8, [0.1, 0.9] * 4):
+        assert trap_variant.value(x) == pytest.approx(score("trap", x)[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--heights", "1,0.5"], "expected three positive numbers"),
+    (["--pulls", "a,b,c"], "expected three numbers"),
+    (["--heights", "0.5,1,0.4"], "heights tallest first"),
+    (["--pulls", "0.2,0.8,0.3"], "each pull below its height"),
+    (["--systems", "cambrian,bogus"], "unknown system bogus"),
+    (["--seeds", "0"], "must name or count at least one"),
+])
+def test_the_trap_variant_refuses_bad_arguments_in_one_line(capsys, args, said):
+    import trap_variant
+
+    with pytest.raises(SystemExit) as exit_:
+        trap_variant.main(args)
+    assert exit_.value.code == 2 and said in capsys.readouterr().err
