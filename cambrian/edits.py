@@ -306,18 +306,68 @@ def _windows(lines: list[str], n: int):
 
 def _exact(lines: list[str], want: list[str], put: list[str]) -> list[_Match]:
     target = [line.rstrip() for line in want]
-    program = _uses_tabs(lines)
-    return [(i, i + len(want), _restyled(put, _tabbed(window, program))) for i, window in _windows(lines, len(want))
-            if [line.rstrip() for line in window] == target]
+    quotes = _open_quotes(lines)
+    strings = [q is not None for q in quotes]
+    program = _program_tabs(lines, strings)
+    return [(i, i + len(want), _restyled(put, _tabbed(lines, strings, i, i + len(want), program),
+                                         {line.rstrip() for line in window}, _in_strings(put, quotes[i])))
+            for i, window in _windows(lines, len(want)) if [line.rstrip() for line in window] == target]
 
 
-def _restyled(put: list[str], tabs: bool) -> list[str]:
-    """REPLACE lines indented with the program's character: a line indented with spaces
-    where the program uses tabs (or with tabs where it uses spaces) gets the same width in
-    the program's (a mix does not parse); others are left as written."""
+def _restyled(put: list[str], tabs: bool, kept: set[str], strings: list[bool]) -> list[str]:
+    """REPLACE lines indented with the program's character: a code line indented with
+    spaces where the program uses tabs (or with tabs where it uses spaces) gets the same
+    width in the program's (a mix does not parse). Left as written: a line that is one of
+    the matched program lines (``kept``: an aligned continuation, say), and the text of a
+    multi-line string (``strings``), unless code lines of the REPLACE were converted too
+    (then the whole REPLACE was written in the other character, its strings included)."""
     wrong = " " * 4 if tabs else "\t"
-    return [_make_indent(_width(_indent(line)), tabs) + line.lstrip() if wrong in _indent(line) else line
-            for line in put]
+    odd = [wrong in _indent(line) and line.rstrip() not in kept for line in put]
+    if not any(o and not text for o, text in zip(odd, strings)):
+        return list(put)
+    return [_make_indent(_width(_indent(line)), tabs) + line.lstrip() if o else line for line, o in zip(put, odd)]
+
+
+# Python's quoting, for ``_in_strings``: what opens a string or a comment outside one, the
+# rest of a one-line string, and what closes a triple-quoted one (backslash escapes skipped).
+_OPENER = re.compile("#|'''|\"\"\"|'|\"")
+_ONE_LINE = {q: re.compile(rf"(?:\\.?|[^\\{q}])*(?:{q}|$)") for q in "'\""}
+_CLOSER = {q: re.compile(rf"(?:\\.|[^\\])*?{q}", re.DOTALL) for q in ("'''", '"""')}
+
+
+def _in_strings(lines: list[str], quote: str | None = None) -> list[bool]:
+    """Whether each line starts inside a triple-quoted string: its leading whitespace is
+    the string's text, not indentation (``quote``: the one open before the first line)."""
+    return [q is not None for q in _open_quotes(lines, quote)]
+
+
+def _open_quotes(lines: list[str], quote: str | None = None) -> list[str | None]:
+    """The triple quote open at the start of each line (None: none). A scan of Python's
+    quoting; in other languages it finds none (or the rest of a line), so nothing changes."""
+    out: list[str | None] = []
+    for line in lines:
+        out.append(quote)
+        pos = 0
+        while True:
+            if quote is not None:
+                m = _CLOSER[quote].match(line, pos)
+                if m is None:
+                    break  # the string goes on past this line
+                quote, pos = None, m.end()
+                continue
+            m = _OPENER.search(line, pos)
+            if m is None or m.group() == "#":
+                break
+            if len(m.group()) == 3:
+                quote, pos = m.group(), m.end()
+            else:
+                pos = _ONE_LINE[m.group()].match(line, m.end()).end()
+    return out
+
+
+def _code_lines(lines: list[str]) -> list[str]:
+    """The non-blank lines that are code, not the text of a multi-line string."""
+    return [line for line, text in zip(lines, _in_strings(lines)) if not text and line.strip()]
 
 
 def _width(indent: str) -> int:
@@ -349,17 +399,25 @@ def _uses_tabs(window: list[str]) -> bool:
     return any("\t" in _indent(line) for line in window)
 
 
-def _tabbed(window: list[str], program: bool) -> bool:
-    """Whether the program indents with tabs: as the matched lines do, or when none of them
-    is indented (a ``def`` line), as the program's other lines do (``program``, read once
-    per block: a line scan per place made a block matching 20,000 places take 45 s)."""
-    return _uses_tabs(window) if any(_indent(line.rstrip("\r\n")) for line in window) else program
+def _tabbed(lines: list[str], strings: list[bool], start: int, end: int, program: bool) -> bool:
+    """Whether the program indents with tabs: as the matched lines [start, end) do, or when
+    none of them is indented (a ``def`` line), as the program's other lines do (``program``:
+    ``_program_tabs``). Lines in a multi-line string (``strings``) are text, not indentation."""
+    window = [line for line, text in zip(lines[start:end], strings[start:end]) if not text]
+    if any(_indent(line.rstrip("\r\n")) for line in window):
+        return _uses_tabs(window)
+    return program
+
+
+def _program_tabs(lines: list[str], strings: list[bool]) -> bool:
+    return _uses_tabs([line for line, text in zip(lines, strings) if not text])
 
 
 def _indent_tier(same_shape: bool) -> Callable[[list[str], list[str], list[str]], list[_Match]]:
     def tier(lines: list[str], want: list[str], put: list[str]) -> list[_Match]:
         content = [line.strip() for line in want]
-        program = _uses_tabs(lines)
+        strings = _in_strings(lines)
+        program = _program_tabs(lines, strings)
         found = []
         for i, window in _windows(lines, len(want)):
             if [line.strip() for line in window] != content:
@@ -371,7 +429,7 @@ def _indent_tier(same_shape: bool) -> Callable[[list[str], list[str], list[str]]
                 continue  # tier 2 already saw it
             first = next(j for j, s in enumerate(want) if s.strip())
             delta = _width(_indent(window[first])) - _width(_indent(want[first]))
-            tabs = _tabbed(window, program)
+            tabs = _tabbed(lines, strings, i, i + len(want), program)
             new = _shifted(put, delta, tabs) if same_shape else _aligned(window, want, put, delta, tabs)
             if new is not None:
                 found.append((i, i + len(want), new))
@@ -664,8 +722,9 @@ def apply_rewrite(code: str, reply: str) -> str | EditFailure:
 def _fit_indent(new: str, old: str) -> str:
     """Indent a rewritten region like the region it replaces (models often dedent), with
     the region's character (tabs or spaces)."""
-    old_lines = [line for line in old.splitlines() if line.strip()]
-    new_lines = [line for line in new.splitlines() if line.strip()]
+    # The text of a multi-line string says nothing of the indentation (a line of it may
+    # start at column 0, or with a tab in a program indented with spaces).
+    old_lines, new_lines = _code_lines(old.splitlines()), _code_lines(new.splitlines())
     if not old_lines or not new_lines:
         return new
     want = min(_width(_indent(line)) for line in old_lines)
@@ -674,6 +733,9 @@ def _fit_indent(new: str, old: str) -> str:
     if have == want and _uses_tabs(new_lines) == tabs:
         return new
     shifted = _shifted(new.splitlines(), want - have, tabs)
+    if shifted is None:  # a string's text would go below column 0: shift by the least indented line
+        low = min(_width(_indent(line)) for line in new.splitlines() if line.strip())
+        shifted = _shifted(new.splitlines(), want - low, tabs)
     return "\n".join(shifted or []) + "\n"
 
 

@@ -316,3 +316,32 @@ def test_a_block_matching_many_places_fails_in_linear_time():
     out = apply_search_replace(code, sr("x = 1\n", "x = 2\n"))
     assert time.perf_counter() - start < 5
     assert isinstance(out, EditFailure) and "matches 20000 places" in out.reason
+
+
+def test_restyling_leaves_quoted_lines_and_multi_line_strings_as_written():
+    """The re-indentation with the program's character touches code the model wrote in
+    the other one, not a line the REPLACE keeps from the program (an aligned continuation
+    of a tab-indented program), nor the text of a multi-line string, nor does a tab inside
+    a string elsewhere make a space-indented program 'use tabs'."""
+    tabs = "def f(a,\n      b):\n\t# EVOLVE-BLOCK-START\n\treturn a + b\n\t# EVOLVE-BLOCK-END\n"
+    quoted = "def f(a,\n      b):\n\t# EVOLVE-BLOCK-START\n\treturn a + b\n"
+    assert apply_search_replace(tabs, sr(quoted, quoted.replace("a + b", "a * b"))) == tabs.replace("a + b", "a * b")
+    sql = 'def f():\n\t# EVOLVE-BLOCK-START\n\tn = 1\n\treturn n\n\t# EVOLVE-BLOCK-END\n'
+    assert apply_search_replace(sql, sr("\tn = 1\n", '\tq = """\n    SELECT 2\n"""\n\tn = 2\n')) == sql.replace(
+        "\tn = 1\n", '\tq = """\n    SELECT 2\n"""\n\tn = 2\n')
+    spaces = "def f():\n    # EVOLVE-BLOCK-START\n    n = 1\n    return n\n    # EVOLVE-BLOCK-END\n"
+    tsv = '    t = """\n\ta\tb\n"""\n    n = 2\n'
+    assert apply_search_replace(spaces, sr("    n = 1\n", tsv)) == spaces.replace("    n = 1\n", tsv)
+    region = '    t = """\n\ta\tb\n    """\n    n = 2\n    return n\n'
+    assert apply_rewrite(spaces, f"```python\n{region}```\n") == spaces.replace("    n = 1\n    return n\n", region)
+    # A string's text at column 0 says nothing of the region's indentation.
+    flush = '    t = """\nab\n"""\n    n = 2\n    return n\n'
+    assert apply_rewrite(spaces, f"```python\n{flush}```\n") == spaces.replace("    n = 1\n    return n\n", flush)
+    # A tab inside a string at the top does not make the program's other lines tabs.
+    top = 'T = """\n\tx\n"""\n# EVOLVE-BLOCK-START\ndef g(x):\n    y = x\n    return y\n# EVOLVE-BLOCK-END\n'
+    assert apply_search_replace(top, sr("def g(x):\n", "def g(x, k=1):\n    x = x * k\n")) == top.replace(
+        "def g(x):\n", "def g(x, k=1):\n    x = x * k\n")
+    # ... while a REPLACE written wholly in spaces for a tab program, string and all, is converted whole.
+    whole = '    q = """\n    SELECT\n    """\n    n = 2\n'
+    assert apply_search_replace(sql, sr("\tn = 1\n", whole)) == sql.replace(
+        "\tn = 1\n", '\tq = """\n\tSELECT\n\t"""\n\tn = 2\n')
