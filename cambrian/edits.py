@@ -570,13 +570,22 @@ def _quotes(text: str, current: list[str]) -> bool:
 def _could_answer(text: str, current: list[str]) -> bool:
     """Whether a block can be the new code rather than an aside: it has the markers, or it
     is no usage example, no repeat of a region, and defines a name the regions define
-    (when they define any; a helper suggested beside a quote defines other names)."""
+    (a helper suggested beside a quote defines other names); when the regions define none,
+    it does more than define (a helper is only a ``def``, a body does something)."""
     if START in text or END in text:
         return True
     if _usage_only(text) or any(_same_code(text, c) for c in current):
         return False
     names = set().union(*(_defined_names(c) for c in current))
-    return not names or bool(_defined_names(text) & names)
+    return bool(_defined_names(text) & names) if names else not _definitions_only(text)
+
+
+def _definitions_only(text: str) -> bool:
+    import ast
+
+    body = _parse_body(text)
+    return bool(body) and all(isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import,
+                                                ast.ImportFrom)) for stmt in body)
 
 
 def _regions_of_each(fences: list[str], regions: int) -> list[str] | None:

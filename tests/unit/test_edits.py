@@ -303,6 +303,11 @@ def test_a_rewrite_quoting_the_current_program_before_its_answer_takes_the_answe
     # ... nor by a helper suggested beside it (it defines none of the region's names).
     helper = "And a helper you could add:\n```python\ndef clip(v):\n    return max(0.0, v)\n```\n"
     assert apply_rewrite(CODE, quote + helper) == CODE
+    # ... also when the region defines no name (a helper is only a def; a new body does something).
+    bare = "def f(x):\n    # EVOLVE-BLOCK-START\n    return x * 2\n    # EVOLVE-BLOCK-END\n"
+    bare_quote = "```python\n" + bare + "```\n"
+    assert apply_rewrite(bare, bare_quote + helper) == bare
+    assert apply_rewrite(bare, bare_quote + "Better:\n```python\nreturn x * 3\n```\n") == bare.replace("x * 2", "x * 3")
 
 
 def test_a_block_matching_many_places_fails_in_linear_time():
