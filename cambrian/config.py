@@ -258,7 +258,8 @@ class Config(_Model):
     seed: int = 0
     budget: int = Field(200, ge=1, description="candidates to propose (the initial program excluded)")
     max_time: float | None = Field(None, gt=0, description="wall-clock seconds for this session")
-    target: float | None = Field(None, allow_inf_nan=False, description="stop once the best score reaches this")
+    target: float | None = Field(None, description="stop once the best score reaches this (inf, -inf when "
+                                                 "minimizing: none, as it is never reached)")
     patience: int | None = Field(None, ge=1, description="stop after this many candidates without improvement")
     workers: int = Field(2, ge=1, le=512, description="candidates in flight at once (raise it for LLM runs)")
     objective: str = "combined_score"
@@ -296,6 +297,23 @@ class Config(_Model):
                                      f"({', '.join(sorted(known)) or 'none set'})")
             if not profile.builtin and not profile.models and not self.llm.models:
                 raise ValueError(f"islands.profiles[{i}]: no operator left (builtin: false and no llm.models)")
+        return self
+
+    @field_validator("target")
+    @classmethod
+    def _a_number(cls, target: float | None) -> float | None:
+        if target is not None and target != target:
+            raise ValueError("not a number, which no score ever reaches")
+        return target
+
+    @model_validator(mode="after")
+    def _not_reached_at_once(self) -> "Config":
+        # An infinite target the scores never reach is no target (the one way to drop a
+        # target from the command line, on a resume too); the other infinity stops at once.
+        t = self.target
+        if t is not None and abs(t) == float("inf") and (t > 0) == (self.direction == "minimize"):
+            raise ValueError(f"target: {t} is reached by any score when the direction is {self.direction}: "
+                             f"the run would stop at once (give a finite target, or {-t} for none)")
         return self
 
     @model_validator(mode="after")

@@ -16,8 +16,9 @@ def test_defaults_are_valid_and_hashable():
     ({"selection": {"methd": "tournament"}}, "selection.methd: unknown key (did you mean 'method'?)"),
     ({"budget": "many"}, "budget: Input should be a valid integer"),
     ({"budget": 0}, "budget: Input should be greater than or equal to 1"),
-    ({"target": float("nan")}, "target: Input should be a finite number"),
-    ({"target": float("-inf")}, "target: Input should be a finite number"),
+    ({"target": float("nan")}, "target: Value error, not a number"),
+    ({"target": float("-inf")}, "target: -inf is reached by any score when the direction is maximize"),
+    ({"target": float("inf"), "direction": "minimize"}, "target: inf is reached by any score"),
     ({"selection": {"method": "roulette"}}, "selection.method: Input should be"),
     ({"islands": {"count": 0}}, "count must be >= 1"),
     ({"archive": {"features": [{"name": "x", "min": 2, "max": 1}]}}, "archive.features.0"),
@@ -69,3 +70,11 @@ def test_the_adaptive_search_caps_islands_whatever_the_budget():
     assert config.build({"budget": 100}).island_count == 4
     assert config.build({"budget": 100000}).island_count == 4
     assert config.build({"islands": {"count": 2}}).island_count == 2
+
+
+def test_an_infinite_target_never_reached_is_no_target():
+    """inf (-inf when minimizing) is never reached: the one way to drop a target from the
+    command line, a resume's included (--set target=null is an override of nothing)."""
+    saved = config.build({"target": 0.9}).to_dict()
+    assert config.build(saved, {"target": float("inf")}).target == float("inf")
+    assert config.build({"direction": "minimize"}, {"target": float("-inf")}).target == float("-inf")
