@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -154,10 +154,12 @@ class ArchiveConfig(_Model):
 
     @field_validator("features")
     @classmethod
-    def _distinct(cls, features: tuple[FeatureConfig, ...]) -> tuple[FeatureConfig, ...]:
+    def _distinct(cls, features: tuple[FeatureConfig, ...], info: ValidationInfo) -> tuple[FeatureConfig, ...]:
         names = [f.name for f in features]
         twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
-        if twice is not None:  # two axes of one metric: a grid whose cells off the diagonal stay empty
+        # two axes of one metric: a grid whose cells off the diagonal stay empty; a run saved
+        # with one (before this was refused) goes on with the grid it has
+        if twice is not None and not (info.context or {}).get("saved"):
             raise ValueError(f"{twice!r} is given twice (each feature is one axis of the grid)")
         return features
 
@@ -392,15 +394,17 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def build(data: dict[str, Any], overrides: dict[str, Any] | None = None) -> Config:
-    """Validate ``data`` (with dotted-key ``overrides`` applied on top) into a Config."""
+def build(data: dict[str, Any], overrides: dict[str, Any] | None = None, *, saved: bool = False) -> Config:
+    """Validate ``data`` (with dotted-key ``overrides`` applied on top) into a Config.
+    ``saved``: ``data`` is a run's saved config (resumed, replayed or seeded from), which
+    keeps what later versions refuse in a new config (a feature given twice)."""
     merged = json.loads(json.dumps(data))  # deep copy of plain data
     for key, value in (overrides or {}).items():
         if value is not None:
             _set_path(merged, key, value)
     merged = _interpolate(merged, "")
     try:
-        return Config.model_validate(merged)
+        return Config.model_validate(merged, context={"saved": saved})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
 

@@ -80,7 +80,7 @@ def prepare(
     convention = {**(overrides or {}), "convention": problem.convention}
     translated: list[str] = []
     if base_config is not None:
-        config = config_mod.build(base_config, convention)
+        config = config_mod.build(base_config, convention, saved=True)
         problem = translation.with_task(problem)
     else:
         file = Path(config_file) if config_file is not None else problem.config_path
@@ -149,7 +149,7 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
     problem = Problem.load(problem_dir or store.meta("problem"),
                            convention=(overrides or {}).get("convention") or saved.get("convention"))
     problem = translation.with_task(problem)
-    config = config_mod.build(saved, overrides)
+    config = config_mod.build(saved, overrides, saved=True)
     check(problem, config)
     done = _candidates_done(store)
     if done == 0:
@@ -161,7 +161,7 @@ def _prepare_resume(problem_dir: str | Path | None, run_path: Path, overrides: d
         _write_resolved(run_path, config)
         return problem, config, store, run_path
     stored_shape = store.meta(SHAPE_KEY)
-    shape = RunShape.from_dict(stored_shape) if stored_shape else shape_for(config_mod.build(saved))
+    shape = RunShape.from_dict(stored_shape) if stored_shape else shape_for(config_mod.build(saved, saved=True))
     check_resume(saved, config, shape, run_dir=run_path)
     evaluator = store.meta("evaluator_digest")
     changed = changed_files(evaluator, problem.root, problem.evaluator_path, _not_scoring(problem)) if evaluator is not None else []

@@ -582,3 +582,29 @@ def test_best_dir_follows_the_run_so_a_killed_run_leaves_a_current_copy(tmp_path
     finally:
         conn.close()
     assert row == ("ok", saved["score"], (run / "best" / "program.py").read_text())
+
+
+def test_a_run_saved_with_a_feature_given_twice_resumes_as_it_ran(tmp_path):
+    """A new config may not name a MAP-Elites feature twice, but a run saved with one
+    (before that was refused) resumes and replays with the grid it has, as it ran; a
+    saved target of inf (no target) resumes too."""
+    feature = "{name: distance, min: 0, max: 20, bins: 4}"
+    problem = write_problem(tmp_path / "q", QUADRATIC_PROGRAM, QUADRATIC_EVALUATOR,
+                            f"budget: 4\nworkers: 1\narchive:\n  features:\n    - {feature}\n")
+    run = tmp_path / "run"
+    made = cambrian("run", problem, "--run-dir", run, "--quiet", "--target", "inf")
+    assert made.returncode == 0, made.stderr
+    saved = _meta(run, "config")
+    saved["archive"]["features"] *= 2   # as a version that took it saved it
+    conn = sqlite3.connect(run / "cambrian.db")
+    with conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(saved),))
+    conn.close()
+    resumed = cambrian("run", "--resume", run, "--budget", "6", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(_meta(run, "config")["archive"]["features"]) == 2
+    assert _rows(run, "SELECT COUNT(*) FROM attempts WHERE seq > 0") == [(6,)]
+    replay = cambrian("replay", run, "--run-dir", tmp_path / "replay", "--quiet")
+    assert replay.returncode == 0, replay.stderr
+    (problem / "cambrian.yaml").write_text(f"archive:\n  features:\n    - {feature}\n    - {feature}\n")
+    _one_line_error(cambrian("run", problem, "--run-dir", tmp_path / "new"), "'distance' is given twice")
