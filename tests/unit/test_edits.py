@@ -350,3 +350,15 @@ def test_restyling_leaves_quoted_lines_and_multi_line_strings_as_written():
     whole = '    q = """\n    SELECT\n    """\n    n = 2\n'
     assert apply_search_replace(sql, sr("\tn = 1\n", whole)) == sql.replace(
         "\tn = 1\n", '\tq = """\n\tSELECT\n\t"""\n\tn = 2\n')
+
+
+def test_an_unindented_match_takes_the_character_of_the_code_it_stands_in():
+    """A SEARCH of a def line alone: its REPLACE's body takes the character of the body
+    after it, not of any tab elsewhere (a helper indented with tabs in a program whose
+    region uses spaces made the new line a tab among spaces: an IndentationError)."""
+    mixed = "def g():\n\treturn 1\n\n# EVOLVE-BLOCK-START\ndef f(x):\n    a = 1.0\n    return a * x\n# EVOLVE-BLOCK-END\n"
+    child = apply_search_replace(mixed, sr("def f(x):\n", "def f(x):\n    x = x + 1\n"))
+    assert child == mixed.replace("def f(x):\n", "def f(x):\n    x = x + 1\n")
+    tabbed = mixed.replace("    ", "\t").replace("def g():\n\treturn", "def g():\n    return")
+    assert apply_search_replace(tabbed, sr("def f(x):\n", "def f(x):\n    x = x + 1\n")) == tabbed.replace(
+        "def f(x):\n", "def f(x):\n\tx = x + 1\n")
