@@ -382,13 +382,17 @@ def _make_indent(width: int, tabs: bool) -> str:
     return "\t" * (width // 4) + " " * (width % 4) if tabs else " " * width
 
 
-def _shifted(put: list[str], delta: int, tabs: bool) -> list[str] | None:
+def _shifted(put: list[str], delta: int, tabs: bool, text: list[bool] | None = None) -> list[str] | None:
+    """``put`` shifted by ``delta`` columns; None if a code line would go below column 0 (a
+    line of a multi-line string's ``text`` stops at column 0)."""
     out = []
-    for line in put:
+    for k, line in enumerate(put):
         if not line.strip():
             out.append("")
             continue
         width = _width(_indent(line)) + delta
+        if width < 0 and text is not None and text[k]:
+            width = 0
         if width < 0:
             return None
         out.append(_make_indent(width, tabs) + line.lstrip())
@@ -754,10 +758,8 @@ def _fit_indent(new: str, old: str) -> str:
     tabs = _uses_tabs(old_lines)
     if have == want and _uses_tabs(new_lines) == tabs:
         return new
-    shifted = _shifted(new.splitlines(), want - have, tabs)
-    if shifted is None:  # a string's text would go below column 0: shift by the least indented line
-        low = min(_width(_indent(line)) for line in new.splitlines() if line.strip())
-        shifted = _shifted(new.splitlines(), want - low, tabs)
+    lines = new.splitlines()
+    shifted = _shifted(lines, want - have, tabs, text=_in_strings(lines))
     return "\n".join(shifted or []) + "\n"
 
 

@@ -342,6 +342,8 @@ def test_restyling_leaves_quoted_lines_and_multi_line_strings_as_written():
     # A string's text at column 0 says nothing of the region's indentation.
     flush = '    t = """\nab\n"""\n    n = 2\n    return n\n'
     assert apply_rewrite(spaces, f"```python\n{flush}```\n") == spaces.replace("    n = 1\n    return n\n", flush)
+    deeper = "".join(line if line.strip() in ("ab", '"""') else "    " + line for line in flush.splitlines(keepends=True))
+    assert apply_rewrite(spaces, f"```python\n{deeper}```\n") == spaces.replace("    n = 1\n    return n\n", flush)
     # A tab inside a string at the top does not make the program's other lines tabs.
     top = 'T = """\n\tx\n"""\n# EVOLVE-BLOCK-START\ndef g(x):\n    y = x\n    return y\n# EVOLVE-BLOCK-END\n'
     assert apply_search_replace(top, sr("def g(x):\n", "def g(x, k=1):\n    x = x * k\n")) == top.replace(
