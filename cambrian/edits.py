@@ -306,12 +306,15 @@ def _windows(lines: list[str], n: int):
 
 def _exact(lines: list[str], want: list[str], put: list[str]) -> list[_Match]:
     target = [line.rstrip() for line in want]
+    places = [(i, window) for i, window in _windows(lines, len(want)) if [line.rstrip() for line in window] == target]
+    if not places:
+        return []   # the program's quoting and indentation are read only for a block that matches
     quotes = _open_quotes(lines)
     strings = [q is not None for q in quotes]
     nearest = _nearest_tabs(lines, strings)
     return [(i, i + len(want), _restyled(put, _tabbed(lines, strings, i, i + len(want), nearest),
                                          {line.rstrip() for line in window}, _in_strings(put, quotes[i])))
-            for i, window in _windows(lines, len(want)) if [line.rstrip() for line in window] == target]
+            for i, window in places]
 
 
 def _restyled(put: list[str], tabs: bool, kept: set[str], strings: list[bool]) -> list[str]:
@@ -421,20 +424,18 @@ def _nearest_tabs(lines: list[str], strings: list[bool]) -> list[bool]:
     matches (a scan per place took 45 s at 20,000)."""
     indented = [None if text or not _indent(line.rstrip("\r\n")) else "\t" in _indent(line)
                 for line, text in zip(lines, strings)]
-    out: list[bool] = [False] * (len(lines) + 1)
     last = next((t for t in reversed(indented) if t is not None), False)
+    out: list[bool] = [last] * (len(lines) + 1)   # the end, and lines with none after them: the last one
     for i in range(len(lines) - 1, -1, -1):
         last = indented[i] if indented[i] is not None else last
         out[i] = last
-    out[len(lines)] = next((t for t in reversed(indented) if t is not None), False)
     return out
 
 
 def _indent_tier(same_shape: bool) -> Callable[[list[str], list[str], list[str]], list[_Match]]:
     def tier(lines: list[str], want: list[str], put: list[str]) -> list[_Match]:
         content = [line.strip() for line in want]
-        strings = _in_strings(lines)
-        nearest = _nearest_tabs(lines, strings)
+        strings = nearest = None   # read once, at the first place that matches
         found = []
         for i, window in _windows(lines, len(want)):
             if [line.strip() for line in window] != content:
@@ -446,6 +447,9 @@ def _indent_tier(same_shape: bool) -> Callable[[list[str], list[str], list[str]]
                 continue  # tier 2 already saw it
             first = next(j for j, s in enumerate(want) if s.strip())
             delta = _width(_indent(window[first])) - _width(_indent(want[first]))
+            if strings is None:
+                strings = _in_strings(lines)
+                nearest = _nearest_tabs(lines, strings)
             tabs = _tabbed(lines, strings, i, i + len(want), nearest)
             new = _shifted(put, delta, tabs) if same_shape else _aligned(window, want, put, delta, tabs)
             if new is not None:
