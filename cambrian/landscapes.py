@@ -78,13 +78,26 @@ def rotated(x):
 # Basin corners: any two differ in four parameters (distance 1.2). Heights, and what each
 # basin scores at the start (its width follows): the tallest pulls a little less.
 _CORNERS = [[1, 1, 1, 1, -1, -1, -1, -1], [1, -1, 1, -1, 1, -1, 1, -1], [-1, -1, 1, 1, 1, 1, -1, -1]]
-_HEIGHTS, _PULLS, _SPREAD = (1.0, 0.75, 0.5), (0.2, 0.25, 0.25), 0.3
-_BASINS = [(h, [0.5 + _SPREAD * s for s in signs], D * _SPREAD ** 2 / math.log(h / pull))
-           for signs, h, pull in zip(_CORNERS, _HEIGHTS, _PULLS)]
+HEIGHTS, PULLS, SPREADS = (1.0, 0.75, 0.5), (0.2, 0.25, 0.25), (0.3, 0.3, 0.3)
+
+
+def basins(heights, pulls, spreads):
+    """(height, centre, width) of each basin: its centre 0.5 +- spread in its corner; its
+    width such that it scores ``pull`` at the start (the centre of the cube)."""
+    return [(h, [0.5 + spread * s for s in signs], D * spread ** 2 / math.log(h / pull))
+            for signs, h, pull, spread in zip(_CORNERS, heights, pulls, spreads)]
+
+
+def basins_value(x, shape):
+    """The score of ``x`` (values in [0, 1]) under basins ``shape``: the highest basin there."""
+    return max(h * math.exp(-_sq(x, c) / w) for h, c, w in shape)
+
+
+_BASINS = basins(HEIGHTS, PULLS, SPREADS)
 
 
 def trap(x):
-    return max(h * math.exp(-_sq(x, c) / w) for h, c, w in _BASINS)
+    return basins_value(x, _BASINS)
 
 
 def plateau(x):

@@ -35,21 +35,10 @@ from cambrian.benchmark import SYSTEMS  # noqa: E402
 _BASINS: list = []
 
 
-def basins(heights: list[float], pulls: list[float], spreads: list[float]) -> list:
-    """(height, centre, width) per basin: centre 0.5 +- spread in trap's corners; the width
-    such that the basin scores ``pull`` at the start (the centre of the cube)."""
-    return [(h, [0.5 + s * sign for sign in corner], landscapes.D * s ** 2 / math.log(h / p))
-            for corner, h, p, s in zip(landscapes._CORNERS, heights, pulls, spreads)]
-
-
-def value(x: list[float]) -> float:
-    return max(h * math.exp(-landscapes._sq(x, c) / w) for h, c, w in _BASINS)
-
-
 def _score(name, values, text=""):  # noqa: ANN001, ANN202  (simulate.score's signature)
     if name != "trap":
         return landscapes.score(name, values, text)
-    v = value(landscapes._clip(values))
+    v = landscapes.basins_value(landscapes._clip(values), _BASINS)
     return v, v
 
 
@@ -75,9 +64,9 @@ def _floats(parser: argparse.ArgumentParser, flag: str, text: str) -> list[float
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--heights", default="1.0,0.75,0.5", help="the basins' heights, tallest first")
-    parser.add_argument("--pulls", default="0.2,0.25,0.25", help="what each basin scores at the start")
-    parser.add_argument("--spreads", default="0.3,0.3,0.3", help="each corner's distance from the centre, per parameter")
+    parser.add_argument("--heights", default=",".join(map(str, landscapes.HEIGHTS)), help="the basins' heights, tallest first")
+    parser.add_argument("--pulls", default=",".join(map(str, landscapes.PULLS)), help="what each basin scores at the start")
+    parser.add_argument("--spreads", default=",".join(map(str, landscapes.SPREADS)), help="each corner's distance from the centre, per parameter")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--budget", type=int, default=300, help="LLM calls per run")
     parser.add_argument("--systems", default="cambrian,greedy,lineages,best_of_n,no-adaptation")
@@ -94,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown or not systems or args.seeds < 1 or args.budget < 1 or args.jobs < 1:
         parser.error(f"unknown system {', '.join(unknown)}" if unknown else
                      "--systems, --seeds, --budget and --jobs must name or count at least one")
-    chosen = basins(heights, pulls, spreads)
+    chosen = landscapes.basins(heights, pulls, spreads)
     jobs = [(s, seed, args.budget) for s in systems for seed in range(args.seeds)]
     with Pool(args.jobs, initializer=_init, initargs=(chosen,)) as pool:
         results = pool.map(_one, jobs, chunksize=1)

@@ -357,13 +357,13 @@ def test_the_trap_variant_with_traps_own_basins_reproduces_the_published_trap_ru
     import trap_variant
 
     monkeypatch.setattr(trap_variant.simulate, "score", trap_variant.simulate.score)   # restored afterwards
-    trap_variant._init(trap_variant.basins([1.0, 0.75, 0.5], [0.2, 0.25, 0.25], [0.3, 0.3, 0.3]))
+    trap_variant._init(trap_variant.landscapes.basins([1.0, 0.75, 0.5], [0.2, 0.25, 0.25], [0.3, 0.3, 0.3]))
     published = {(r["system"], r["seed"]): r["best"]
                  for r in json.loads((BENCH / "results" / "replica40.json").read_text())["runs"] if r["problem"] == "trap"}
     for system in ("cambrian", "lineages"):
         assert trap_variant._one((system, 3, 300)) == (system, pytest.approx(published[system, 3], abs=1e-12))
     for x in ([0.8] * 4 + [0.2] * 4, [0.5] * 8, [0.1, 0.9] * 4):
-        assert trap_variant.value(x) == pytest.approx(score("trap", x)[0], rel=1e-12)
+        assert trap_variant._score("trap", x) == score("trap", x)
 
 
 @pytest.mark.parametrize("args, said", [
