@@ -26,12 +26,18 @@ from cambrian import benchmark  # noqa: E402
 from cambrian.config import read_yaml  # noqa: E402
 
 
+def evaluator(problem: str):
+    """An example's evaluate.py, loaded as a module."""
+    spec = importlib.util.spec_from_file_location(f"ev_{problem}", ROOT / "examples" / problem / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def measure(problem: str, evaluations: int, sets: int) -> dict:
     """The metric, its direction, the single values and each set's best."""
     directory = ROOT / "examples" / problem
-    spec = importlib.util.spec_from_file_location(f"ev_{problem}", directory / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = evaluator(problem)
     metric = benchmark.Reference.load(directory).metric or "combined_score"
     maximize = read_yaml(directory / "cambrian.yaml").get("direction", "maximize") == "maximize"
     program = str(directory / "initial_program.py")

@@ -20,7 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+import initial_noise  # noqa: E402
 from cambrian import benchmark  # noqa: E402
 
 
@@ -33,19 +35,10 @@ def rerender(directory: Path) -> dict:
     return data
 
 
-def initial_metric(problem: str, metric: str, draws: int = 11) -> float:
+def initial_metric(problem: str, draws: int = 11) -> float:
     """The initial program's value of the metric its benchmark.yaml names, the median of
     ``draws`` evaluations (symbolic regression draws fresh held-out points for each)."""
-    ev = evaluator(problem)
-    values = [ev.evaluate(str(ROOT / "examples" / problem / "initial_program.py"))[metric] for _ in range(draws)]
-    return statistics.median(values)
-
-
-def evaluator(name: str):
-    spec = importlib.util.spec_from_file_location(f"ev_{name}", ROOT / "examples" / name / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return statistics.median(initial_noise.measure(problem, draws, 1)["values"])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,12 +77,12 @@ def main(argv: list[str] | None = None) -> None:
 
     for problem in sorted(summary, key=lambda n: list(initial).index(n) if n in initial else len(initial)):
         rows = summary[problem]
-        ev = evaluator(problem)
+        ev = initial_noise.evaluator(problem)
         best = ev.BEST_KNOWN
         start = initial.get(problem)
         reference = benchmark.Reference.load(ROOT / "examples" / problem)
         if reference.metric:   # the table reports that metric (symbolic regression's held-out error)
-            best, start = reference.value, initial_metric(problem, reference.metric)
+            best, start = reference.value, initial_metric(problem)
         cells = [problem, f"{start:.6g}" if start is not None else "",
                  *(cell(rows.get(s)) for s in systems),
                  *(cell(tune.get(problem, {}).get(s)) if problem in tune else "n/a" for s in tuned),

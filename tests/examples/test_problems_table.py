@@ -10,13 +10,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _load(name: str):
+    """A script of bench/, loaded as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
 def table(monkeypatch, capsys, tmp_path):
     import shutil
 
-    spec = importlib.util.spec_from_file_location("problems_table", ROOT / "bench" / "problems_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load("problems_table")
     dirs = []
     for name in ("problems", "problems_tune"):   # the script re-renders results.md in place: work on copies
         shutil.copytree(ROOT / "bench" / "results" / name, tmp_path / name)
@@ -48,15 +54,8 @@ def test_the_readme_symbolic_regression_initial_is_near_what_the_script_prints(t
     assert len(readme) == 1 and abs(float(readme[0][1]) - float(printed[1])) < 0.06, (readme, printed)
 
 
-def _initial_noise():
-    spec = importlib.util.spec_from_file_location("initial_noise", ROOT / "bench" / "initial_noise.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_initial_noise_reports_each_sets_best_in_the_examples_direction():
-    noise = _initial_noise()
+    noise = _load("initial_noise")
     found = noise.measure("bin_packing", 3, 2)
     assert found["metric"] == "combined_score" and found["maximize"] is False and len(found["values"]) == 6
     assert found["bests"] == [min(found["values"][:3]), min(found["values"][3:])]
@@ -68,7 +67,7 @@ def test_initial_noise_reports_each_sets_best_in_the_examples_direction():
                                         (["toy", "--sets", "0"], "must be at least 1")])
 def test_initial_noise_refuses_bad_arguments_in_one_line(capsys, argv, said):
     with pytest.raises(SystemExit) as exit_:
-        _initial_noise().main(argv)
+        _load("initial_noise").main(argv)
     assert exit_.value.code == 2 and said in capsys.readouterr().err.strip().splitlines()[-1]
 
 
@@ -76,9 +75,7 @@ def test_initial_noise_refuses_bad_arguments_in_one_line(capsys, argv, said):
                                         ("missing", "(FileNotFoundError"),
                                         ("{}", "not a `cambrian bench` directory")])
 def test_the_script_refuses_what_is_not_a_bench_directory_in_one_line(tmp_path, capsys, make, said):
-    spec = importlib.util.spec_from_file_location("problems_table", ROOT / "bench" / "problems_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load("problems_table")
     if make not in (None, "missing"):
         (tmp_path / "results.json").write_text(make)
         (tmp_path / "results.md").write_text("# t\n\nhead\n")
