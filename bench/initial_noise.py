@@ -66,14 +66,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--evaluations", type=int, default=150, help="evaluations per set (default 150)")
     parser.add_argument("--sets", type=int, default=10, help="sets (default 10)")
     args = parser.parse_args(argv)
-    if not (ROOT / "examples" / args.problem / "evaluate.py").is_file():
-        parser.error(f"{args.problem}: no examples/{args.problem}/evaluate.py")
+    for name in ("evaluate.py", "initial_program.py"):   # a Python evaluator of a Python program
+        if not (ROOT / "examples" / args.problem / name).is_file():
+            parser.error(f"{args.problem}: no examples/{args.problem}/{name}")
     if args.evaluations < 1 or args.sets < 1:
         parser.error(f"--evaluations and --sets must be at least 1, got {args.evaluations} and {args.sets}")
     try:
         found = measure(args.problem, args.evaluations, args.sets)
     except (KeyError, TypeError, ValueError) as exc:
         parser.error(f"{args.problem}: its evaluation has no usable value ({exc.__class__.__name__}: {exc})")
+    except Exception as exc:  # the example's own evaluator failed (a peer's package missing, say)
+        parser.error(f"{args.problem}: its evaluator failed ({exc.__class__.__name__}: {exc})")
     print(report(args.problem, args.evaluations, found))
 
 

@@ -64,7 +64,8 @@ def test_initial_noise_reports_each_sets_best_in_the_examples_direction():
 
 
 @pytest.mark.parametrize("argv, said", [(["nope"], "nope: no examples/nope/evaluate.py"),
-                                        (["toy", "--sets", "0"], "must be at least 1")])
+                                        (["toy", "--sets", "0"], "must be at least 1"),
+                                        (["prompt_sentiment"], "no examples/prompt_sentiment/initial_program.py")])
 def test_initial_noise_refuses_bad_arguments_in_one_line(capsys, argv, said):
     with pytest.raises(SystemExit) as exit_:
         _load("initial_noise").main(argv)
@@ -82,3 +83,17 @@ def test_the_script_refuses_what_is_not_a_bench_directory_in_one_line(tmp_path, 
     with pytest.raises(SystemExit) as exit_:
         module.main([] if make is None else [str(tmp_path)])
     assert exit_.value.code == 2 and said in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_initial_noise_says_in_one_line_that_an_examples_evaluator_failed(capsys, monkeypatch):
+    noise = _load("initial_noise")
+
+    def broken(problem, evaluations, sets):
+        raise ModuleNotFoundError("No module named 'shinka'")   # as a peer's evaluator without its package
+
+    monkeypatch.setattr(noise, "measure", broken)
+    with pytest.raises(SystemExit) as exit_:
+        noise.main(["toy"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "toy: its evaluator failed (ModuleNotFoundError: No module named 'shinka')")
